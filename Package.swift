@@ -1,0 +1,71 @@
+// swift-tools-version: 6.1
+import PackageDescription
+import Foundation
+
+// Code generation for the SIMD kernels. The default, x86-64-v3 (AVX2 + FMA), runs on any x86-64 CPU
+// made since about 2015; `INFER_MARCH=native swift build -c release` builds for this machine's own
+// vector units (AVX-512 here). On other architectures the compiler's default is kept.
+let march = ProcessInfo.processInfo.environment["INFER_MARCH"] ?? "x86-64-v3"
+#if arch(x86_64)
+let vectorFlags: [String] = ["-Xcc", "-march=\(march)"]
+#else
+let vectorFlags: [String] = []
+#endif
+
+// Kernels are 100-1000x slower unoptimised, so the numeric modules are optimised in debug builds too.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(vectorFlags),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "infer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Infer", targets: ["Infer"]),
+        .library(name: "Arena", targets: ["Arena"]),
+        .library(name: "LowLevel", targets: ["LowLevel"]),
+        .executable(name: "train", targets: ["train"]),
+        .executable(name: "export-tool", targets: ["export-tool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // libpng behind a small C wrapper that owns setjmp and the memory hooks.
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
+
+        // Memory and kernels.
+        .target(name: "Arena", swiftSettings: numericSettings),
+        .target(name: "CPUControl"),
+        .target(name: "LowLevel", dependencies: ["COpenBLAS", "CPUControl"], swiftSettings: numericSettings),
+
+        // Data sets (MNIST IDX, gzipped or not).
+        .target(name: "MNIST", dependencies: ["CZlib"], swiftSettings: numericSettings),
+
+        // Layers, losses, optimizers, networks, training, checkpoints.
+        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "MNIST"],
+                swiftSettings: numericSettings),
+
+        // Command-line tools.
+        .executableTarget(name: "train",
+                          dependencies: ["Infer", "MNIST", "LowLevel",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          resources: [.copy("Resources/mnist-sample")]),
+        .executableTarget(name: "export-tool",
+                          dependencies: ["Infer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // Test support: counts malloc calls on the calling thread.
+        .target(name: "MallocCounter"),
+
+        .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
+        .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
+        .testTarget(name: "InferTests", dependencies: ["Infer", "MNIST", "Arena", "LowLevel", "MallocCounter"]),
+    ]
+)

@@ -1,0 +1,194 @@
+import Foundation
+import CZlib
+
+/// Why a checkpoint could not be read or applied.
+public struct CheckpointError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A training checkpoint: the network description, hyper-parameters, weights, optimizer state,
+/// update count, completed epochs and the random generator's state: everything needed to continue
+/// a run and end with exactly the weights an uninterrupted run would have.
+///
+/// File layout (little-endian):
+/// ```
+/// 0   8  magic "INFCKPT\0"
+/// 8   4  format version (1)
+/// 12  4  reserved, 0
+/// 16  8  header length H
+/// 24  H  header: UTF-8 JSON (Checkpoint.Header)
+/// ..     zero padding to a multiple of 64
+/// ..     tensors: float32 data in header order, each padded to a multiple of 64 bytes
+/// end-4  CRC-32 (zlib polynomial) of every byte before it
+/// ```
+public struct Checkpoint {
+    public static let magic: [UInt8] = Array("INFCKPT".utf8) + [0]
+    public static let version: UInt32 = 1
+
+    public struct TensorEntry: Codable, Equatable {
+        public var name: String
+        public var count: Int
+        public var offset: Int
+    }
+
+    public struct Header: Codable {
+        public var network: NetworkSpec
+        public var training: TrainingConfig
+        public var epoch: Int
+        public var optimizerStep: Int
+        /// xoshiro256** state words in hex (JSON numbers lose 64-bit precision in some readers).
+        public var rngState: [String]
+        public var tensors: [TensorEntry]
+    }
+
+    public var header: Header
+    /// Tensor values by name.
+    public var tensors: [String: [Float]]
+
+    /// Captures the trainer's complete state.
+    public init(trainer: Trainer) {
+        var tensors: [String: [Float]] = [:]
+        var entries: [TensorEntry] = []
+        for (index, p) in trainer.network.parameters.enumerated() {
+            entries.append(TensorEntry(name: p.name, count: p.count, offset: 0))
+            tensors[p.name] = Array(p.value)
+            for (slot, state) in trainer.optimizer.state[index].enumerated() {
+                let name = "optimizer.\(slot).\(p.name)"
+                entries.append(TensorEntry(name: name, count: state.count, offset: 0))
+                tensors[name] = Array(state)
+            }
+        }
+        header = Header(network: trainer.network.spec, training: trainer.config, epoch: trainer.epoch,
+                        optimizerStep: trainer.optimizer.step,
+                        rngState: trainer.rng.state.map { String($0, radix: 16) }, tensors: entries)
+        self.tensors = tensors
+    }
+
+    /// The random generator state saved in the header.
+    public var rng: RandomGenerator? {
+        let words = header.rngState.compactMap { UInt64($0, radix: 16) }
+        guard words.count == header.rngState.count else { return nil }
+        return RandomGenerator(state: words)
+    }
+
+    /// Serialises to the file layout above.
+    public func encoded() throws -> [UInt8] {
+        var header = self.header
+        // Offsets are relative to the start of the tensor area.
+        var offset = 0
+        for i in header.tensors.indices {
+            header.tensors[i].offset = offset
+            offset += padded(header.tensors[i].count * 4)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = Array(try encoder.encode(header))
+        var out = Self.magic
+        append(&out, Self.version)
+        append(&out, UInt32(0))
+        append(&out, UInt64(json.count))
+        out += json
+        out += [UInt8](repeating: 0, count: padded(out.count) - out.count)
+        for entry in header.tensors {
+            let values = tensors[entry.name]!
+            values.withUnsafeBytes { out += $0 }
+            out += [UInt8](repeating: 0, count: padded(values.count * 4) - values.count * 4)
+        }
+        append(&out, crc(out))
+        return out
+    }
+
+    /// Parses and validates a checkpoint file's bytes.
+    public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
+        func fail(_ why: String) -> CheckpointError { CheckpointError("\(path): \(why)") }
+        guard bytes.count >= 28 else { throw fail("too short to be a checkpoint (\(bytes.count) bytes)") }
+        guard Array(bytes[0..<8]) == Self.magic else { throw fail("not a checkpoint (bad magic)") }
+        let version: UInt32 = readLE(bytes, 8)
+        guard version == Self.version else { throw fail("checkpoint format version \(version) is not supported (this build reads \(Self.version))") }
+        let stored: UInt32 = readLE(bytes, bytes.count - 4)
+        guard stored == crc(bytes[0..<(bytes.count - 4)]) else { throw fail("checksum mismatch: the file is corrupt or truncated") }
+        let headerLength: UInt64 = readLE(bytes, 16)
+        guard headerLength <= UInt64(bytes.count - 28) else { throw fail("header length \(headerLength) runs past the end") }
+        let json = Data(bytes[24..<(24 + Int(headerLength))])
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
+            throw fail("unreadable header: \(error)")
+        }
+        let dataStart = padded(24 + Int(headerLength))
+        var tensors: [String: [Float]] = [:]
+        for entry in header.tensors {
+            guard entry.count >= 0, entry.offset >= 0, entry.count < 1 << 36, entry.offset < 1 << 40 else {
+                throw fail("tensor \(entry.name) has an impossible size or offset")
+            }
+            let start = dataStart + entry.offset, end = start + entry.count * 4
+            guard end <= bytes.count - 4 else { throw fail("tensor \(entry.name) runs past the end of the file") }
+            tensors[entry.name] = bytes[start..<end].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        self.header = header
+        self.tensors = tensors
+    }
+
+    public static func read(path: String) throws -> Checkpoint {
+        try Checkpoint(decoding: try AtomicFile.read(path), path: path)
+    }
+
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    /// Copies weights, optimizer state, counters and RNG state into `trainer`, whose network must
+    /// have been built from the same description with the same optimizer kind.
+    public func restore(into trainer: Trainer) throws(CheckpointError) {
+        guard header.network == trainer.network.spec else {
+            throw CheckpointError("the checkpoint's network differs from the one being trained")
+        }
+        guard header.training.optimizer.kind == trainer.config.optimizer.kind else {
+            throw CheckpointError("the checkpoint was trained with \(header.training.optimizer.kind.rawValue), not \(trainer.config.optimizer.kind.rawValue)")
+        }
+        guard let rng else { throw CheckpointError("the checkpoint's random generator state is invalid") }
+        for (index, p) in trainer.network.parameters.enumerated() {
+            try copy(p.name, into: p.value)
+            for (slot, state) in trainer.optimizer.state[index].enumerated() {
+                try copy("optimizer.\(slot).\(p.name)", into: state)
+            }
+        }
+        trainer.optimizer.step = header.optimizerStep
+        trainer.epoch = header.epoch
+        trainer.rng = rng
+    }
+
+    /// Copies the named parameter values (not optimizer state) into a network of the same description.
+    public func restoreWeights(into network: Network) throws(CheckpointError) {
+        guard header.network == network.spec else {
+            throw CheckpointError("the checkpoint's network differs from this one")
+        }
+        for p in network.parameters { try copy(p.name, into: p.value) }
+    }
+
+    private func copy(_ name: String, into target: UnsafeMutableBufferPointer<Float>) throws(CheckpointError) {
+        guard let values = tensors[name] else { throw CheckpointError("the checkpoint has no tensor \(name)") }
+        guard values.count == target.count else {
+            throw CheckpointError("tensor \(name) has \(values.count) values, the network expects \(target.count)")
+        }
+        _ = target.update(fromContentsOf: values)
+    }
+}
+
+private func padded(_ n: Int) -> Int { (n + 63) & ~63 }
+
+private func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
+    withUnsafeBytes(of: value.littleEndian) { out += $0 }
+}
+
+private func readLE<T: FixedWidthInteger>(_ bytes: [UInt8], _ at: Int) -> T {
+    var value: T = 0
+    withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[at..<(at + MemoryLayout<T>.size)]) }
+    return T(littleEndian: value)
+}
+
+private func crc<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+    let contiguous = Array(bytes)
+    return contiguous.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
+}

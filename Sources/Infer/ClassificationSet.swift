@@ -1,0 +1,63 @@
+import LowLevel
+import MNIST
+
+/// Samples with integer class labels, stored compactly (image bytes or floats) and turned into a
+/// float batch on demand, so a whole data set never needs a float copy.
+public struct ClassificationSet: Sendable {
+    public enum Features: Sendable {
+        /// Bytes scaled by `scale` (pixels: 1/255).
+        case bytes([UInt8], scale: Float)
+        case floats([Float])
+    }
+
+    public let features: Features
+    public let labels: [Int32]
+    public let featureCount: Int
+    public let classCount: Int
+
+    public var count: Int { labels.count }
+
+    /// - Precondition: features hold `labels.count * featureCount` values; labels are in 0..<classCount.
+    public init(features: Features, labels: [Int32], featureCount: Int, classCount: Int) {
+        switch features {
+        case .bytes(let b, _): precondition(b.count == labels.count * featureCount)
+        case .floats(let f): precondition(f.count == labels.count * featureCount)
+        }
+        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < classCount })
+        self.features = features
+        self.labels = labels
+        self.featureCount = featureCount
+        self.classCount = classCount
+    }
+
+    /// MNIST-style images, pixels scaled to [0, 1], 10 classes.
+    public init(images: LabeledImages) {
+        self.init(features: .bytes(images.pixels, scale: 1 / 255), labels: images.labels.map(Int32.init),
+                  featureCount: images.pixelsPerImage, classCount: 10)
+    }
+
+    /// Copies the samples `indices[0..<n]` into the first `n` rows of `batch` and their labels
+    /// into `batchLabels`. Allocates nothing.
+    public func gather(_ indices: UnsafePointer<Int32>, count n: Int, into batch: Matrix,
+                       labels batchLabels: UnsafeMutablePointer<Int32>) {
+        precondition(batch.columns == featureCount && n <= batch.rows)
+        labels.withUnsafeBufferPointer { all in
+            for r in 0..<n { batchLabels[r] = all[Int(indices[r])] }
+        }
+        switch features {
+        case .bytes(let bytes, let scale):
+            bytes.withUnsafeBufferPointer { all in
+                for r in 0..<n {
+                    Kernels.convert(all.baseAddress! + Int(indices[r]) * featureCount, scale: scale,
+                                    into: batch.row(r), count: featureCount)
+                }
+            }
+        case .floats(let floats):
+            floats.withUnsafeBufferPointer { all in
+                for r in 0..<n {
+                    batch.row(r).update(from: all.baseAddress! + Int(indices[r]) * featureCount, count: featureCount)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/// What a batch is trained towards: class labels (for softmax cross-entropy) or target values
+/// (for mean squared error), one row per sample.
+public enum Targets {
+    case labels(UnsafePointer<Int32>)
+    case values(UnsafePointer<Float>)
+}
+
+/// The losses a network can be trained with.
+public enum LossKind: String, Codable, Sendable {
+    case softmaxCrossEntropy = "softmax-cross-entropy"
+    case meanSquaredError = "mse"
+
+    /// Mean loss over the batch; also writes dL/d(output) into `gradient` when given.
+    public func evaluate(output: Matrix, targets: Targets, gradient: Matrix?) -> Float {
+        switch (self, targets) {
+        case (.softmaxCrossEntropy, .labels(let labels)):
+            return SoftmaxCrossEntropy.evaluate(logits: output, labels: labels, gradient: gradient)
+        case (.meanSquaredError, .values(let values)):
+            return MeanSquaredError.evaluate(output: output, targets: values, gradient: gradient)
+        default:
+            preconditionFailure("\(self) needs \(self == .softmaxCrossEntropy ? "labels" : "values") as targets")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Arena
+import LowLevel
+
+/// A sequential network with every buffer it needs for batches of up to `maxBatch` rows allocated
+/// from one arena at construction. `forward` and `computeGradients` allocate nothing.
+public final class Network {
+    public let spec: NetworkSpec
+    public let layers: [any Layer]
+    public let parameters: [Parameter]
+    public let maxBatch: Int
+    /// outputs[i]: layer i's output for the current batch.
+    private let outputs: [UnsafeMutableBufferPointer<Float>]
+    /// outputGradients[i]: dL/d(outputs[i]).
+    private let outputGradients: [UnsafeMutableBufferPointer<Float>]
+
+    /// Builds the layers of `spec`, drawing initial weights from `rng`.
+    /// - Throws: `ArenaError.outOfMemory` when the arena has less than `spec.arenaBytes(maxBatch:)` left.
+    /// - Precondition: `spec.problem == nil`, `maxBatch > 0`.
+    public init(spec: NetworkSpec, maxBatch: Int, arena: ArenaAllocator, rng: inout RandomGenerator) throws(ArenaError) {
+        precondition(spec.problem == nil, spec.problem ?? "")
+        precondition(maxBatch > 0)
+        BLAS.configure(threads: BLAS.threads)
+        self.spec = spec
+        self.maxBatch = maxBatch
+        var layers: [any Layer] = []
+        var outputs: [UnsafeMutableBufferPointer<Float>] = []
+        var outputGradients: [UnsafeMutableBufferPointer<Float>] = []
+        var width = spec.inputCount
+        var denseIndex = 0
+        for layerSpec in spec.layers {
+            let layer: any Layer
+            switch layerSpec {
+            case .dense(let units):
+                layer = try Dense(inputs: width, outputs: units, name: "dense\(denseIndex)",
+                                  initializer: spec.initializer, rng: &rng, arena: arena)
+                denseIndex += 1
+            case .activation(let kind):
+                layer = Activation(kind, count: width)
+            }
+            width = layer.outputCount
+            layers.append(layer)
+            outputs.append(try arena.allocateFloats(maxBatch * width))
+            outputGradients.append(try arena.allocateFloats(maxBatch * width))
+        }
+        self.layers = layers
+        self.outputs = outputs
+        self.outputGradients = outputGradients
+        self.parameters = layers.flatMap(\.parameters)
+    }
+
+    public var inputCount: Int { spec.inputCount }
+    public var outputCount: Int { layers.last!.outputCount }
+
+    /// Runs the network on `input` (`batch × inputCount`, batch ≤ maxBatch) and returns a view of
+    /// its output, valid until the next call.
+    @discardableResult
+    public func forward(_ input: Matrix, training: Bool = false) -> Matrix {
+        precondition(input.columns == inputCount && input.rows <= maxBatch && input.rows > 0,
+                     "input \(input.rows)x\(input.columns) does not fit a network of \(inputCount) inputs, batch ≤ \(maxBatch)")
+        var x = input
+        for i in layers.indices {
+            let y = Matrix(outputs[i], rows: input.rows, columns: layers[i].outputCount)
+            layers[i].forward(x, into: y, training: training)
+            x = y
+        }
+        return x
+    }
+
+    /// Forward and backward on one batch: returns the mean loss and leaves dL/dθ in every
+    /// parameter's `gradient`. Returns a non-finite value (and leaves gradients unspecified) when
+    /// the forward pass produced NaN or infinity.
+    public func computeGradients(input: Matrix, targets: Targets) -> Float {
+        trainStep(input: input, targets: targets, sgd: nil)
+    }
+
+    /// Forward and backward on one batch, applying plain SGD (θ ← (1 − ηλ)θ − η·dL/dθ) inside the
+    /// backward pass. Returns the batch's mean loss before the update. When the forward pass
+    /// produced NaN or infinity, returns a non-finite value and leaves the weights unchanged.
+    public func sgdStep(input: Matrix, targets: Targets, learningRate: Float, weightDecay: Float) -> Float {
+        trainStep(input: input, targets: targets, sgd: (learningRate, weightDecay))
+    }
+
+    private func trainStep(input: Matrix, targets: Targets, sgd: (rate: Float, decay: Float)?) -> Float {
+        let output = forward(input, training: true)
+        if !Kernels.allFinite(output.base, count: output.count) { return .nan }
+        let last = layers.count - 1
+        let lossGradient = Matrix(outputGradients[last], rows: input.rows, columns: output.columns)
+        let loss = spec.loss.evaluate(output: output, targets: targets, gradient: lossGradient)
+        if !loss.isFinite { return loss }
+        let rows = input.rows
+        for i in stride(from: last, through: 0, by: -1) {
+            let x = i == 0 ? input : Matrix(outputs[i - 1], rows: rows, columns: layers[i].inputCount)
+            let y = Matrix(outputs[i], rows: rows, columns: layers[i].outputCount)
+            let dy = Matrix(outputGradients[i], rows: rows, columns: layers[i].outputCount)
+            let dx: Matrix? = i == 0 ? nil : Matrix(outputGradients[i - 1], rows: rows, columns: layers[i].inputCount)
+            if let sgd {
+                layers[i].backwardApplyingSGD(input: x, output: y, outputGradient: dy, inputGradient: dx,
+                                              learningRate: sgd.rate, weightDecay: sgd.decay)
+            } else {
+                layers[i].backward(input: x, output: y, outputGradient: dy, inputGradient: dx)
+            }
+        }
+        return loss
+    }
+
+    /// Mean loss on a batch without touching gradients.
+    public func loss(input: Matrix, targets: Targets) -> Float {
+        spec.loss.evaluate(output: forward(input), targets: targets, gradient: nil)
+    }
+
+    /// One line per layer, for logs.
+    public var summary: String {
+        layers.map(\.summary).joined(separator: " → ") + " (\(spec.parameterCount) parameters)"
+    }
+}

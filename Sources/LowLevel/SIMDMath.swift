@@ -1,0 +1,59 @@
+/// e^x for 16 lanes: range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 Taylor polynomial
+/// for e^r (relative error below 2e-7), and 2^n built from the exponent bits. Inputs are clamped to
+/// [−87, 88] so the result stays a normal float; NaN stays NaN.
+@inline(__always)
+func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let clamped = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87)), SIMD16(repeating: 88))
+    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    // ln 2 split in two so n·ln2 is subtracted without rounding error.
+    var r = clamped.addingProduct(n, SIMD16(repeating: -0.693_145_75))
+    r = r.addingProduct(n, SIMD16(repeating: -1.428_606_8e-6))
+    var p = SIMD16<Float>(repeating: 1.0 / 720)
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+    let result = p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    return result.replacing(with: x, where: x .!= x)
+}
+
+/// Applies `f` to `n` elements of `x`, writing `y` (which may be `x`), 16 at a time; the tail goes
+/// through one zero-padded vector so every element sees the same arithmetic.
+@inline(__always)
+func map16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+           _ f: (SIMD16<Float>) -> SIMD16<Float>) {
+    var i = 0
+    while i + 16 <= n { store16(f(load16(x + i)), y + i); i += 16 }
+    let tail = n - i
+    if tail > 0 {
+        var v = SIMD16<Float>()
+        for j in 0..<tail { v[j] = x[i + j] }
+        let out = f(v)
+        for j in 0..<tail { y[i + j] = out[j] }
+    }
+}
+
+/// z = f(a, b) element-wise over `n` elements, 16 at a time, tail zero-padded. `z` may alias `a` or `b`.
+@inline(__always)
+func zipMap16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int,
+              _ f: (SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>) {
+    var i = 0
+    while i + 16 <= n { store16(f(load16(a + i), load16(b + i)), z + i); i += 16 }
+    let tail = n - i
+    if tail > 0 {
+        var u = SIMD16<Float>(), v = SIMD16<Float>()
+        for j in 0..<tail { u[j] = a[i + j]; v[j] = b[i + j] }
+        let out = f(u, v)
+        for j in 0..<tail { z[i + j] = out[j] }
+    }
+}
+
+extension Kernels {
+    /// y = eˣ element-wise (`y` may be `x`). Relative error below 1e-6 for x in [−87, 88].
+    public static func exp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        map16(x, y, n, exp16)
+    }
+}
