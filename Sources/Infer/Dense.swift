@@ -9,6 +9,8 @@ public final class Dense: Layer {
     public let weight: Parameter
     public let bias: Parameter
     public let parameters: [Parameter]
+    /// Keeps the memory of W and b alive as long as the layer.
+    private let arena: ArenaAllocator
 
     /// Allocates W, b and their gradients from `arena`; W is drawn by `initializer`, b is zero.
     public init(inputs: Int, outputs: Int, name: String, initializer: WeightInitializer,
@@ -16,6 +18,7 @@ public final class Dense: Layer {
         precondition(inputs > 0 && outputs > 0)
         inputCount = inputs
         outputCount = outputs
+        self.arena = arena
         weight = Parameter(name: "\(name).weight", shape: [outputs, inputs],
                            value: try arena.allocateFloats(outputs * inputs),
                            gradient: try arena.allocateFloats(outputs * inputs), decays: true)

@@ -8,6 +8,8 @@ public final class Network {
     public let layers: [any Layer]
     public let parameters: [Parameter]
     public let maxBatch: Int
+    /// The arena every buffer lives in, kept alive as long as the network is.
+    public let arena: ArenaAllocator
     /// outputs[i]: layer i's output for the current batch.
     private let outputs: [UnsafeMutableBufferPointer<Float>]
     /// outputGradients[i]: dL/d(outputs[i]).
@@ -22,6 +24,7 @@ public final class Network {
         BLAS.configure(threads: BLAS.threads)
         self.spec = spec
         self.maxBatch = maxBatch
+        self.arena = arena
         var layers: [any Layer] = []
         var outputs: [UnsafeMutableBufferPointer<Float>] = []
         var outputGradients: [UnsafeMutableBufferPointer<Float>] = []

@@ -42,6 +42,8 @@ public final class Trainer {
     public let network: Network
     public let optimizer: Optimizer
     public let config: TrainingConfig
+    /// The arena the trainer's buffers live in (kept alive with the trainer).
+    public let arena: ArenaAllocator
     /// Epochs completed.
     public var epoch: Int = 0
     public var rng: RandomGenerator
@@ -57,6 +59,7 @@ public final class Trainer {
         self.network = network
         self.config = config
         self.rng = rng
+        self.arena = arena
         optimizer = try Optimizer(config.optimizer, parameters: network.parameters, arena: arena)
         order = try arena.allocate(Int32.self, count: sampleCount)
         batch = try arena.allocateFloats(network.maxBatch * network.inputCount)

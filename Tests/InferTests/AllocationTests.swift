@@ -1,0 +1,67 @@
+import Testing
+import Arena
+import Infer
+import LowLevel
+import MallocCounter
+
+/// Counts real malloc calls (the MallocCounter target interposes on glibc's allocator) made on
+/// this thread, so tests running in parallel on other threads do not disturb the count.
+func mallocCalls(_ body: () -> Void) -> UInt64 {
+    malloc_counter_start()
+    body()
+    return malloc_counter_stop()
+}
+
+@Suite(.serialized) struct AllocationTests {
+    init() { BLAS.configure(threads: 1) }
+
+    @Test func counterSeesAllocations() {
+        // The counter itself must work, or the zero results below prove nothing.
+        let calls = mallocCalls {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 100, alignment: 16)
+            p.deallocate()
+            let q = UnsafeMutableRawPointer.allocate(byteCount: 100, alignment: 128)
+            q.deallocate()
+        }
+        #expect(calls == 2)
+        #expect(mallocCalls { _ = [Int](repeating: 1, count: 1000) } >= 1)
+    }
+
+    @Test(arguments: OptimizerConfig.Kind.allCases)
+    func trainingStepsAllocateNothing(optimizer: OptimizerConfig.Kind) throws {
+        let data = ClassificationSet(images: try loadSample().train)
+        let spec = NetworkSpec.mlp(inputs: 784, hidden: [128], outputs: 10)
+        let config = TrainingConfig(epochs: 3, batchSize: 64, learningRate: 0.01, schedule: .inverseTime(c: 0.001),
+                                    optimizer: OptimizerConfig(kind: optimizer, weightDecay: 1e-4), seed: 1)
+        let run = try TrainingRun(spec: spec, config: config, sampleCount: data.count)
+        var loss: Float = .nan
+        var failure: TrainingError? = nil
+        var steps = 0
+        // A whole epoch: shuffling, gathering, forward, backward, update, progress reports.
+        // The first run is the warm-up (first-use runtime metadata, OpenBLAS buffers).
+        func epoch() {
+            do throws(TrainingError) {
+                loss = try run.trainer.trainEpoch(on: data, progressEvery: 5) { steps = $0.step }.meanLoss
+            } catch { failure = error }
+        }
+        epoch()
+        let calls = mallocCalls { epoch() }
+        #expect(calls == 0, "\(calls) heap allocations during an epoch of \(steps) steps with \(optimizer)")
+        #expect(steps == 16)
+        #expect(failure == nil && loss.isFinite)
+    }
+
+    @Test(arguments: [1, 7, 64])
+    func forwardPassAllocatesNothing(batch: Int) throws {
+        let (network, _) = try makeNetwork(.mlp(inputs: 784, hidden: [128], outputs: 10), maxBatch: 64, seed: 2)
+        var input = testValues(batch * 784, seed: 3)
+        input.withUnsafeMutableBufferPointer { xb in
+            let x = Matrix(xb, rows: batch, columns: 784)
+            network.forward(x) // warm-up
+            let calls = mallocCalls {
+                for _ in 0..<100 { network.forward(x) }
+            }
+            #expect(calls == 0, "\(calls) heap allocations in 100 forward passes at batch \(batch)")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Testing
+import Arena
+import Infer
+import LowLevel
+
+/// Every backward pass against central finite differences of the loss.
+@Suite struct GradientCheckTests {
+    init() { BLAS.configure(threads: 1) }
+
+    /// Checks dL/dθ for every parameter and dL/dx for the input (through a linear probe layer
+    /// placed first) against (L(θ+h) − L(θ−h)) / 2h.
+    func check(_ spec: NetworkSpec, batch: Int, targets: Targets, seed: UInt64,
+               h: Float = 1e-2, tolerance: Float = 2e-2) throws {
+        let (network, _) = try makeNetwork(spec, maxBatch: batch, seed: seed)
+        var input = testValues(batch * spec.inputCount, seed: seed + 1, scale: 1)
+        try input.withUnsafeMutableBufferPointer { buffer in
+            let x = Matrix(buffer, rows: batch, columns: spec.inputCount)
+            _ = network.computeGradients(input: x, targets: targets)
+            var checked = 0
+            for p in network.parameters {
+                let analytic = Array(p.gradient)
+                // Every element of small tensors, a spread of elements of larger ones.
+                let step = max(1, p.count / 40)
+                for i in stride(from: 0, to: p.count, by: step) {
+                    let saved = p.value[i]
+                    p.value[i] = saved + h
+                    let up = network.loss(input: x, targets: targets)
+                    p.value[i] = saved - h
+                    let down = network.loss(input: x, targets: targets)
+                    p.value[i] = saved
+                    let numeric = (up - down) / (2 * h)
+                    #expect(abs(analytic[i] - numeric) <= 1e-3 + tolerance * abs(numeric),
+                            "\(p.name)[\(i)]: backward \(analytic[i]), finite difference \(numeric)")
+                    checked += 1
+                }
+            }
+            #expect(checked > 10)
+        }
+        _ = try #require(network.parameters.first)
+    }
+
+    @Test(arguments: ActivationKind.allCases)
+    func mlpWithSoftmaxCrossEntropy(activation: ActivationKind) throws {
+        let spec = NetworkSpec.mlp(inputs: 7, hidden: [9, 6], outputs: 4, activation: activation)
+        let labels: [Int32] = [0, 3, 1, 2, 3]
+        try labels.withUnsafeBufferPointer {
+            try check(spec, batch: 5, targets: .labels($0.baseAddress!), seed: 3)
+        }
+    }
+
+    @Test(arguments: ActivationKind.allCases)
+    func mlpWithMeanSquaredError(activation: ActivationKind) throws {
+        let spec = NetworkSpec.mlp(inputs: 5, hidden: [8], outputs: 3, activation: activation, loss: .meanSquaredError)
+        let targets = testValues(4 * 3, seed: 9)
+        try targets.withUnsafeBufferPointer {
+            try check(spec, batch: 4, targets: .values($0.baseAddress!), seed: 4)
+        }
+    }
+
+    @Test func singleDenseLayerBatchOfOne() throws {
+        // Batch 1 goes through sgemv instead of sgemm.
+        let spec = NetworkSpec(inputCount: 6, layers: [.dense(outputs: 3)], loss: .meanSquaredError)
+        let targets: [Float] = [0.5, -1, 2]
+        try targets.withUnsafeBufferPointer {
+            try check(spec, batch: 1, targets: .values($0.baseAddress!), seed: 5)
+        }
+    }
+
+    /// dL/dx of a dense layer, checked directly (the network never asks for the input's gradient).
+    @Test func denseInputGradient() throws {
+        let arena = try ArenaAllocator(capacity: 1 << 16)
+        var rng = RandomGenerator(seed: 8)
+        let dense = try Dense(inputs: 5, outputs: 4, name: "d", initializer: .xavier, rng: &rng, arena: arena)
+        for i in dense.bias.value.indices { dense.bias.value[i] = Float(i) * 0.1 }
+        let batch = 3
+        var x = testValues(batch * 5, seed: 1), y = [Float](repeating: 0, count: batch * 4)
+        let probe = testValues(batch * 4, seed: 2) // L = Σ probe ⊙ y, so dL/dy = probe
+        var dx = [Float](repeating: 0, count: batch * 5)
+        func loss(_ x: inout [Float]) -> Float {
+            x.withUnsafeMutableBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    dense.forward(Matrix(xb, rows: batch, columns: 5), into: Matrix(yb, rows: batch, columns: 4), training: false)
+                }
+            }
+            return zip(y, probe).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        _ = loss(&x)
+        var probeCopy = probe
+        x.withUnsafeMutableBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
+            probeCopy.withUnsafeMutableBufferPointer { pb in dx.withUnsafeMutableBufferPointer { db in
+                dense.backward(input: Matrix(xb, rows: batch, columns: 5), output: Matrix(yb, rows: batch, columns: 4),
+                               outputGradient: Matrix(pb, rows: batch, columns: 4), inputGradient: Matrix(db, rows: batch, columns: 5))
+            } }
+        } }
+        for i in x.indices {
+            let saved = x[i]
+            x[i] = saved + 1e-2; let up = loss(&x)
+            x[i] = saved - 1e-2; let down = loss(&x)
+            x[i] = saved
+            #expect(abs(dx[i] - (up - down) / 2e-2) < 1e-3)
+        }
+        // Bias gradient is the column sum of dL/dy.
+        for j in 0..<4 {
+            let expected = (0..<batch).reduce(Float(0)) { $0 + probe[$1 * 4 + j] }
+            #expect(abs(dense.bias.gradient[j] - expected) < 1e-5)
+        }
+    }
+
+    /// The fused SGD step (update inside the weight-gradient GEMM) equals gradient-then-update.
+    @Test func fusedSGDStepEqualsSeparateUpdate() throws {
+        let spec = NetworkSpec.mlp(inputs: 12, hidden: [10], outputs: 3)
+        let (a, _) = try makeNetwork(spec, maxBatch: 4, seed: 11)
+        let (b, _) = try makeNetwork(spec, maxBatch: 4, seed: 11)
+        var input = testValues(4 * 12, seed: 12)
+        let labels: [Int32] = [2, 0, 1, 1]
+        try input.withUnsafeMutableBufferPointer { xb in
+            try labels.withUnsafeBufferPointer { lb in
+                let x = Matrix(xb, rows: 4, columns: 12)
+                let lossA = a.computeGradients(input: x, targets: .labels(lb.baseAddress!))
+                for p in a.parameters {
+                    Kernels.sgdUpdate(p.value.baseAddress!, gradient: p.gradient.baseAddress!, learningRate: 0.3,
+                                      decay: p.decays ? 0.01 : 0, count: p.count)
+                }
+                let lossB = b.sgdStep(input: x, targets: .labels(lb.baseAddress!), learningRate: 0.3, weightDecay: 0.01)
+                #expect(lossA == lossB)
+                for (pa, pb) in zip(a.parameters, b.parameters) {
+                    for i in 0..<pa.count { #expect(abs(pa.value[i] - pb.value[i]) < 1e-6, "\(pa.name)[\(i)]") }
+                }
+                _ = try #require(a.parameters.count == 4 ? a : nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Testing
+import Foundation
+import LowLevel
+
+private typealias Forward = @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+private typealias Backward = @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+private let activations: [(String, Forward, Backward, @Sendable (Double) -> Double)] = [
+    ("relu", { Kernels.relu($0, into: $1, count: $2) },
+     { Kernels.reluBackward(output: $0, outputGradient: $1, into: $2, count: $3) }, { max($0, 0) }),
+    ("elu", { Kernels.elu($0, into: $1, count: $2) },
+     { Kernels.eluBackward(output: $0, outputGradient: $1, into: $2, count: $3) }, { $0 > 0 ? $0 : Foundation.exp($0) - 1 }),
+    ("sigmoid", { Kernels.sigmoid($0, into: $1, count: $2) },
+     { Kernels.sigmoidBackward(output: $0, outputGradient: $1, into: $2, count: $3) }, { 1 / (1 + Foundation.exp(-$0)) }),
+    ("tanh", { Kernels.tanh($0, into: $1, count: $2) },
+     { Kernels.tanhBackward(output: $0, outputGradient: $1, into: $2, count: $3) }, { Foundation.tanh($0) }),
+]
+
+@Suite struct ActivationKernelTests {
+    @Test(arguments: 0..<4) func forwardMatchesDefinition(index: Int) {
+        let (name, forward, _, reference) = activations[index]
+        let x = randomArray(37, seed: 10, scale: 6) + [0, 30, -30, 1e-4, -1e-4]
+        var y = [Float](repeating: .nan, count: x.count)
+        forward(x, &y, x.count)
+        for i in x.indices {
+            #expect(abs(Double(y[i]) - reference(Double(x[i]))) < 3e-7 * max(1, abs(reference(Double(x[i])))),
+                    "\(name)(\(x[i])) = \(y[i])")
+        }
+        // In place gives the same result.
+        var z = x
+        forward(z, &z, z.count)
+        #expect(z == y)
+    }
+
+    /// Backward against central finite differences of the forward kernel (in Double via the reference).
+    @Test(arguments: 0..<4) func backwardMatchesFiniteDifferences(index: Int) {
+        let (name, forward, backward, reference) = activations[index]
+        // Keep away from the kink of relu/elu at 0, where the derivative is not defined.
+        let x = randomArray(41, seed: 11, scale: 4).map { abs($0) < 0.05 ? $0 + 0.2 : $0 }
+        let dy = randomArray(41, seed: 12)
+        var y = [Float](repeating: 0, count: x.count)
+        forward(x, &y, x.count)
+        var dx = [Float](repeating: .nan, count: x.count)
+        backward(y, dy, &dx, x.count)
+        for i in x.indices {
+            let h = 1e-3
+            let numeric = (reference(Double(x[i]) + h) - reference(Double(x[i]) - h)) / (2 * h) * Double(dy[i])
+            #expect(abs(Double(dx[i]) - numeric) < 1e-4 + 1e-3 * abs(numeric), "\(name)' at \(x[i])")
+        }
+    }
+}
+
+@Suite struct SoftmaxKernelTests {
+    @Test func softmaxRowsSumToOneAndSurviveHugeLogits() {
+        let rows = 3, columns = 21
+        var x = randomArray(rows * columns, seed: 20, scale: 5)
+        x[0] = 1000; x[columns + 3] = -1000; x[2 * columns + 5] = 88
+        var y = [Float](repeating: 0, count: x.count)
+        Kernels.softmaxRows(x, into: &y, rows: rows, columns: columns)
+        for r in 0..<rows {
+            let row = Array(y[(r * columns)..<((r + 1) * columns)])
+            #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+            #expect(row.allSatisfy { $0.isFinite && $0 >= 0 })
+            let xr = (0..<columns).map { Double(x[r * columns + $0]) }
+            let m = xr.max()!
+            let denominator = xr.reduce(0) { $0 + Foundation.exp($1 - m) }
+            for j in 0..<columns {
+                #expect(abs(Double(row[j]) - Foundation.exp(xr[j] - m) / denominator) < 1e-6)
+            }
+        }
+        #expect(y[0] > 0.999)
+    }
+
+    @Test func logSoftmaxMatchesLogOfSoftmax() {
+        let rows = 2, columns = 10
+        let x = randomArray(rows * columns, seed: 21, scale: 30)
+        var log = [Float](repeating: 0, count: x.count), soft = log
+        Kernels.logSoftmaxRows(x, into: &log, rows: rows, columns: columns)
+        Kernels.softmaxRows(x, into: &soft, rows: rows, columns: columns)
+        for i in x.indices where soft[i] > 1e-30 {
+            #expect(abs(log[i] - Foundation.log(soft[i])) < 1e-4 * max(1, abs(log[i])))
+        }
+        let lse = Kernels.logSumExp([1000, 1000], count: 2)
+        #expect(abs(lse - (1000 + Foundation.log(2))) < 1e-3)
+    }
+}
+
+@Suite struct OptimizerKernelTests {
+    @Test func updatesMatchTheirFormulas() {
+        let n = 37
+        let w0 = randomArray(n, seed: 30), g = randomArray(n, seed: 31)
+        var w = w0
+        Kernels.sgdUpdate(&w, gradient: g, learningRate: 0.1, decay: 0.01, count: n)
+        for i in 0..<n { #expect(abs(w[i] - (w0[i] - 0.1 * (g[i] + 0.01 * w0[i]))) < 1e-6) }
+
+        var v = randomArray(n, seed: 32)
+        let v0 = v
+        w = w0
+        Kernels.momentumUpdate(&w, gradient: g, velocity: &v, learningRate: 0.1, momentum: 0.9, decay: 0.01, count: n)
+        for i in 0..<n {
+            let vel = 0.9 * v0[i] + g[i] + 0.01 * w0[i]
+            #expect(abs(v[i] - vel) < 1e-6 && abs(w[i] - (w0[i] - 0.1 * vel)) < 1e-6)
+        }
+
+        var m = randomArray(n, seed: 33), s = randomArray(n, seed: 34).map(abs)
+        let m0 = m, s0 = s
+        w = w0
+        Kernels.adamUpdate(&w, gradient: g, firstMoment: &m, secondMoment: &s, learningRate: 0.01, beta1: 0.9,
+                           beta2: 0.999, epsilon: 1e-8, decay: 0, step: 3, count: n)
+        for i in 0..<n {
+            let mi = 0.9 * Double(m0[i]) + 0.1 * Double(g[i])
+            let si = 0.999 * Double(s0[i]) + 0.001 * Double(g[i]) * Double(g[i])
+            let mh = mi / (1 - pow(0.9, 3)), sh = si / (1 - pow(0.999, 3))
+            let expected = Double(w0[i]) - 0.01 * mh / (sh.squareRoot() + 1e-8)
+            #expect(abs(Double(w[i]) - expected) < 1e-5)
+        }
+    }
+}
