@@ -1,8 +1,13 @@
 import Arena
 import LowLevel
 
-/// Fully connected layer: y = x·Wᵀ + b, with W stored `outputs × inputs` (row-major, the layout
-/// PyTorch and most checkpoints use) and b of length `outputs`.
+/// Fully connected layer: y = x·W + b, with W stored `inputs × outputs` row-major (row i holds the
+/// weights leaving input i; this is the transpose of PyTorch's `Linear.weight`) and b of length
+/// `outputs`.
+///
+/// A layer that reads the network's input may be built with `sparseInput`: it then checks each
+/// batch's density and, when the batch is mostly zeros, computes y and dW from the non-zero inputs
+/// only (see `SparseInput`). Results equal the dense path's up to rounding.
 public final class Dense: Layer {
     public let inputCount: Int
     public let outputCount: Int
@@ -11,69 +16,136 @@ public final class Dense: Layer {
     public let parameters: [Parameter]
     /// Keeps the memory of W and b alive as long as the layer.
     private let arena: ArenaAllocator
+    private let sparse: SparseInput?
+    /// One row of scratch for the sparse weight update.
+    private let rowScratch: UnsafeMutableBufferPointer<Float>?
+    /// Whether the last forward pass took the sparse path (backward must match it).
+    private var forwardWasSparse = false
 
-    /// Allocates W, b and their gradients from `arena`; W is drawn by `initializer`, b is zero.
+    /// Allocates W, b and their gradients (and, with `sparseInput`, room for a sparse copy of a
+    /// batch of `maxBatch` rows) from `arena`; W is drawn by `initializer`, b is zero.
     public init(inputs: Int, outputs: Int, name: String, initializer: WeightInitializer,
-                rng: inout RandomGenerator, arena: ArenaAllocator) throws(ArenaError) {
+                rng: inout RandomGenerator, arena: ArenaAllocator,
+                sparseInput maxBatch: Int? = nil) throws(ArenaError) {
         precondition(inputs > 0 && outputs > 0)
         inputCount = inputs
         outputCount = outputs
         self.arena = arena
-        weight = Parameter(name: "\(name).weight", shape: [outputs, inputs],
+        weight = Parameter(name: "\(name).weight", shape: [inputs, outputs],
                            value: try arena.allocateFloats(outputs * inputs),
                            gradient: try arena.allocateFloats(outputs * inputs), decays: true)
         bias = Parameter(name: "\(name).bias", shape: [outputs],
                          value: try arena.allocateFloats(outputs),
                          gradient: try arena.allocateFloats(outputs), decays: false)
         parameters = [weight, bias]
+        if let maxBatch {
+            sparse = try SparseInput(maxBatch: maxBatch, columns: inputs, arena: arena)
+            rowScratch = try arena.allocateFloats(outputs)
+        } else {
+            sparse = nil
+            rowScratch = nil
+        }
         initializer.fill(weight.value, fanIn: inputs, fanOut: outputs, rng: &rng)
     }
 
     /// Arena bytes `init` takes.
-    public static func arenaBytes(inputs: Int, outputs: Int) -> Int {
-        2 * ArenaAllocator.footprint(of: Float.self, count: inputs * outputs)
+    public static func arenaBytes(inputs: Int, outputs: Int, sparseInput maxBatch: Int?) -> Int {
+        var total = 2 * ArenaAllocator.footprint(of: Float.self, count: inputs * outputs)
             + 2 * ArenaAllocator.footprint(of: Float.self, count: outputs)
+        if let maxBatch {
+            total += SparseInput.arenaBytes(maxBatch: maxBatch, columns: inputs)
+                + ArenaAllocator.footprint(of: Float.self, count: outputs)
+        }
+        return total
     }
 
     public var summary: String { "Dense(\(inputCount)→\(outputCount))" }
 
+    private var w: UnsafeMutablePointer<Float> { weight.value.baseAddress! }
+
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
         precondition(x.columns == inputCount && y.columns == outputCount && x.rows == y.rows)
-        // y = b in every row, then y += x·Wᵀ.
         for r in 0..<y.rows { y.row(r).update(from: bias.value.baseAddress!, count: outputCount) }
-        Kernels.gemm(.none, .transposed, m: x.rows, n: outputCount, k: inputCount,
-                     alpha: 1, a: x.base, lda: inputCount, b: weight.value.baseAddress!, ldb: inputCount,
+        if let sparse, sparse.load(x) {
+            forwardWasSparse = true
+            // y_r = b + Σ_{x_ri ≠ 0} x_ri · W[i, :]
+            for r in 0..<x.rows {
+                let start = Int(sparse.rowStart[r]), count = Int(sparse.rowStart[r + 1]) - start
+                Kernels.sparseRowCombination(coefficients: sparse.rowValue.baseAddress! + start,
+                                             rows: sparse.rowColumn.baseAddress! + start, count: count,
+                                             matrix: w, ld: outputCount, columns: outputCount,
+                                             into: y.row(r), accumulate: true)
+            }
+            return
+        }
+        forwardWasSparse = false
+        Kernels.gemm(.none, .none, m: x.rows, n: outputCount, k: inputCount,
+                     alpha: 1, a: x.base, lda: inputCount, b: w, ldb: outputCount,
                      beta: 1, c: y.base, ldc: outputCount)
     }
 
     public func backward(input x: Matrix, output y: Matrix, outputGradient dy: Matrix, inputGradient dx: Matrix?) {
-        // dW = dyᵀ·x  (outputs × inputs)
-        Kernels.gemm(.transposed, .none, m: outputCount, n: inputCount, k: x.rows,
-                     alpha: 1, a: dy.base, lda: outputCount, b: x.base, ldb: inputCount,
-                     beta: 0, c: weight.gradient.baseAddress!, ldc: inputCount)
+        inputGradient(dy, into: dx)
         // db = Σ_rows dy
         Kernels.fill(bias.gradient.baseAddress!, with: 0, count: outputCount)
         Kernels.accumulateColumnSums(dy.base, rows: dy.rows, columns: outputCount, into: bias.gradient.baseAddress!)
-        // dx = dy·W  (batch × inputs)
-        if let dx {
-            Kernels.gemm(.none, .none, m: dy.rows, n: inputCount, k: outputCount,
-                         alpha: 1, a: dy.base, lda: outputCount, b: weight.value.baseAddress!, ldb: inputCount,
-                         beta: 0, c: dx.base, ldc: inputCount)
+        // dW = xᵀ·dy  (inputs × outputs)
+        let dw = weight.gradient.baseAddress!
+        if forwardWasSparse, let sparse {
+            sparse.buildColumns()
+            for i in 0..<inputCount {
+                let start = Int(sparse.columnStart[i]), count = Int(sparse.columnStart[i + 1]) - start
+                let row = dw + i * outputCount
+                if count == 0 {
+                    Kernels.fill(row, with: 0, count: outputCount)
+                } else {
+                    Kernels.sparseRowCombination(coefficients: sparse.columnValue.baseAddress! + start,
+                                                 rows: sparse.columnRow.baseAddress! + start, count: count,
+                                                 matrix: dy.base, ld: outputCount, columns: outputCount,
+                                                 into: row, accumulate: false)
+                }
+            }
+        } else {
+            Kernels.gemm(.transposed, .none, m: inputCount, n: outputCount, k: x.rows,
+                         alpha: 1, a: x.base, lda: inputCount, b: dy.base, ldb: outputCount,
+                         beta: 0, c: dw, ldc: outputCount)
         }
     }
 
-    /// Plain SGD fused into the weight-gradient product: W ← (1 − ηλ)W − η·dyᵀx is one GEMM with
-    /// α = −η, β = 1 − ηλ, so the gradient is never stored. dx is computed first, from the old W.
+    /// Plain SGD fused into the weight-gradient product: W ← (1 − ηλ)W − η·xᵀdy is one GEMM with
+    /// α = −η, β = 1 − ηλ (or, for sparse input, one pass over the touched rows), so the gradient
+    /// is never stored. dx is computed first, from the old W.
     public func backwardApplyingSGD(input x: Matrix, output y: Matrix, outputGradient dy: Matrix,
                                     inputGradient dx: Matrix?, learningRate lr: Float, weightDecay: Float) {
-        if let dx {
-            Kernels.gemm(.none, .none, m: dy.rows, n: inputCount, k: outputCount,
-                         alpha: 1, a: dy.base, lda: outputCount, b: weight.value.baseAddress!, ldb: inputCount,
-                         beta: 0, c: dx.base, ldc: inputCount)
+        inputGradient(dy, into: dx)
+        let keep = 1 - lr * weightDecay
+        if forwardWasSparse, let sparse, let scratch = rowScratch?.baseAddress {
+            sparse.buildColumns()
+            for i in 0..<inputCount {
+                let start = Int(sparse.columnStart[i]), count = Int(sparse.columnStart[i + 1]) - start
+                let row = w + i * outputCount
+                if keep != 1 { Kernels.scale(row, by: keep, count: outputCount) }
+                if count > 0 {
+                    Kernels.sparseRowCombination(coefficients: sparse.columnValue.baseAddress! + start,
+                                                 rows: sparse.columnRow.baseAddress! + start, count: count,
+                                                 matrix: dy.base, ld: outputCount, columns: outputCount,
+                                                 into: scratch, accumulate: false)
+                    Kernels.axpy(-lr, scratch, row, count: outputCount)
+                }
+            }
+        } else {
+            Kernels.gemm(.transposed, .none, m: inputCount, n: outputCount, k: x.rows,
+                         alpha: -lr, a: x.base, lda: inputCount, b: dy.base, ldb: outputCount,
+                         beta: keep, c: w, ldc: outputCount)
         }
-        Kernels.gemm(.transposed, .none, m: outputCount, n: inputCount, k: x.rows,
-                     alpha: -lr, a: dy.base, lda: outputCount, b: x.base, ldb: inputCount,
-                     beta: 1 - lr * weightDecay, c: weight.value.baseAddress!, ldc: inputCount)
         for r in 0..<dy.rows { Kernels.axpy(-lr, dy.row(r), bias.value.baseAddress!, count: outputCount) }
+    }
+
+    /// dx = dy·Wᵀ  (batch × inputs), when asked for.
+    private func inputGradient(_ dy: Matrix, into dx: Matrix?) {
+        guard let dx else { return }
+        Kernels.gemm(.none, .transposed, m: dy.rows, n: inputCount, k: outputCount,
+                     alpha: 1, a: dy.base, lda: outputCount, b: w, ldb: outputCount,
+                     beta: 0, c: dx.base, ldc: inputCount)
     }
 }

@@ -3,7 +3,8 @@ import LowLevel
 /// A layer of a feed-forward network working on a batch: one sample per row.
 ///
 /// Forward and backward sit side by side in each conforming type. Backward receives what forward
-/// saw and produced, so layers keep no per-batch state of their own; it writes (overwrites) the
+/// saw and produced, and must follow the forward pass of the same batch (a layer may keep what it
+/// derived from that batch, such as a sparse copy of its input). It writes (overwrites) the
 /// gradients of the layer's parameters and, when asked, the gradient with respect to the input.
 /// Neither may allocate heap memory: all buffers come from the network's arena.
 public protocol Layer: AnyObject {

@@ -34,8 +34,10 @@ public final class Network {
             let layer: any Layer
             switch layerSpec {
             case .dense(let units):
+                // The first layer reads the data itself, which may be sparse (image backgrounds).
                 layer = try Dense(inputs: width, outputs: units, name: "dense\(denseIndex)",
-                                  initializer: spec.initializer, rng: &rng, arena: arena)
+                                  initializer: spec.initializer, rng: &rng, arena: arena,
+                                  sparseInput: layers.isEmpty ? maxBatch : nil)
                 denseIndex += 1
             case .activation(let kind):
                 layer = Activation(kind, count: width)

@@ -78,12 +78,16 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     }
 
     /// Exact arena bytes `Network(spec:maxBatch:arena:rng:)` takes: parameters and their gradients,
-    /// plus each layer's output and output-gradient buffers for `maxBatch` rows.
+    /// the first layer's sparse-input scratch, and each layer's output and output-gradient buffers
+    /// for `maxBatch` rows.
     public func arenaBytes(maxBatch: Int) -> Int {
         var width = inputCount, total = 0
-        for layer in layers {
-            for count in layer.parameterCounts(inputs: width) {
-                total += 2 * ArenaAllocator.footprint(of: Float.self, count: count)
+        for (index, layer) in layers.enumerated() {
+            switch layer {
+            case .dense(let outputs):
+                total += Dense.arenaBytes(inputs: width, outputs: outputs, sparseInput: index == 0 ? maxBatch : nil)
+            case .activation:
+                break
             }
             width = layer.outputCount(inputs: width)
             total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * width)

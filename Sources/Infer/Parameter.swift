@@ -2,7 +2,7 @@
 public final class Parameter {
     /// Stable name used in checkpoints and model files, e.g. "dense0.weight".
     public let name: String
-    /// Logical shape, outermost first (a dense weight is [outputs, inputs]).
+    /// Logical shape, outermost first (a dense weight is [inputs, outputs]).
     public let shape: [Int]
     public let value: UnsafeMutableBufferPointer<Float>
     /// Written by the layer's backward pass (overwritten, not accumulated).

@@ -10,7 +10,7 @@ import LowLevel
     /// Checks dL/dθ for every parameter and dL/dx for the input (through a linear probe layer
     /// placed first) against (L(θ+h) − L(θ−h)) / 2h.
     func check(_ spec: NetworkSpec, batch: Int, targets: Targets, seed: UInt64,
-               h: Float = 1e-2, tolerance: Float = 2e-2) throws {
+               h: Float = 2e-3, tolerance: Float = 2e-2) throws {
         let (network, _) = try makeNetwork(spec, maxBatch: batch, seed: seed)
         var input = testValues(batch * spec.inputCount, seed: seed + 1, scale: 1)
         try input.withUnsafeMutableBufferPointer { buffer in

@@ -1,0 +1,74 @@
+extension Kernels {
+    /// y[0..<n] (+)= Σₖ coefficients[k] · M[rows[k], 0..<n] for a row-major matrix M with row stride
+    /// `ld`: a sparse vector times a dense matrix. Accumulates 64 columns at a time in registers, so
+    /// each selected row is read once and y is written once.
+    /// - Parameter accumulate: add to y's contents (true) or overwrite them (false).
+    /// - Precondition: every rows[k] indexes a row of M; y does not overlap M.
+    public static func sparseRowCombination(coefficients: UnsafePointer<Float>, rows: UnsafePointer<Int32>, count: Int,
+                                            matrix: UnsafePointer<Float>, ld: Int, columns n: Int,
+                                            into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        var c = 0
+        while c + 64 <= n {
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
+            for k in 0..<count {
+                let row = matrix + Int(rows[k]) * ld + c
+                let v = SIMD16<Float>(repeating: coefficients[k])
+                a0.addProduct(v, load16(row))
+                a1.addProduct(v, load16(row + 16))
+                a2.addProduct(v, load16(row + 32))
+                a3.addProduct(v, load16(row + 48))
+            }
+            store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
+            c += 64
+        }
+        while c + 16 <= n {
+            var a = accumulate ? load16(y + c) : SIMD16<Float>()
+            for k in 0..<count { a.addProduct(SIMD16(repeating: coefficients[k]), load16(matrix + Int(rows[k]) * ld + c)) }
+            store16(a, y + c)
+            c += 16
+        }
+        while c < n {
+            var a: Float = accumulate ? y[c] : 0
+            for k in 0..<count { a += coefficients[k] * matrix[Int(rows[k]) * ld + c] }
+            y[c] = a
+            c += 1
+        }
+    }
+
+    /// Writes the non-zero elements of x[0..<n] as (index, value) pairs into `indices`/`values`,
+    /// at most `capacity` of them. Returns how many were written, or nil when there are more than
+    /// `capacity` (the caller then treats x as dense).
+    public static func nonZeros(_ x: UnsafePointer<Float>, count n: Int, indices: UnsafeMutablePointer<Int32>,
+                                values: UnsafeMutablePointer<Float>, capacity: Int) -> Int? {
+        // One comparison per 16 elements gives a 16-bit mask (vcmpneqps); set bits are walked
+        // with tzcnt, so all-zero blocks (image borders) cost one compare.
+        let laneBits = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        var found = 0
+        var i = 0
+        while i + 16 <= n {
+            var bits = SIMD16<UInt32>().replacing(with: laneBits, where: load16(x + i) .!= 0).wrappedSum()
+            if bits != 0 {
+                guard found + bits.nonzeroBitCount <= capacity else { return nil }
+                while bits != 0 {
+                    let j = i + bits.trailingZeroBitCount
+                    indices[found] = Int32(truncatingIfNeeded: j)
+                    values[found] = x[j]
+                    found &+= 1
+                    bits &= bits &- 1
+                }
+            }
+            i += 16
+        }
+        while i < n {
+            if x[i] != 0 {
+                guard found < capacity else { return nil }
+                indices[found] = Int32(truncatingIfNeeded: i)
+                values[found] = x[i]
+                found += 1
+            }
+            i += 1
+        }
+        return found
+    }
+}
