@@ -23,6 +23,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Infer", targets: ["Infer"]),
+        // The C library: include/infer.h over libinfer.so.
+        .library(name: "infer", type: .dynamic, targets: ["InferC"]),
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "LowLevel", targets: ["LowLevel"]),
         .executable(name: "train", targets: ["train"]),
@@ -40,6 +42,9 @@ let package = Package(
         // libpng behind a small C wrapper that owns setjmp and the memory hooks.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
 
+        // Thread-local error text for the C interface.
+        .target(name: "CRuntimeSupport"),
+
         // Memory and kernels.
         .target(name: "Arena", swiftSettings: numericSettings),
         .target(name: "CPUControl"),
@@ -49,8 +54,11 @@ let package = Package(
         .target(name: "MNIST", dependencies: ["CZlib"], swiftSettings: numericSettings),
 
         // Layers, losses, optimizers, networks, training, checkpoints.
-        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "MNIST"],
+        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "MNIST", "CPNG", "CRuntimeSupport"],
                 swiftSettings: numericSettings),
+
+        // The C interface (include/infer.h), exported with @_cdecl.
+        .target(name: "InferC", dependencies: ["Infer"], swiftSettings: numericSettings),
 
         // Command-line tools.
         .executableTarget(name: "train",
@@ -58,7 +66,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer",
+                          dependencies: ["Infer", "InferC", "MNIST", "Arena",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.

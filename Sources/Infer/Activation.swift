@@ -21,11 +21,16 @@ public final class Activation: Layer {
 
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
         precondition(x.count == y.count)
+        Self.apply(kind, x.base, into: y.base, count: x.count)
+    }
+
+    /// y = f(x) for `count` values (`y` may be `x`).
+    static func apply(_ kind: ActivationKind, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         switch kind {
-        case .relu: Kernels.relu(x.base, into: y.base, count: x.count)
-        case .elu: Kernels.elu(x.base, into: y.base, count: x.count)
-        case .sigmoid: Kernels.sigmoid(x.base, into: y.base, count: x.count)
-        case .tanh: Kernels.tanh(x.base, into: y.base, count: x.count)
+        case .relu: Kernels.relu(x, into: y, count: count)
+        case .elu: Kernels.elu(x, into: y, count: count)
+        case .sigmoid: Kernels.sigmoid(x, into: y, count: count)
+        case .tanh: Kernels.tanh(x, into: y, count: count)
         }
     }
 

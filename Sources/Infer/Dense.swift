@@ -79,9 +79,32 @@ public final class Dense: Layer {
             return
         }
         forwardWasSparse = false
+        if x.rows == 1 {
+            // One sample: a SIMD vector-matrix product, the same arithmetic the C runtime uses.
+            Kernels.vectorMatrix(x.base, rows: inputCount, matrix: w, ld: outputCount, columns: outputCount,
+                                 into: y.base, accumulate: true)
+            return
+        }
         Kernels.gemm(.none, .none, m: x.rows, n: outputCount, k: inputCount,
                      alpha: 1, a: x.base, lda: inputCount, b: w, ldb: outputCount,
                      beta: 1, c: y.base, ldc: outputCount)
+    }
+
+    /// y = b + x·W for one sample, choosing the sparse or dense kernel exactly as `forward` does
+    /// for a batch of one. `indices`/`values` are scratch for `inputs` entries. Shared with the
+    /// file-based runtime so both give bit-identical outputs.
+    static func forwardOne(_ x: UnsafePointer<Float>, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                           indices: UnsafeMutablePointer<Int32>?, values: UnsafeMutablePointer<Float>?) {
+        y.update(from: bias, count: outputs)
+        if let indices, let values,
+           let count = Kernels.nonZeros(x, count: inputs, indices: indices, values: values,
+                                        capacity: SparseInput.rowLimit(columns: inputs)) {
+            Kernels.sparseRowCombination(coefficients: values, rows: indices, count: count, matrix: weight,
+                                         ld: outputs, columns: outputs, into: y, accumulate: true)
+        } else {
+            Kernels.vectorMatrix(x, rows: inputs, matrix: weight, ld: outputs, columns: outputs, into: y, accumulate: true)
+        }
     }
 
     public func backward(input x: Matrix, output y: Matrix, outputGradient dy: Matrix, inputGradient dx: Matrix?) {

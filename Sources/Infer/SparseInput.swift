@@ -52,11 +52,14 @@ final class SparseInput {
         columnValue = try arena.allocate(Float.self, count: capacity)
     }
 
+    /// Most non-zeros a single row of `columns` may have to be handled sparsely.
+    static func rowLimit(columns: Int) -> Int { Int(Double(columns) * maximumDensity) }
+
     /// Loads `x` by rows if it is sparse enough; returns false (and loads nothing) otherwise.
     func load(_ x: Matrix) -> Bool {
         precondition(x.columns == columns && x.rows <= maxBatch)
         rows = 0
-        let limit = min(capacity, Int(Double(x.count) * Self.maximumDensity))
+        let limit = x.rows == 1 ? Self.rowLimit(columns: columns) : min(capacity, Int(Double(x.count) * Self.maximumDensity))
         var used = 0
         rowStart[0] = 0
         for r in 0..<x.rows {

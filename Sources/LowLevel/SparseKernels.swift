@@ -36,6 +36,40 @@ extension Kernels {
         }
     }
 
+    /// y[0..<n] (+)= Σᵢ x[i] · M[i, 0..<n] for i in 0..<m: a row vector times a row-major `m × n`
+    /// matrix, 64 columns at a time in registers. Used instead of BLAS for single samples, where
+    /// it is allocation-free whatever OpenBLAS's thread setting.
+    public static func vectorMatrix(_ x: UnsafePointer<Float>, rows m: Int, matrix: UnsafePointer<Float>, ld: Int,
+                                    columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        var c = 0
+        while c + 64 <= n {
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
+            for i in 0..<m {
+                let row = matrix + i * ld + c
+                let v = SIMD16<Float>(repeating: x[i])
+                a0.addProduct(v, load16(row))
+                a1.addProduct(v, load16(row + 16))
+                a2.addProduct(v, load16(row + 32))
+                a3.addProduct(v, load16(row + 48))
+            }
+            store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
+            c += 64
+        }
+        while c + 16 <= n {
+            var a = accumulate ? load16(y + c) : SIMD16<Float>()
+            for i in 0..<m { a.addProduct(SIMD16(repeating: x[i]), load16(matrix + i * ld + c)) }
+            store16(a, y + c)
+            c += 16
+        }
+        while c < n {
+            var a: Float = accumulate ? y[c] : 0
+            for i in 0..<m { a += x[i] * matrix[i * ld + c] }
+            y[c] = a
+            c += 1
+        }
+    }
+
     /// Writes the non-zero elements of x[0..<n] as (index, value) pairs into `indices`/`values`,
     /// at most `capacity` of them. Returns how many were written, or nil when there are more than
     /// `capacity` (the caller then treats x as dense).

@@ -1,0 +1,213 @@
+import CZlib
+
+/// A validated model file (docs/FORMAT.md) in memory the caller owns and keeps alive. Validation
+/// reads the bytes in place and allocates nothing; every range is checked before use, with
+/// overflow-safe arithmetic, so corrupt or hostile files fail with a status and a message
+/// (in `ErrorMessage.current`) and never cause an out-of-bounds read.
+public struct ModelFile {
+    public let base: UnsafeRawPointer
+    public let length: Int
+    public let layerCount: Int
+    public let tensorCount: Int
+    public let inputChannels: Int
+    public let inputHeight: Int
+    public let inputWidth: Int
+    public let outputLength: Int
+    public let outputKind: ModelFormat.OutputKind
+    public let inputEncoding: ModelFormat.InputEncoding
+    /// Widest activation vector (input included).
+    public let maxWidth: Int
+    private let layerTable: Int
+    private let tensorTable: Int
+
+    public var inputLength: Int { inputChannels * inputHeight * inputWidth }
+    /// Whether PNG input can be prepared for this model (one channel of image pixels).
+    public var acceptsImages: Bool { inputEncoding == .pixels && inputChannels == 1 && inputHeight > 1 && inputWidth > 1 }
+
+    public struct Layer {
+        public let kind: ModelFormat.LayerKind
+        public let inputs: Int
+        public let outputs: Int
+        public let arg0: UInt32
+        public let arg1: UInt32
+    }
+
+    public struct Tensor {
+        public let rank: Int
+        public let shape: (Int, Int, Int, Int)
+        public let offset: Int
+        public let byteLength: Int
+        public var count: Int { byteLength / 4 }
+    }
+
+    /// Validates `length` bytes at `base`. Throws `.format`, `.version` or `.argument`, with the
+    /// details in `ErrorMessage.current`.
+    public init(base: UnsafeRawPointer, length: Int) throws(InferStatus) {
+        func fail(_ status: InferStatus, _ text: StaticString) -> InferStatus {
+            var m = ErrorMessage(); m.append(text); return status
+        }
+        guard length >= 0 else { throw fail(.argument, "negative model length") }
+        guard length >= ModelFormat.headerSize + 4 else {
+            var m = ErrorMessage()
+            m.append("model is "); m.append(length); m.append(" bytes, shorter than the 132-byte minimum")
+            throw .format
+        }
+        for i in 0..<8 where base.load(fromByteOffset: i, as: UInt8.self) != ModelFormat.magic[i] {
+            throw fail(.format, "not a model file: bad magic (expected \"INFMODL\")")
+        }
+        let version = readU32(base, 8)
+        guard version == ModelFormat.version else {
+            var m = ErrorMessage()
+            m.append("model format version "); m.append(Int(version)); m.append(" is not supported; this runtime reads version 1")
+            throw .version
+        }
+        guard readU32(base, 12) == UInt32(ModelFormat.headerSize) else { throw fail(.format, "corrupt model: header size is not 128") }
+        let fileLength = readU64(base, 48)
+        guard fileLength == UInt64(length) else {
+            var m = ErrorMessage()
+            m.append("corrupt or truncated model: the header says "); m.append(Int(clamping: fileLength))
+            m.append(" bytes, "); m.append(length); m.append(" were given")
+            throw .format
+        }
+        let stored = readU32(base, length - 4)
+        let computed = UInt32(crc32_z(0, base.assumingMemoryBound(to: UInt8.self), length - 4))
+        guard stored == computed else { throw fail(.format, "corrupt model: checksum mismatch") }
+
+        let layers = Int(readU32(base, 16)), tensors = Int(readU32(base, 20))
+        guard (1...ModelFormat.maxLayers).contains(layers) else { throw fail(.format, "corrupt model: layer count out of range") }
+        guard tensors <= ModelFormat.maxTensors else { throw fail(.format, "corrupt model: tensor count out of range") }
+        let end = length - 4
+        // A table must lie after the header and before the checksum.
+        func range(_ offset: UInt64, _ size: Int) -> Int? {
+            guard offset >= UInt64(ModelFormat.headerSize), offset <= UInt64(end),
+                  UInt64(size) <= UInt64(end) - offset else { return nil }
+            return Int(offset)
+        }
+        guard let layerTable = range(readU64(base, 24), layers * ModelFormat.layerRecordSize) else {
+            throw fail(.format, "corrupt model: layer table outside the file")
+        }
+        guard let tensorTable = range(readU64(base, 32), tensors * ModelFormat.tensorRecordSize) else {
+            throw fail(.format, "corrupt model: tensor table outside the file")
+        }
+        let dataOffset = readU64(base, 40)
+        guard dataOffset % UInt64(ModelFormat.alignment) == 0, range(dataOffset, 0) != nil else {
+            throw fail(.format, "corrupt model: data offset misaligned or outside the file")
+        }
+        guard readU32(base, 56) == 1 else { throw fail(.format, "corrupt model: unknown model kind") }
+        let c = Int(readU32(base, 64)), h = Int(readU32(base, 68)), w = Int(readU32(base, 72))
+        guard c > 0, h > 0, w > 0, c <= 1 << 16, h <= 1 << 16, w <= 1 << 16, c * h * w <= 1 << 28 else {
+            throw fail(.format, "corrupt model: impossible input shape")
+        }
+        guard let outputKind = ModelFormat.OutputKind(rawValue: readU32(base, 80)) else {
+            throw fail(.format, "corrupt model: unknown output kind")
+        }
+        guard let encoding = ModelFormat.InputEncoding(rawValue: readU32(base, 84)) else {
+            throw fail(.format, "corrupt model: unknown input encoding")
+        }
+        self.base = base
+        self.length = length
+        self.layerCount = layers
+        self.tensorCount = tensors
+        self.layerTable = layerTable
+        self.tensorTable = tensorTable
+        inputChannels = c; inputHeight = h; inputWidth = w
+        outputLength = Int(readU32(base, 76))
+        self.outputKind = outputKind
+        inputEncoding = encoding
+
+        // Tensors: known dtype, sane shape, aligned data inside the data area, no overlaps.
+        for t in 0..<tensors {
+            let r = tensorTable + t * ModelFormat.tensorRecordSize
+            guard base.load(fromByteOffset: r + ModelFormat.tensorNameBytes - 1, as: UInt8.self) == 0 else {
+                throw fail(.format, "corrupt model: tensor name not terminated")
+            }
+            guard readU32(base, r + 48) == ModelFormat.dtypeFloat32 else { throw fail(.format, "corrupt model: unknown tensor dtype") }
+            let rank = Int(readU32(base, r + 52))
+            guard (1...4).contains(rank) else { throw fail(.format, "corrupt model: tensor rank out of range") }
+            var elements: UInt64 = 1
+            for d in 0..<4 {
+                let dim = UInt64(readU32(base, r + 56 + 4 * d))
+                if d < rank {
+                    guard dim > 0 else { throw fail(.format, "corrupt model: zero tensor dimension") }
+                    elements *= dim
+                    guard elements <= 1 << 36 else { throw fail(.format, "corrupt model: tensor too large") }
+                } else {
+                    guard dim == 0 else { throw fail(.format, "corrupt model: shape entry past the rank") }
+                }
+            }
+            let offset = readU64(base, r + 72), bytes = readU64(base, r + 80)
+            guard bytes == elements * 4 else { throw fail(.format, "corrupt model: tensor byte length does not match its shape") }
+            guard offset % UInt64(ModelFormat.alignment) == 0, offset >= dataOffset, offset <= UInt64(end),
+                  bytes <= UInt64(end) - offset else {
+                throw fail(.format, "corrupt model: tensor data misaligned or outside the data area")
+            }
+            for other in 0..<t {
+                let o = tensorTable + other * ModelFormat.tensorRecordSize
+                let oStart = readU64(base, o + 72), oEnd = oStart + readU64(base, o + 80)
+                if offset < oEnd && oStart < offset + bytes { throw fail(.format, "corrupt model: tensors overlap") }
+            }
+        }
+
+        // Layers: known kinds, chained lengths, tensors of the right shapes.
+        var width = c * h * w
+        var widest = width
+        for l in 0..<layers {
+            let r = layerTable + l * ModelFormat.layerRecordSize
+            guard let kind = ModelFormat.LayerKind(rawValue: readU32(base, r)) else {
+                throw fail(.format, "corrupt model: unknown layer kind")
+            }
+            let inputs = Int(readU32(base, r + 4)), outputs = Int(readU32(base, r + 8))
+            guard inputs == width else { throw fail(.format, "corrupt model: layer lengths do not chain") }
+            guard outputs > 0, outputs <= 1 << 28 else { throw fail(.format, "corrupt model: layer output length out of range") }
+            switch kind {
+            case .dense:
+                let weight = Int(readU32(base, r + 12)), bias = Int(readU32(base, r + 16))
+                guard weight < tensors, bias < tensors else { throw fail(.format, "corrupt model: layer names a missing tensor") }
+                let wt = Self.tensorRecord(base, tensorTable, weight), bt = Self.tensorRecord(base, tensorTable, bias)
+                guard wt.rank == 2, wt.shape.0 == inputs, wt.shape.1 == outputs, bt.rank == 1, bt.shape.0 == outputs else {
+                    throw fail(.format, "corrupt model: dense layer tensors have the wrong shape")
+                }
+            case .activation:
+                guard inputs == outputs else { throw fail(.format, "corrupt model: activation changes the length") }
+                guard ModelFormat.activation(code: readU32(base, r + 12)) != nil else {
+                    throw fail(.format, "corrupt model: unknown activation")
+                }
+            }
+            width = outputs
+            widest = max(widest, outputs)
+        }
+        guard width == outputLength else { throw fail(.format, "corrupt model: last layer does not produce output_length values") }
+        maxWidth = widest
+    }
+
+    public func layer(_ index: Int) -> Layer {
+        precondition(index >= 0 && index < layerCount)
+        let r = layerTable + index * ModelFormat.layerRecordSize
+        return Layer(kind: ModelFormat.LayerKind(rawValue: readU32(base, r))!, inputs: Int(readU32(base, r + 4)),
+                     outputs: Int(readU32(base, r + 8)), arg0: readU32(base, r + 12), arg1: readU32(base, r + 16))
+    }
+
+    public func tensor(_ index: Int) -> Tensor {
+        precondition(index >= 0 && index < tensorCount)
+        return Self.tensorRecord(base, tensorTable, index)
+    }
+
+    /// The tensor's name (UTF-8, NUL-terminated inside the file).
+    public func tensorName(_ index: Int) -> UnsafePointer<CChar> {
+        precondition(index >= 0 && index < tensorCount)
+        return (base + tensorTable + index * ModelFormat.tensorRecordSize).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// The tensor's values, in place in the file.
+    public func floats(_ index: Int) -> UnsafePointer<Float> {
+        (base + tensor(index).offset).assumingMemoryBound(to: Float.self)
+    }
+
+    private static func tensorRecord(_ base: UnsafeRawPointer, _ table: Int, _ index: Int) -> Tensor {
+        let r = table + index * ModelFormat.tensorRecordSize
+        let rank = Int(readU32(base, r + 52))
+        return Tensor(rank: rank, shape: (Int(readU32(base, r + 56)), Int(readU32(base, r + 60)),
+                                          Int(readU32(base, r + 64)), Int(readU32(base, r + 68))),
+                      offset: Int(readU64(base, r + 72)), byteLength: Int(readU64(base, r + 80)))
+    }
+}

@@ -1,0 +1,52 @@
+import CPNG
+import LowLevel
+
+extension RuntimeModel {
+    /// Where PNG bytes come from.
+    public enum PNGSource {
+        case memory(UnsafeRawPointer, Int)
+        case file(UnsafePointer<CChar>)
+    }
+
+    /// Decodes a PNG, prepares it as an MNIST-style input and runs the network. Returns the output
+    /// (probabilities or scores, outputLength floats in the arena).
+    /// Throws `.image` (not a PNG, corrupt, too large), `.io` (file unreadable) or `.shape`
+    /// (a model that does not take images).
+    public mutating func classifyPNG(_ source: PNGSource) throws(InferStatus) -> UnsafeMutablePointer<Float> {
+        guard var scratch = image else {
+            var m = ErrorMessage(); m.append("this model does not take images (it needs one channel of pixels)")
+            throw .shape
+        }
+        var target = cpng_target(pixels: scratch.pixels, rows: scratch.rows, max_width: UInt32(Self.maxImageWidth),
+                                 max_height: UInt32(Self.maxImageHeight), io_buffer: scratch.readBuffer,
+                                 io_capacity: Self.pngReadBufferBytes)
+        var result = cpng_result()
+        let status: Int32
+        switch source {
+        case .memory(let bytes, let length):
+            status = cpng_decode_memory(bytes, length, &scratch.heap, &target, &result)
+        case .file(let path):
+            status = cpng_decode_file(path, &scratch.heap, &target, &result)
+        }
+        image = scratch
+        pngHeapHighWater = max(pngHeapHighWater, scratch.heap.high_water)
+        guard status == CPNG_OK else {
+            var m = ErrorMessage()
+            withUnsafePointer(to: &result.message) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 200) { m.append(cString: $0) }
+            }
+            throw status == CPNG_E_IO ? .io : .image
+        }
+        let grayscale = result.source_color_type == 0 // PNG colour type 0: gray, no alpha
+        DigitPreparation.prepare(scratch.pixels, width: Int(result.width), height: Int(result.height),
+                                 grayscaleSource: grayscale, into: bufferA, outHeight: file.inputHeight,
+                                 outWidth: file.inputWidth, boxSide: scratch.boxSide, resize: scratch.resize,
+                                 box: scratch.box)
+        return forward(bufferA)
+    }
+
+    /// Runs the network on `input` and returns its output (in the arena).
+    public func run(_ input: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        forward(input)
+    }
+}

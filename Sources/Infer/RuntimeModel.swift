@@ -1,0 +1,192 @@
+import CPNG
+import LowLevel
+
+/// A model opened for inference, living entirely inside a caller-owned arena: this header, the
+/// layer list, activation buffers and, for image models, the PNG decoder's memory. Weights stay
+/// in the caller's model bytes. `run` and `classifyPNG` allocate nothing.
+///
+/// One `RuntimeModel` must not be used from two threads at once (its buffers are shared between
+/// calls); separate models in separate arenas may run concurrently.
+public struct RuntimeModel {
+    /// Limits for PNG input, checked from the header before any image data is decoded.
+    public static let maxImageWidth = 1024
+    public static let maxImageHeight = 1024
+    /// libpng's working memory (structures, zlib window, row buffers); the decoder's peak for the
+    /// largest permitted image is about 60 KiB (see the PNG tests), so this leaves room.
+    public static let pngHeapBytes = 256 * 1024
+    /// Read buffer for `classifyPNG(path:)`.
+    public static let pngReadBufferBytes = 64 * 1024
+    /// The MNIST preparation fits a digit's bounding box in 20x20 of a 28x28 input.
+    public static let digitBoxFraction = 20.0 / 28.0
+
+    static let marker: UInt64 = 0x3130_4D52_4645_4E49 // "INFERM01"
+
+    struct Layer {
+        var kind: ModelFormat.LayerKind
+        var activation: ActivationKind
+        var inputs: Int
+        var outputs: Int
+        var weight: UnsafePointer<Float>?
+        var bias: UnsafePointer<Float>?
+    }
+
+    /// Scratch for PNG input; all pointers into the arena.
+    struct ImageScratch {
+        var heap: cpng_heap
+        var pixels: UnsafeMutablePointer<UInt8>
+        var rows: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+        var readBuffer: UnsafeMutablePointer<UInt8>
+        var resize: UnsafeMutablePointer<Float>
+        var box: UnsafeMutablePointer<Float>
+        var boxSide: Int
+    }
+
+    var marker: UInt64
+    public let file: ModelFile
+    var layers: UnsafeMutablePointer<Layer>
+    var bufferA: UnsafeMutablePointer<Float>
+    var bufferB: UnsafeMutablePointer<Float>
+    var sparseIndices: UnsafeMutablePointer<Int32>?
+    var sparseValues: UnsafeMutablePointer<Float>?
+    var image: ImageScratch?
+    /// Peak libpng memory seen so far (for tests and sizing).
+    public internal(set) var pngHeapHighWater: Int = 0
+
+    /// False for memory that does not hold an open model (a stale or foreign pointer may still
+    /// pass by chance: this guards against NULL-like mistakes, not malice).
+    public var isOpen: Bool { marker == Self.marker }
+
+    /// Index of the largest output (the predicted class).
+    public func argmax(_ output: UnsafePointer<Float>) -> Int {
+        Kernels.argmax(output, count: outputLength)
+    }
+
+    public var inputLength: Int { file.inputLength }
+    public var outputLength: Int { file.outputLength }
+
+    /// Arena bytes `open` needs for `file`, exactly.
+    public static func arenaBytes(for file: ModelFile) -> Int {
+        var plan = ArenaPlan()
+        plan.reserve(RuntimeModel.self, 1)
+        plan.reserve(Layer.self, file.layerCount)
+        plan.reserve(Float.self, file.maxWidth)
+        plan.reserve(Float.self, file.maxWidth)
+        if file.layer(0).kind == .dense {
+            plan.reserve(Int32.self, file.inputLength)
+            plan.reserve(Float.self, file.inputLength)
+        }
+        if file.acceptsImages {
+            let side = boxSide(height: file.inputHeight, width: file.inputWidth)
+            plan.reserve(UInt8.self, pngHeapBytes)
+            plan.reserve(UInt8.self, 2 * maxImageWidth * maxImageHeight)
+            plan.reserve(UnsafeMutablePointer<UInt8>?.self, maxImageHeight)
+            plan.reserve(UInt8.self, pngReadBufferBytes)
+            plan.reserve(Float.self, maxImageHeight * side)
+            plan.reserve(Float.self, side * side)
+        }
+        return plan.bytes
+    }
+
+    static func boxSide(height: Int, width: Int) -> Int {
+        max(1, Int((Double(min(height, width)) * digitBoxFraction).rounded()))
+    }
+
+    /// Lays the model out in `arena` (at least `arenaBytes(for:)` bytes, 16-byte aligned) and
+    /// returns a pointer to it, valid while the arena and the model bytes are.
+    public static func open(_ file: ModelFile, arena: UnsafeMutableRawPointer, length: Int) throws(InferStatus) -> UnsafeMutablePointer<RuntimeModel> {
+        guard UInt(bitPattern: arena) % 16 == 0 else {
+            var m = ErrorMessage(); m.append("the arena must be 16-byte aligned (malloc's alignment)")
+            throw .argument
+        }
+        let needed = arenaBytes(for: file)
+        guard length >= needed else {
+            var m = ErrorMessage()
+            m.append("arena too small: this model needs "); m.append(needed); m.append(" bytes, ")
+            m.append(length); m.append(" were given ("); m.append(needed - length); m.append(" missing)")
+            throw .arena
+        }
+        var cursor = ArenaCursor(base: arena)
+        let model = cursor.take(RuntimeModel.self, 1)
+        let layers = cursor.take(Layer.self, file.layerCount)
+        for i in 0..<file.layerCount {
+            let record = file.layer(i)
+            var layer = Layer(kind: record.kind, activation: .relu, inputs: record.inputs, outputs: record.outputs,
+                              weight: nil, bias: nil)
+            switch record.kind {
+            case .dense:
+                layer.weight = file.floats(Int(record.arg0))
+                layer.bias = file.floats(Int(record.arg1))
+            case .activation:
+                layer.activation = ModelFormat.activation(code: record.arg0)!
+            }
+            (layers + i).initialize(to: layer)
+        }
+        let bufferA = cursor.take(Float.self, file.maxWidth), bufferB = cursor.take(Float.self, file.maxWidth)
+        var indices: UnsafeMutablePointer<Int32>? = nil, values: UnsafeMutablePointer<Float>? = nil
+        if file.layer(0).kind == .dense {
+            indices = cursor.take(Int32.self, file.inputLength)
+            values = cursor.take(Float.self, file.inputLength)
+        }
+        var image: ImageScratch? = nil
+        if file.acceptsImages {
+            let side = boxSide(height: file.inputHeight, width: file.inputWidth)
+            let heapBase = cursor.take(UInt8.self, pngHeapBytes)
+            image = ImageScratch(
+                heap: cpng_heap(base: heapBase, capacity: pngHeapBytes, used: 0, high_water: 0, last_offset: 0),
+                pixels: cursor.take(UInt8.self, 2 * maxImageWidth * maxImageHeight),
+                rows: cursor.take(UnsafeMutablePointer<UInt8>?.self, maxImageHeight),
+                readBuffer: cursor.take(UInt8.self, pngReadBufferBytes),
+                resize: cursor.take(Float.self, maxImageHeight * side),
+                box: cursor.take(Float.self, side * side), boxSide: side)
+        }
+        precondition(cursor.offset == needed, "arena plan and layout disagree")
+        model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, bufferA: bufferA, bufferB: bufferB,
+                                          sparseIndices: indices, sparseValues: values, image: image))
+        return model
+    }
+
+    /// Runs the network on `input` (inputLength floats, which may be `bufferA`) and returns the
+    /// output (outputLength floats inside the arena), with softmax applied for probability models.
+    func forward(_ input: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        var x = input
+        var out = bufferB
+        for i in 0..<file.layerCount {
+            let layer = layers[i]
+            switch layer.kind {
+            case .dense:
+                Dense.forwardOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
+                                 into: out, indices: i == 0 ? sparseIndices : nil, values: i == 0 ? sparseValues : nil)
+            case .activation:
+                Activation.apply(layer.activation, x, into: out, count: layer.outputs)
+            }
+            x = UnsafePointer(out)
+            out = out == bufferB ? bufferA : bufferB
+        }
+        let result = UnsafeMutablePointer(mutating: x)
+        if file.outputKind == .probabilities {
+            Kernels.softmaxRows(result, into: result, rows: 1, columns: outputLength)
+        }
+        return result
+    }
+}
+
+/// Sizes arena regions exactly as `ArenaCursor` will hand them out.
+struct ArenaPlan {
+    private(set) var bytes = 0
+    mutating func reserve<T>(_ type: T.Type, _ count: Int) {
+        bytes += (count * MemoryLayout<T>.stride + 63) & ~63
+    }
+}
+
+/// Hands out consecutive 64-byte-rounded regions of a raw arena. A struct, so opening a model
+/// allocates nothing on the heap.
+struct ArenaCursor {
+    let base: UnsafeMutableRawPointer
+    private(set) var offset = 0
+    init(base: UnsafeMutableRawPointer) { self.base = base }
+    mutating func take<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+        let p = (base + offset).bindMemory(to: T.self, capacity: count)
+        offset += (count * MemoryLayout<T>.stride + 63) & ~63
+        return p
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Arena
+import Foundation
+import Infer
+import InferC
+import MNIST
+
+@main
+struct ExportTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-tool",
+        abstract: "Convert, inspect and verify flat model files (docs/FORMAT.md).",
+        subcommands: [Convert.self, Inspect.self, Verify.self])
+}
+
+/// Failure with a message for the user and a non-zero exit.
+struct ToolError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a training checkpoint, or safetensors weights with --arch, to a model file.")
+
+    @Argument(help: "A checkpoint written by `train --checkpoint`, or a .safetensors file.") var input: String
+    @Option(name: .shortAndLong, help: "The model file to write (atomically).") var output: String
+    @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh].") var arch: String?
+    @Option(help: "Input shape CxHxW (default 1x28x28 for 784 inputs, else 1x1xN).") var inputShape: String?
+    @Option(help: "Input encoding: pixels (images scaled to [0,1]) or floats (default pixels for 1xHxW images).") var encoding: String?
+
+    func run() throws {
+        let bytes = try AtomicFile.read(input)
+        let (spec, tensors): (NetworkSpec, [ModelTensor])
+        if bytes.starts(with: Checkpoint.magic) {
+            guard arch == nil else { throw ToolError("--arch is for safetensors files; a checkpoint describes its own network") }
+            let checkpoint = try Checkpoint(decoding: bytes, path: input)
+            spec = checkpoint.header.network
+            tensors = try weights(of: checkpoint)
+        } else {
+            guard let arch else {
+                throw ToolError("\(input) is not a checkpoint; for safetensors weights pass --arch mlp:IN,HIDDEN,...,OUT")
+            }
+            let file = try Safetensors(bytes: bytes, path: input)
+            let (widths, activation) = try parseArch(arch)
+            (spec, tensors) = try file.mlp(widths: widths, activation: activation)
+        }
+        let shape = try parseShape(inputs: spec.inputCount)
+        let pixels = (encoding ?? (shape.height > 1 ? "pixels" : "floats"))
+        guard let inputEncoding: ModelFormat.InputEncoding = pixels == "pixels" ? .pixels : pixels == "floats" ? .floats : nil else {
+            throw ToolError("--encoding must be pixels or floats, not \(pixels)")
+        }
+        let kind: ModelFormat.OutputKind = spec.loss == .softmaxCrossEntropy ? .probabilities : .values
+        let model = try ModelWriter.encode(spec: spec, tensors: tensors,
+                                           description: .init(inputShape: shape, outputKind: kind, inputEncoding: inputEncoding))
+        try AtomicFile.write(model, to: output)
+        print("wrote \(output): \(model.count) bytes, \(spec.parameterCount) parameters")
+    }
+
+    /// The checkpoint's parameter tensors under the network's own names and shapes.
+    func weights(of checkpoint: Checkpoint) throws -> [ModelTensor] {
+        let spec = checkpoint.header.network
+        let arena = try ArenaAllocator(capacity: spec.arenaBytes(maxBatch: 1))
+        var rng = RandomGenerator(seed: 0)
+        let network = try Network(spec: spec, maxBatch: 1, arena: arena, rng: &rng)
+        try checkpoint.restoreWeights(into: network)
+        return network.parameters.map { ModelTensor(name: $0.name, shape: $0.shape, values: Array($0.value)) }
+    }
+
+    func parseArch(_ text: String) throws -> ([Int], ActivationKind) {
+        let parts = text.split(separator: ":").map(String.init)
+        guard parts.count >= 2, parts.count <= 3, parts[0] == "mlp" else {
+            throw ToolError("--arch must look like mlp:784,128,10 or mlp:784,128,10:tanh, not \(text)")
+        }
+        let widths = parts[1].split(separator: ",").compactMap { Int($0) }
+        guard widths.count == parts[1].split(separator: ",").count, widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
+            throw ToolError("--arch widths must be positive integers separated by commas, not \(parts[1])")
+        }
+        let activation = parts.count == 3 ? ActivationKind(rawValue: parts[2]) : .relu
+        guard let activation else { throw ToolError("unknown activation \(parts[2]) in --arch") }
+        return (widths, activation)
+    }
+
+    func parseShape(inputs: Int) throws -> (channels: Int, height: Int, width: Int) {
+        guard let inputShape else { return inputs == 784 ? (1, 28, 28) : (1, 1, inputs) }
+        let dims = inputShape.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }), dims[0] * dims[1] * dims[2] == inputs else {
+            throw ToolError("--input-shape must be CxHxW with C*H*W = \(inputs), not \(inputShape)")
+        }
+        return (dims[0], dims[1], dims[2])
+    }
+}
+
+/// Loads a model file and opens it through the C interface, as a C program would.
+struct OpenedModel {
+    let bytes: UnsafeMutableRawBufferPointer
+    let arena: UnsafeMutableRawBufferPointer
+    let handle: OpaquePointer
+    let arenaBytes: Int
+
+    init(path: String) throws {
+        let data = try AtomicFile.read(path)
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        self.bytes = bytes
+        var needed = 0
+        var status = infer_arena_size(bytes.baseAddress, data.count, &needed)
+        guard status == 0 else { throw ToolError("\(path): \(String(cString: infer_last_error()))") }
+        arenaBytes = needed
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: max(needed, 1), alignment: 64)
+        self.arena = arena
+        var out: OpaquePointer?
+        status = infer_open(bytes.baseAddress, data.count, arena.baseAddress, needed, &out)
+        guard status == 0, let out else { throw ToolError("\(path): \(String(cString: infer_last_error()))") }
+        handle = out
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a model file: layers, shapes, sizes, arena bytes.")
+    @Argument(help: "The model file.") var model: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let data = try AtomicFile.read(model)
+        let description: [String: Any] = try data.withUnsafeBytes { raw -> [String: Any] in
+            let file: ModelFile
+            do { file = try ModelFile(base: raw.baseAddress!, length: raw.count) } catch {
+                throw ToolError("\(model): \(String(cString: ErrorMessage.current))")
+            }
+            var layers: [[String: Any]] = []
+            var parameters = 0
+            for i in 0..<file.layerCount {
+                let layer = file.layer(i)
+                switch layer.kind {
+                case .dense:
+                    let w = file.tensor(Int(layer.arg0)), b = file.tensor(Int(layer.arg1))
+                    parameters += w.count + b.count
+                    layers.append(["kind": "dense", "inputs": layer.inputs, "outputs": layer.outputs,
+                                   "weight": [w.shape.0, w.shape.1], "bias": [b.shape.0],
+                                   "weight_name": String(cString: file.tensorName(Int(layer.arg0)))])
+                case .activation:
+                    let name = ModelFormat.activation(code: layer.arg0)!.rawValue
+                    layers.append(["kind": "activation", "function": name, "inputs": layer.inputs, "outputs": layer.outputs])
+                }
+            }
+            let kind = ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)]
+            return ["layers": layers, "parameters": parameters, "file_bytes": data.count,
+                    "arena_bytes": RuntimeModel.arenaBytes(for: file),
+                    "input_shape": [file.inputChannels, file.inputHeight, file.inputWidth],
+                    "input_encoding": file.inputEncoding == .pixels ? "pixels" : "floats",
+                    "output_length": file.outputLength, "output_kind": kind, "format_version": 1,
+                    "accepts_png": file.acceptsImages]
+        }
+        if json {
+            let text = try JSONSerialization.data(withJSONObject: description, options: [.sortedKeys])
+            print(String(decoding: text, as: UTF8.self))
+            return
+        }
+        let shape = (description["input_shape"] as! [Int]).map(String.init).joined(separator: "x")
+        print("\(model): format version 1, \(description["file_bytes"]!) bytes")
+        print("input \(shape) (\(description["input_encoding"]!)), output \(description["output_length"]!) \(description["output_kind"]!)")
+        for (i, layer) in (description["layers"] as! [[String: Any]]).enumerated() {
+            if layer["kind"] as! String == "dense" {
+                print("  \(i): dense \(layer["inputs"]!) → \(layer["outputs"]!)  weight \(layer["weight"]!) bias \(layer["bias"]!)")
+            } else {
+                print("  \(i): \(layer["function"]!) (\(layer["inputs"]!))")
+            }
+        }
+        print("parameters: \(description["parameters"]!)")
+        print("arena bytes for inference: \(description["arena_bytes"]!)\((description["accepts_png"] as! Bool) ? " (PNG input included)" : "")")
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the MNIST test set through the C interface and report accuracy.")
+    @Argument(help: "The model file.") var model: String
+    @Option(help: "MNIST directory (default: $MNIST_DIR).") var data: String?
+    @Option(help: "Only the first N test images.") var limit: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"] else {
+            throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
+        }
+        let test = try MNISTDataset(directory: directory).test
+        let opened = try OpenedModel(path: model)
+        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
+        let inputs = infer_input_len(opened.handle), outputs = infer_output_len(opened.handle)
+        guard inputs == test.pixelsPerImage else {
+            throw ToolError("the model takes \(inputs) inputs; MNIST images have \(test.pixelsPerImage)")
+        }
+        let count = min(limit ?? test.count, test.count)
+        var input = [Float](repeating: 0, count: inputs), output = [Float](repeating: 0, count: outputs)
+        var correct = 0
+        let start = Date()
+        for i in 0..<count {
+            for p in 0..<inputs { input[p] = Float(test.pixels[i * inputs + p]) * (1 / 255) }
+            let status = infer_run(opened.handle, input, inputs, &output, outputs)
+            guard status == 0 else { throw ToolError("infer_run failed: \(String(cString: infer_last_error()))") }
+            var best = 0
+            for k in 1..<outputs where output[k] > output[best] { best = k }
+            if best == Int(test.labels[i]) { correct += 1 }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let accuracy = Double(correct) / Double(max(count, 1))
+        if json {
+            let object: [String: Any] = ["accuracy": accuracy, "count": count, "correct": correct, "seconds": seconds]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "%@: %d of %d correct, accuracy %.2f%% (%.1f µs per image)", model, correct, count,
+                         accuracy * 100, seconds / Double(max(count, 1)) * 1e6))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/* infer: run trained models from C in memory you own.
+ *
+ * Usage:
+ *   size_t need;
+ *   infer_arena_size(model_bytes, model_len, &need);
+ *   void *arena = malloc(need);                      // any 16-byte aligned block
+ *   infer_model *m;
+ *   if (infer_open(model_bytes, model_len, arena, need, &m) != INFER_OK) puts(infer_last_error());
+ *   infer_run(m, input, infer_input_len(m), output, infer_output_len(m));
+ *
+ * Memory. The caller owns everything: the model bytes (used in place, never copied: keep them
+ * alive and unchanged while the model is open; any address works, 64-byte alignment is fastest)
+ * and one arena (16-byte aligned, as malloc returns) of exactly infer_arena_size() bytes, which
+ * covers infer_run and infer_classify_png* for any PNG within the size limit. Nothing is freed:
+ * drop the model by freeing or reusing its arena. After infer_open, infer_run and
+ * infer_classify_png* make no heap allocation at all (libpng's memory comes from the arena).
+ *
+ * Threads. A model's scratch buffers live in its arena, so one model must not run on two threads
+ * at once. Separate models (each in its own arena, possibly from the same model bytes) may run
+ * concurrently. infer_last_error() is per thread. The first infer_open in a process may select
+ * OpenBLAS's kernel family (process-wide); inference itself does not call BLAS.
+ *
+ * PNG input (models whose input is one channel of image pixels, such as MNIST digits): 1, 2, 4, 8
+ * or 16-bit; gray, gray+alpha, RGB, RGBA or palette; interlaced or not; at most 1024 x 1024 pixels
+ * (larger images are refused from their header, before decoding). A gray image of exactly the
+ * model's input size with a dark background goes in unchanged (pixel / 255). Anything else is
+ * prepared as MNIST was: converted to gray (BT.709), alpha composited onto white, inverted when the
+ * border is light, the digit's bounding box scaled to fit 20x20 (for a 28x28 input) keeping its
+ * aspect ratio, and placed so its centre of mass is at the centre.
+ */
+#ifndef INFER_H
+#define INFER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct infer_model infer_model;            /* opaque; lives inside the caller's arena */
+
+typedef enum infer_status {
+    INFER_OK = 0,
+    INFER_E_ARGUMENT = 1,  /* NULL pointer or impossible length */
+    INFER_E_FORMAT   = 2,  /* not a model file, corrupt, or checksum mismatch */
+    INFER_E_VERSION  = 3,  /* format version not supported */
+    INFER_E_ARENA    = 4,  /* arena too small: ask infer_arena_size */
+    INFER_E_IO       = 5,  /* file cannot be read */
+    INFER_E_IMAGE    = 6,  /* not a decodable PNG, or too large */
+    INFER_E_SHAPE    = 7   /* input or output length does not match the model */
+} infer_status;
+
+/* What a model's outputs are: infer_output_kind() returns one of these (or -1 for a bad model). */
+typedef enum infer_output_kind {
+    INFER_OUTPUT_VALUES        = 0, /* regression outputs */
+    INFER_OUTPUT_PROBABILITIES = 1, /* class probabilities, summing to 1 */
+    INFER_OUTPUT_SCORES        = 2  /* class scores: larger is more likely, not probabilities */
+} infer_output_kind;
+
+/* A short, static description of a status. Never NULL. */
+const char  *infer_status_string(infer_status status);
+
+/* Details of this thread's last failure (for example the bytes needed, given and missing), or ""
+ * after a success of infer_arena_size / infer_open. Valid until this thread's next call. */
+const char  *infer_last_error(void);
+
+/* Validates the model bytes and stores in *arena_len the exact arena size infer_open needs. */
+infer_status infer_arena_size(const void *model, size_t model_len, size_t *arena_len);
+
+/* Validates the model (checksum included) and lays it out in the arena. On success *out is the
+ * model; on failure *out is NULL. INFER_E_ARENA when arena_len is below infer_arena_size. */
+infer_status infer_open(const void *model, size_t model_len, void *arena, size_t arena_len, infer_model **out);
+
+/* Floats one input holds / one output holds; 0 for NULL. */
+size_t       infer_input_len(const infer_model *model);
+size_t       infer_output_len(const infer_model *model);
+
+/* One of infer_output_kind. */
+int          infer_output_kind(const infer_model *model);
+
+/* Runs one input. input_len and output_len must equal infer_input_len / infer_output_len.
+ * Probability models return probabilities (softmax applied); others their raw outputs. */
+infer_status infer_run(infer_model *model, const float *input, size_t input_len, float *output, size_t output_len);
+
+/* Decodes a PNG file or PNG bytes, prepares it as described above, runs the model and stores the
+ * predicted class (the largest output) in *label. probs receives all outputs when probs_len equals
+ * infer_output_len; probs may be NULL when probs_len is 0. */
+infer_status infer_classify_png(infer_model *model, const char *path, int *label, float *probs, size_t probs_len);
+infer_status infer_classify_png_memory(infer_model *model, const void *png, size_t png_len, int *label,
+                                       float *probs, size_t probs_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INFER_H */
