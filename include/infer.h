@@ -22,10 +22,10 @@
  *
  * PNG input (models whose input is one channel of image pixels, such as MNIST digits): 1, 2, 4, 8
  * or 16-bit; gray, gray+alpha, RGB, RGBA or palette; interlaced or not; at most 1024 x 1024 pixels
- * (larger images are refused from their header, before decoding). A gray image of exactly the
- * model's input size with a dark background goes in unchanged (pixel / 255). Anything else is
- * prepared as MNIST was: converted to gray (BT.709), alpha composited onto white, inverted when the
- * border is light, the digit's bounding box scaled to fit 20x20 (for a 28x28 input) keeping its
+ * (larger images are refused from their header, before decoding). Every image is first converted
+ * to 8-bit gray (BT.709 luminance; alpha composited onto white). One of exactly the model's input
+ * size with a dark background, like MNIST's own digits, then goes in unchanged (pixel / 255).
+ * Anything else is prepared as MNIST was: inverted when the border is light, the digit's bounding box scaled to fit 20x20 (for a 28x28 input) keeping its
  * aspect ratio, and placed so its centre of mass is at the centre.
  */
 #ifndef INFER_H

@@ -3,14 +3,14 @@
 /// aspect ratio, then placed so its centre of mass sits at the centre. Works in caller scratch;
 /// allocates nothing.
 enum DigitPreparation {
-    /// Pixels are 0-255, `width × height`, row-major. Writes `outHeight × outWidth` floats in [0, 1].
-    /// - Parameter alreadyPrepared: a grayscale image of exactly the input size; it goes in
-    ///   unchanged (pixel/255) when its background is dark, as MNIST's own digits do.
-    static func prepare(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, grayscaleSource: Bool,
+    /// Pixels are 0-255 gray, `width × height`, row-major. Writes `outHeight × outWidth` floats in
+    /// [0, 1]. An image of exactly the input size with a dark background (MNIST's own digits, in any
+    /// PNG encoding) goes in unchanged as pixel/255.
+    static func prepare(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
                         into out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
                         boxSide: Int, resize: UnsafeMutablePointer<Float>, box: UnsafeMutablePointer<Float>) {
         let lightBackground = borderMean(pixels, width: width, height: height) > 127.5
-        if grayscaleSource && !lightBackground && width == outWidth && height == outHeight {
+        if !lightBackground && width == outWidth && height == outHeight {
             for i in 0..<(width * height) { out[i] = Float(pixels[i]) * (1 / 255) }
             return
         }

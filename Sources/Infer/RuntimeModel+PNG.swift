@@ -37,9 +37,7 @@ extension RuntimeModel {
             }
             throw status == CPNG_E_IO ? .io : .image
         }
-        let grayscale = result.source_color_type == 0 // PNG colour type 0: gray, no alpha
-        DigitPreparation.prepare(scratch.pixels, width: Int(result.width), height: Int(result.height),
-                                 grayscaleSource: grayscale, into: bufferA, outHeight: file.inputHeight,
+        DigitPreparation.prepare(scratch.pixels, width: Int(result.width), height: Int(result.height), into: bufferA, outHeight: file.inputHeight,
                                  outWidth: file.inputWidth, boxSide: scratch.boxSide, resize: scratch.resize,
                                  box: scratch.box)
         return forward(bufferA)
