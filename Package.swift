@@ -75,6 +75,6 @@ let package = Package(
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
         .testTarget(name: "InferTests", dependencies: ["Infer", "MNIST", "Arena", "LowLevel", "MallocCounter"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib"]),
     ]
 )
