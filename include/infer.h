@@ -50,12 +50,12 @@ typedef enum infer_status {
     INFER_E_SHAPE    = 7   /* input or output length does not match the model */
 } infer_status;
 
-/* What a model's outputs are: infer_output_kind() returns one of these (or -1 for a bad model). */
-typedef enum infer_output_kind {
+/* What a model's outputs are: infer_output_kind() returns one of these. */
+typedef enum infer_output_type {
     INFER_OUTPUT_VALUES        = 0, /* regression outputs */
     INFER_OUTPUT_PROBABILITIES = 1, /* class probabilities, summing to 1 */
     INFER_OUTPUT_SCORES        = 2  /* class scores: larger is more likely, not probabilities */
-} infer_output_kind;
+} infer_output_type;
 
 /* A short, static description of a status. Never NULL. */
 const char  *infer_status_string(infer_status status);
@@ -75,7 +75,7 @@ infer_status infer_open(const void *model, size_t model_len, void *arena, size_t
 size_t       infer_input_len(const infer_model *model);
 size_t       infer_output_len(const infer_model *model);
 
-/* One of infer_output_kind. */
+/* One of infer_output_type (-1 for NULL). */
 int          infer_output_kind(const infer_model *model);
 
 /* Runs one input. input_len and output_len must equal infer_input_len / infer_output_len.
