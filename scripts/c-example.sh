@@ -16,14 +16,14 @@ trap 'rm -rf "$work"' EXIT
 python3 Tests/Fixtures/pngtool.py digits "$work/digits" "$MNIST_DIR" "$count"
 
 # Every digit classified; labels compared with the file names (INDEX-LABEL.png).
-examples/c/build/classify "$model" "$work"/digits/*.png > "$work/out.txt"
+examples/c/build/release/classify "$model" "$work"/digits/*.png > "$work/out.txt"
 awk '{ split($1, parts, "[-.]"); if (parts[length(parts) - 1] == $2) right++; n++ }
      END { printf "C example: %d of %d PNG digits right (%.1f%%)\n", right, n, 100 * right / n; if (n == 0 || right < 0.9 * n) exit 1 }' \
     FS='[: ]+' "$work/out.txt"
 
 # A broken PNG is reported, not a crash: exit 1 with a message.
 set +e
-examples/c/build/classify "$model" Tests/Fixtures/png/bad-crc.png 2> "$work/err.txt"
+examples/c/build/release/classify "$model" Tests/Fixtures/png/bad-crc.png 2> "$work/err.txt"
 status=$?
 set -e
 [ "$status" -eq 1 ] && grep -q "not a decodable PNG" "$work/err.txt" || { echo "broken PNG not reported"; exit 1; }
@@ -34,11 +34,11 @@ mkdir -p "$work/lib"
 cp .build/release/libinfer.so "$work/lib/"
 strip --strip-debug "$work/lib/libinfer.so"
 LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --error-exitcode=3 examples/c/build/classify "$model" "$work"/digits/0000*.png Tests/Fixtures/png/large-rgb8.png \
+    --error-exitcode=3 examples/c/build/release/classify "$model" "$work"/digits/0000*.png Tests/Fixtures/png/large-rgb8.png \
     Tests/Fixtures/png/max-rgba16-interlaced.png > /dev/null
 set +e
 LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --error-exitcode=3 examples/c/build/classify "$model" Tests/Fixtures/png/bad-*.png > /dev/null 2>&1
+    --error-exitcode=3 examples/c/build/release/classify "$model" Tests/Fixtures/png/bad-*.png > /dev/null 2>&1
 status=$?
 set -e
 [ "$status" -eq 1 ] || { echo "valgrind on broken PNGs: exit $status (3 means memory errors or leaks)"; exit 1; }

@@ -4,7 +4,10 @@
 @inline(__always)
 func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let clamped = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87)), SIMD16(repeating: 88))
-    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits; this
+    // avoids the generic float-to-integer SIMD conversion, which does not specialise.
+    let shifted = SIMD16<Float>(repeating: 12_582_912).addingProduct(clamped, SIMD16(repeating: 1.442_695_04))
+    let n = shifted - 12_582_912
     // ln 2 split in two so n·ln2 is subtracted without rounding error.
     var r = clamped.addingProduct(n, SIMD16(repeating: -0.693_145_75))
     r = r.addingProduct(n, SIMD16(repeating: -1.428_606_8e-6))
@@ -15,7 +18,7 @@ func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+    let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
     let result = p * unsafeBitCast(bits, to: SIMD16<Float>.self)
     return result.replacing(with: x, where: x .!= x)
 }

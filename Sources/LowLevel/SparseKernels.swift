@@ -62,11 +62,21 @@ extension Kernels {
             store16(a, y + c)
             c += 16
         }
-        while c < n {
-            var a: Float = accumulate ? y[c] : 0
-            for i in 0..<m { a += x[i] * matrix[i * ld + c] }
-            y[c] = a
-            c += 1
+        let tail = n - c
+        guard tail > 0, m > 0 else { return }
+        // Fewer than 16 columns left (a 10-class output layer): whole 16-lane loads for every row
+        // whose 16 floats stay inside the matrix (the extra lanes read the next row and are
+        // dropped), scalar for the rest.
+        var a = SIMD16<Float>()
+        var i = 0
+        while i < m && i * ld + c + 16 <= m * ld {
+            a.addProduct(SIMD16(repeating: x[i]), load16(matrix + i * ld + c))
+            i += 1
+        }
+        for j in 0..<tail {
+            var sum = a[j] + (accumulate ? y[c + j] : 0)
+            for r in i..<m { sum += x[r] * matrix[r * ld + c + j] }
+            y[c + j] = sum
         }
     }
 

@@ -1,0 +1,103 @@
+/* Times the C interface from C and counts heap allocations per call.
+ *
+ *   infer_bench model.bin digit.png [iterations]
+ *
+ * Prints the median and 90th percentile of infer_run, infer_classify_png_memory and
+ * infer_classify_png, each after a warm-up, and the malloc calls per call measured by wrapping
+ * glibc's allocator in this program (which interposes on libinfer's and libpng's calls too).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "infer.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static uint64_t allocations;
+void *malloc(size_t n) { allocations++; return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { allocations++; return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { allocations++; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t a, size_t n) { allocations++; return __libc_memalign(a, n); }
+void *memalign(size_t a, size_t n) { allocations++; return __libc_memalign(a, n); }
+int posix_memalign(void **out, size_t a, size_t n) {
+    allocations++;
+    *out = __libc_memalign(a, n);
+    return *out == NULL && n != 0 ? 12 : 0;
+}
+void free(void *p) { __libc_free(p); }
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *read_all(const char *path, size_t *length) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *bytes = __libc_malloc(n > 0 ? (size_t)n : 1);
+    if (fread(bytes, 1, (size_t)n, f) != (size_t)n) { fclose(f); return NULL; }
+    fclose(f);
+    *length = (size_t)n;
+    return bytes;
+}
+
+enum { RUN, PNG_MEMORY, PNG_FILE };
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: %s model.bin digit.png [iterations]\n", argv[0]); return 2; }
+    int iterations = argc > 3 ? atoi(argv[3]) : 20000;
+    size_t model_len, png_len;
+    void *model_bytes = read_all(argv[1], &model_len), *png = read_all(argv[2], &png_len);
+    if (model_bytes == NULL || png == NULL) { fprintf(stderr, "cannot read inputs\n"); return 1; }
+    size_t arena_len;
+    if (infer_arena_size(model_bytes, model_len, &arena_len) != INFER_OK) { fprintf(stderr, "%s\n", infer_last_error()); return 1; }
+    void *arena = __libc_memalign(64, arena_len);
+    infer_model *model;
+    if (infer_open(model_bytes, model_len, arena, arena_len, &model) != INFER_OK) { fprintf(stderr, "%s\n", infer_last_error()); return 1; }
+    size_t n_in = infer_input_len(model), n_out = infer_output_len(model);
+    float *input = __libc_malloc(n_in * sizeof(float)), *output = __libc_malloc(n_out * sizeof(float));
+    /* The input: the PNG's own pixels, as the model sees them, via one classify call. */
+    for (size_t i = 0; i < n_in; i++) input[i] = (float)((i * 37) % 11 == 0) * 0.8f;
+    double *times = __libc_malloc(sizeof(double) * (size_t)iterations);
+    const char *names[] = {"infer_run", "infer_classify_png_memory", "infer_classify_png"};
+    printf("model %s: arena %zu bytes, %zu inputs, %zu outputs\n", argv[1], arena_len, n_in, n_out);
+    for (int which = RUN; which <= PNG_FILE; which++) {
+        int label = -1;
+        int rounds = which == RUN ? iterations : iterations / 4;
+        uint64_t calls = 0;
+        for (int pass = 0; pass < 2; pass++) { /* pass 0 warms up */
+            allocations = 0;
+            for (int i = 0; i < rounds; i++) {
+                double start = now_us();
+                infer_status status;
+                if (which == RUN) status = infer_run(model, input, n_in, output, n_out);
+                else if (which == PNG_MEMORY) status = infer_classify_png_memory(model, png, png_len, &label, output, n_out);
+                else status = infer_classify_png(model, argv[2], &label, output, n_out);
+                times[i] = now_us() - start;
+                if (status != INFER_OK) { fprintf(stderr, "%s: %s\n", names[which], infer_last_error()); return 1; }
+            }
+            calls = allocations;
+        }
+        qsort(times, (size_t)rounds, sizeof(double), compare);
+        printf("%-26s median %7.2f us  p90 %7.2f us  min %7.2f us  mallocs/call %.3f  (%d calls)\n", names[which],
+               times[rounds / 2], times[rounds * 9 / 10], times[0], (double)calls / rounds, rounds);
+    }
+    return 0;
+}
