@@ -21,6 +21,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Infer", package: rootIdentity),
+                .product(name: "InferTools", package: rootIdentity),
             ],
             path: "Benchmarks/MLPTraining",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

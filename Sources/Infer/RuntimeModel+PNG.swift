@@ -32,7 +32,7 @@ extension RuntimeModel {
         pngHeapHighWater = max(pngHeapHighWater, scratch.heap.high_water)
         guard status == CPNG_OK else {
             var m = ErrorMessage()
-            withUnsafePointer(to: &result.message) {
+            _ = withUnsafePointer(to: &result.message) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 200) { m.append(cString: $0) }
             }
             throw status == CPNG_E_IO ? .io : .image

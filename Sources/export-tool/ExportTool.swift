@@ -2,6 +2,7 @@ import ArgumentParser
 import Arena
 import Foundation
 import Infer
+import InferTools
 import InferC
 import MNIST
 

@@ -1,5 +1,6 @@
 import Foundation
 import Infer
+import InferTools
 
 /// Progress and messages on stderr, so stdout carries only results (the --json object).
 /// Draws a progress bar when stderr is a terminal and plain lines otherwise.

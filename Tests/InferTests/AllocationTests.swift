@@ -1,6 +1,7 @@
 import Testing
 import Arena
 import Infer
+import InferTools
 import LowLevel
 import MallocCounter
 

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Infer
+import InferTools
 import LowLevel
 
 @Suite struct CheckpointTests {

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import Arena
 import Infer
+import InferTools
 import LowLevel
 import MNIST
 

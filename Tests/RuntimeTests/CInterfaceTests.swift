@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Infer
+import InferTools
 import InferC
 import LowLevel
 import MallocCounter

@@ -1,6 +1,7 @@
 import Foundation
 import Arena
 import Infer
+import InferTools
 import InferC
 import LowLevel
 import MNIST

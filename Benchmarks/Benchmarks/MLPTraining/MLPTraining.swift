@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import Infer
+import InferTools
 import LowLevel
 import MNIST
 

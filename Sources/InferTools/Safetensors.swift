@@ -1,4 +1,5 @@
 import Foundation
+import Infer
 
 /// Why a safetensors file could not be read.
 public struct SafetensorsError: Error, CustomStringConvertible {

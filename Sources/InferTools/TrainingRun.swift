@@ -1,3 +1,4 @@
+import Infer
 import Arena
 import LowLevel
 

@@ -1,4 +1,5 @@
 import Foundation
+import Infer
 import CZlib
 
 /// Why a checkpoint could not be read or applied.
