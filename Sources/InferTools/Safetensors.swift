@@ -23,11 +23,11 @@ public struct Safetensors {
 
     public init(bytes: [UInt8], path: String = "safetensors file") throws(SafetensorsError) {
         func fail(_ why: String) -> SafetensorsError { SafetensorsError(message: "\(path): \(why)") }
-        guard bytes.count >= 8 else { throw fail("too short for a safetensors header") }
+        guard bytes.count >= 8 else { throw fail("not a safetensors file: too short for a header") }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard headerLength <= UInt64(bytes.count - 8), headerLength <= 100_000_000 else {
-            throw fail("header length \(headerLength) runs past the end of the file")
+            throw fail("not a safetensors file: its header length \(headerLength) runs past the end of the file")
         }
         let dataStart = 8 + Int(headerLength)
         let object: Any

@@ -181,7 +181,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"] else {
+        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
         }
         let test = try MNISTDataset(directory: directory).test
