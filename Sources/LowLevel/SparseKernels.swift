@@ -1,3 +1,38 @@
+/// y[c..<end] (+)= Σₖ coefficient(k) · row(k)[c..<end] over the columns that fill whole 16-lane
+/// vectors, 64 columns at a time in registers so each row is read once and y written once.
+/// Returns the first column not covered (the caller handles the tail). Shared by the sparse and
+/// dense row combinations; `term(k)` gives the k-th coefficient and the start of the k-th row.
+@inline(__always)
+private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                         _ term: (Int) -> (Float, UnsafePointer<Float>)) -> Int {
+    var c = 0
+    while c + 64 <= n {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
+        for k in 0..<count {
+            let (coefficient, start) = term(k)
+            let row = start + c
+            let v = SIMD16<Float>(repeating: coefficient)
+            a0.addProduct(v, load16(row))
+            a1.addProduct(v, load16(row + 16))
+            a2.addProduct(v, load16(row + 32))
+            a3.addProduct(v, load16(row + 48))
+        }
+        store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
+        c += 64
+    }
+    while c + 16 <= n {
+        var a = accumulate ? load16(y + c) : SIMD16<Float>()
+        for k in 0..<count {
+            let (coefficient, start) = term(k)
+            a.addProduct(SIMD16(repeating: coefficient), load16(start + c))
+        }
+        store16(a, y + c)
+        c += 16
+    }
+    return c
+}
+
 extension Kernels {
     /// y[0..<n] (+)= Σₖ coefficients[k] · M[rows[k], 0..<n] for a row-major matrix M with row stride
     /// `ld`: a sparse vector times a dense matrix. Accumulates 64 columns at a time in registers, so
@@ -7,26 +42,8 @@ extension Kernels {
     public static func sparseRowCombination(coefficients: UnsafePointer<Float>, rows: UnsafePointer<Int32>, count: Int,
                                             matrix: UnsafePointer<Float>, ld: Int, columns n: Int,
                                             into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        var c = 0
-        while c + 64 <= n {
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
-            for k in 0..<count {
-                let row = matrix + Int(rows[k]) * ld + c
-                let v = SIMD16<Float>(repeating: coefficients[k])
-                a0.addProduct(v, load16(row))
-                a1.addProduct(v, load16(row + 16))
-                a2.addProduct(v, load16(row + 32))
-                a3.addProduct(v, load16(row + 48))
-            }
-            store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
-            c += 64
-        }
-        while c + 16 <= n {
-            var a = accumulate ? load16(y + c) : SIMD16<Float>()
-            for k in 0..<count { a.addProduct(SIMD16(repeating: coefficients[k]), load16(matrix + Int(rows[k]) * ld + c)) }
-            store16(a, y + c)
-            c += 16
+        var c = combineRows(count: count, columns: n, into: y, accumulate: accumulate) { k in
+            (coefficients[k], matrix + Int(rows[k]) * ld)
         }
         while c < n {
             var a: Float = accumulate ? y[c] : 0
@@ -41,27 +58,7 @@ extension Kernels {
     /// it is allocation-free whatever OpenBLAS's thread setting.
     public static func vectorMatrix(_ x: UnsafePointer<Float>, rows m: Int, matrix: UnsafePointer<Float>, ld: Int,
                                     columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        var c = 0
-        while c + 64 <= n {
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
-            for i in 0..<m {
-                let row = matrix + i * ld + c
-                let v = SIMD16<Float>(repeating: x[i])
-                a0.addProduct(v, load16(row))
-                a1.addProduct(v, load16(row + 16))
-                a2.addProduct(v, load16(row + 32))
-                a3.addProduct(v, load16(row + 48))
-            }
-            store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
-            c += 64
-        }
-        while c + 16 <= n {
-            var a = accumulate ? load16(y + c) : SIMD16<Float>()
-            for i in 0..<m { a.addProduct(SIMD16(repeating: x[i]), load16(matrix + i * ld + c)) }
-            store16(a, y + c)
-            c += 16
-        }
+        let c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i], matrix + i * ld) }
         let tail = n - c
         guard tail > 0, m > 0 else { return }
         // Fewer than 16 columns left (a 10-class output layer): whole 16-lane loads for every row

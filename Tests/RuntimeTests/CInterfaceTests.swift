@@ -151,3 +151,22 @@ import MallocCounter
 }
 
 import MNIST
+
+@Suite struct ConcurrencyTests {
+    /// Two models from the same bytes, in separate arenas, run at the same time on two threads and
+    /// give the single-threaded results.
+    @Test func separateArenasRunConcurrently() throws {
+        let trained = TrainedModel.shared
+        let models = [try OpenModel(trained.bytes), try OpenModel(trained.bytes)]
+        let inputs = (0..<50).map { testInput(trained.test, $0) }
+        let expected = inputs.map { models[0].run($0).output }
+        nonisolated(unsafe) var results = [[[Float]]](repeating: [], count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            var mine: [[Float]] = []
+            for _ in 0..<20 { mine = inputs.map { models[t].run($0).output } }
+            results[t] = mine
+        }
+        #expect(results[0] == expected)
+        #expect(results[1] == expected)
+    }
+}

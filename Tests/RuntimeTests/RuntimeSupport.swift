@@ -32,7 +32,8 @@ final class TrainedModel: @unchecked Sendable {
 }
 
 /// Model bytes and an arena in malloc'd memory, opened through the C interface, as C code would.
-final class OpenModel {
+/// Sendable for the concurrency test: one instance is only ever used by one thread at a time.
+final class OpenModel: @unchecked Sendable {
     let modelBytes: UnsafeMutableRawBufferPointer
     let arena: UnsafeMutableRawBufferPointer
     let handle: OpaquePointer
