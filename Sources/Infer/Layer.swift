@@ -14,6 +14,8 @@ public protocol Layer: AnyObject {
     var outputCount: Int { get }
     /// Trainable tensors, in a fixed order (checkpoints rely on it).
     var parameters: [Parameter] { get }
+    /// Non-trainable state saved in checkpoints (batch norm's running statistics).
+    var buffers: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { get }
     /// Short description for summaries, e.g. "Dense(784→128)".
     var summary: String { get }
 
@@ -31,6 +33,8 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    public var buffers: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { [] }
+
     public func backwardApplyingSGD(input x: Matrix, output y: Matrix, outputGradient dy: Matrix,
                                     inputGradient dx: Matrix?, learningRate: Float, weightDecay: Float) {
         backward(input: x, output: y, outputGradient: dy, inputGradient: dx)

@@ -17,6 +17,8 @@ public struct ModelFile {
     public let inputEncoding: ModelFormat.InputEncoding
     /// Widest activation vector (input included).
     public let maxWidth: Int
+    /// Largest im2col matrix of any convolution (0 without convolutions).
+    public let maxColumns: Int
     private let layerTable: Int
     private let tensorTable: Int
 
@@ -30,6 +32,9 @@ public struct ModelFile {
         public let outputs: Int
         public let arg0: UInt32
         public let arg1: UInt32
+        fileprivate let record: UnsafeRawPointer
+        /// Argument `i` (0...12) of the record.
+        public func arg(_ i: Int) -> Int { Int(readU32(record, 12 + 4 * i)) }
     }
 
     public struct Tensor {
@@ -151,6 +156,7 @@ public struct ModelFile {
         // Layers: known kinds, chained lengths, tensors of the right shapes.
         var width = c * h * w
         var widest = width
+        var maxColumns = 0
         for l in 0..<layers {
             let r = layerTable + l * ModelFormat.layerRecordSize
             guard let kind = ModelFormat.LayerKind(rawValue: readU32(base, r)) else {
@@ -159,32 +165,68 @@ public struct ModelFile {
             let inputs = Int(readU32(base, r + 4)), outputs = Int(readU32(base, r + 8))
             guard inputs == width else { throw fail(.format, "corrupt model: layer lengths do not chain") }
             guard outputs > 0, outputs <= 1 << 28 else { throw fail(.format, "corrupt model: layer output length out of range") }
+            func arg(_ i: Int) -> Int { Int(readU32(base, r + 12 + 4 * i)) }
+            func tensorOK(_ index: Int, _ shape: [Int]) -> Bool {
+                guard index < tensors else { return false }
+                let t = Self.tensorRecord(base, tensorTable, index)
+                let dims = [t.shape.0, t.shape.1, t.shape.2, t.shape.3]
+                return t.rank == shape.count && Array(dims.prefix(t.rank)) == shape
+            }
+            // Geometry fields are bounded first, so products below cannot overflow.
+            func bounded(_ range: ClosedRange<Int>) -> Bool { (range).allSatisfy { arg($0) > 0 && arg($0) <= 1 << 14 } }
             switch kind {
             case .dense:
-                let weight = Int(readU32(base, r + 12)), bias = Int(readU32(base, r + 16))
-                guard weight < tensors, bias < tensors else { throw fail(.format, "corrupt model: layer names a missing tensor") }
-                let wt = Self.tensorRecord(base, tensorTable, weight), bt = Self.tensorRecord(base, tensorTable, bias)
-                guard wt.rank == 2, wt.shape.0 == inputs, wt.shape.1 == outputs, bt.rank == 1, bt.shape.0 == outputs else {
-                    throw fail(.format, "corrupt model: dense layer tensors have the wrong shape")
+                guard tensorOK(arg(0), [inputs, outputs]), tensorOK(arg(1), [outputs]) else {
+                    throw fail(.format, "corrupt model: dense layer tensors missing or of the wrong shape")
                 }
             case .activation:
                 guard inputs == outputs else { throw fail(.format, "corrupt model: activation changes the length") }
-                guard ModelFormat.activation(code: readU32(base, r + 12)) != nil else {
+                guard ModelFormat.activation(code: UInt32(arg(0))) != nil else {
                     throw fail(.format, "corrupt model: unknown activation")
                 }
+            case .conv2d:
+                guard bounded(2...8), bounded(11...12), arg(9) < arg(5), arg(10) < arg(6) else {
+                    throw fail(.format, "corrupt model: convolution sizes out of range")
+                }
+                let (c, h, w, kh, kw) = (arg(2), arg(3), arg(4), arg(5), arg(6))
+                let (oh, ow) = (arg(11), arg(12))
+                guard c * h * w == inputs, outputs % (oh * ow) == 0 else {
+                    throw fail(.format, "corrupt model: convolution lengths do not match its geometry")
+                }
+                let filters = outputs / (oh * ow)
+                guard filters > 0, tensorOK(arg(0), [filters, c, kh, kw]), tensorOK(arg(1), [filters]) else {
+                    throw fail(.format, "corrupt model: convolution tensors missing or of the wrong shape")
+                }
+                guard c * kh * kw * oh * ow <= 1 << 26 else { throw fail(.format, "corrupt model: convolution too large") }
+            case .maxPool, .averagePool:
+                guard bounded(0...6), arg(3) <= arg(1), arg(4) <= arg(2) else {
+                    throw fail(.format, "corrupt model: pooling sizes out of range")
+                }
+                let oh = 1 + (arg(1) - arg(3)) / arg(5), ow = 1 + (arg(2) - arg(4)) / arg(6)
+                guard arg(0) * arg(1) * arg(2) == inputs, arg(0) * oh * ow == outputs else {
+                    throw fail(.format, "corrupt model: pooling lengths do not match its geometry")
+                }
+            case .channelAffine:
+                guard bounded(2...3), inputs == outputs, arg(2) * arg(3) == inputs,
+                      tensorOK(arg(0), [arg(2)]), tensorOK(arg(1), [arg(2)]) else {
+                    throw fail(.format, "corrupt model: affine layer sizes or tensors wrong")
+                }
             }
+            if kind == .conv2d { maxColumns = max(maxColumns, arg(2) * arg(5) * arg(6) * arg(11) * arg(12)) }
             width = outputs
             widest = max(widest, outputs)
         }
         guard width == outputLength else { throw fail(.format, "corrupt model: last layer does not produce output_length values") }
         maxWidth = widest
+        self.maxColumns = maxColumns
     }
 
     public func layer(_ index: Int) -> Layer {
         precondition(index >= 0 && index < layerCount)
         let r = layerTable + index * ModelFormat.layerRecordSize
         return Layer(kind: ModelFormat.LayerKind(rawValue: readU32(base, r))!, inputs: Int(readU32(base, r + 4)),
-                     outputs: Int(readU32(base, r + 8)), arg0: readU32(base, r + 12), arg1: readU32(base, r + 16))
+                     outputs: Int(readU32(base, r + 8)), arg0: readU32(base, r + 12), arg1: readU32(base, r + 16),
+                     record: base + r)
     }
 
     public func tensor(_ index: Int) -> Tensor {

@@ -10,7 +10,9 @@ public enum ModelFormat {
     public static let maxLayers = 1024
     public static let maxTensors = 4096
 
-    public enum LayerKind: UInt32 { case dense = 1, activation = 2 }
+    public enum LayerKind: UInt32 {
+        case dense = 1, activation = 2, conv2d = 3, maxPool = 4, averagePool = 5, channelAffine = 6
+    }
     public enum OutputKind: UInt32 { case values = 0, probabilities = 1, scores = 2 }
     public enum InputEncoding: UInt32 { case floats = 0, pixels = 1 }
     static let dtypeFloat32: UInt32 = 1

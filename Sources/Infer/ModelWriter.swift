@@ -1,3 +1,4 @@
+import Arena
 import CZlib
 
 /// One tensor to write: name, shape (outermost first) and values.
@@ -18,7 +19,9 @@ public struct ModelWriteError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Serialises a network to the model file format (docs/FORMAT.md).
+/// Serialises a network to the model file format (docs/FORMAT.md). Evaluation-mode semantics:
+/// dropout and flatten write nothing, batch normalisation folds into the convolution or dense
+/// layer before it (or becomes a per-channel affine layer when nothing precedes it to fold into).
 public enum ModelWriter {
     /// What goes in the header besides the tables.
     public struct Description {
@@ -35,18 +38,114 @@ public enum ModelWriter {
         }
     }
 
-    /// The file bytes for `spec` with the given parameter values (dense weights [inputs, outputs]).
+    /// The file for `spec` with the given parameter values, named as a `Network` of that spec
+    /// names them ("dense0.weight" [inputs, outputs], "conv0.weight" [F, C, a, b], ...).
     public static func encode(spec: NetworkSpec, tensors: [ModelTensor], description: Description) throws(ModelWriteError) -> [UInt8] {
         func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
         if let problem = spec.problem { throw fail(problem) }
-        let (c, h, w) = description.inputShape
-        guard c * h * w == spec.inputCount else {
-            throw fail("input shape \(c)x\(h)x\(w) does not hold the network's \(spec.inputCount) inputs")
+        let network: Network
+        do {
+            let arena = try ArenaAllocator(capacity: spec.arenaBytes(maxBatch: 1))
+            var rng = RandomGenerator(seed: 0)
+            network = try Network(spec: spec, maxBatch: 1, arena: arena, rng: &rng)
+        } catch { throw fail("cannot build the network: \(error)") }
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for p in network.parameters {
+            guard let t = byName[p.name] else { throw fail("missing tensor \(p.name)") }
+            guard t.shape == p.shape, t.values.count == p.count else {
+                throw fail("\(p.name) must have shape \(p.shape), not \(t.shape)")
+            }
+            _ = p.value.update(fromContentsOf: t.values)
         }
-        guard spec.layers.count <= ModelFormat.maxLayers, tensors.count <= ModelFormat.maxTensors else {
+        return try encode(network: network, description: description)
+    }
+
+    /// The file for a trained network, input shape from its spec. A softmax cross-entropy network
+    /// yields probabilities; an MSE network yields values.
+    public static func encode(network: Network, inputShape: (channels: Int, height: Int, width: Int),
+                              inputEncoding: ModelFormat.InputEncoding) throws(ModelWriteError) -> [UInt8] {
+        let kind: ModelFormat.OutputKind = network.spec.loss == .softmaxCrossEntropy ? .probabilities : .values
+        return try encode(network: network, description: Description(inputShape: inputShape, outputKind: kind,
+                                                                     inputEncoding: inputEncoding))
+    }
+
+    public static func encode(network: Network, description: Description) throws(ModelWriteError) -> [UInt8] {
+        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
+        let (c, h, w) = description.inputShape
+        guard c * h * w == network.inputCount else {
+            throw fail("input shape \(c)x\(h)x\(w) does not hold the network's \(network.inputCount) inputs")
+        }
+        var records: [[UInt32]] = []
+        var tensors: [ModelTensor] = []
+        func add(_ t: ModelTensor) -> UInt32 { tensors.append(t); return UInt32(tensors.count - 1) }
+        func record(_ kind: UInt32, _ inputs: Int, _ outputs: Int, _ args: [UInt32]) -> [UInt32] {
+            var r = [UInt32](repeating: 0, count: ModelFormat.layerRecordSize / 4)
+            r[0] = kind; r[1] = UInt32(inputs); r[2] = UInt32(outputs)
+            for (i, a) in args.enumerated() { r[3 + i] = a }
+            return r
+        }
+        var i = 0
+        let layers = network.layers
+        while i < layers.count {
+            let layer = layers[i]
+            let fold = i + 1 < layers.count ? (layers[i + 1] as? BatchNorm)?.foldedAffine() : nil
+            switch layer {
+            case let dense as Dense:
+                var weight = Array(dense.weight.value), bias = Array(dense.bias.value)
+                if let fold {
+                    for row in 0..<dense.inputCount { for o in 0..<dense.outputCount { weight[row * dense.outputCount + o] *= fold.scale[o] } }
+                    for o in 0..<dense.outputCount { bias[o] = bias[o] * fold.scale[o] + fold.shift[o] }
+                    i += 1
+                }
+                let wi = add(ModelTensor(name: dense.weight.name, shape: dense.weight.shape, values: weight))
+                let bi = add(ModelTensor(name: dense.bias.name, shape: dense.bias.shape, values: bias))
+                records.append(record(ModelFormat.LayerKind.dense.rawValue, dense.inputCount, dense.outputCount, [wi, bi]))
+            case let conv as Conv2D:
+                let g = conv.geometry, k = g.patch
+                var weight = Array(conv.weight.value), bias = Array(conv.bias.value)
+                if let fold {
+                    for f in 0..<g.output.channels {
+                        for j in 0..<k { weight[f * k + j] *= fold.scale[f] }
+                        bias[f] = bias[f] * fold.scale[f] + fold.shift[f]
+                    }
+                    i += 1
+                }
+                let wi = add(ModelTensor(name: conv.weight.name, shape: conv.weight.shape, values: weight))
+                let bi = add(ModelTensor(name: conv.bias.name, shape: conv.bias.shape, values: bias))
+                records.append(record(ModelFormat.LayerKind.conv2d.rawValue, conv.inputCount, conv.outputCount,
+                                      [wi, bi] + [g.input.channels, g.input.height, g.input.width, g.kernelHeight, g.kernelWidth,
+                                                  g.strideY, g.strideX, g.padTop, g.padLeft, g.output.height, g.output.width].map { UInt32($0) }))
+            case let pool as Pool2D:
+                let kind = pool.mode == .max ? ModelFormat.LayerKind.maxPool : .averagePool
+                records.append(record(kind.rawValue, pool.inputCount, pool.outputCount,
+                                      [pool.input.channels, pool.input.height, pool.input.width, pool.spec.windowHeight,
+                                       pool.spec.windowWidth, pool.spec.strideY, pool.spec.strideX].map { UInt32($0) }))
+            case let activation as Activation:
+                records.append(record(ModelFormat.LayerKind.activation.rawValue, activation.inputCount, activation.outputCount,
+                                      [ModelFormat.activationCode(activation.kind)]))
+            case let norm as BatchNorm:
+                let (scale, shift) = norm.foldedAffine()
+                let si = add(ModelTensor(name: norm.gamma.name.replacingSuffix(".weight", with: ".scale"), shape: [scale.count], values: scale))
+                let hi = add(ModelTensor(name: norm.beta.name.replacingSuffix(".bias", with: ".shift"), shape: [shift.count], values: shift))
+                records.append(record(ModelFormat.LayerKind.channelAffine.rawValue, norm.inputCount, norm.outputCount,
+                                      [si, hi, UInt32(norm.shape.channels), UInt32(norm.shape.spatial)]))
+            case is Flatten, is Dropout:
+                break // identity in evaluation
+            default:
+                throw fail("layer \(layer.summary) cannot be exported")
+            }
+            i += 1
+        }
+        guard !records.isEmpty else { throw fail("the network has no layer that computes anything") }
+        return try serialise(records: records, tensors: tensors, description: description, outputLength: network.outputCount)
+    }
+
+    static func serialise(records: [[UInt32]], tensors: [ModelTensor], description: Description,
+                          outputLength: Int) throws(ModelWriteError) -> [UInt8] {
+        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
+        guard records.count <= ModelFormat.maxLayers, tensors.count <= ModelFormat.maxTensors else {
             throw fail("too many layers or tensors for format version 1")
         }
-        let byName = Dictionary(tensors.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         for t in tensors {
             guard t.name.utf8.count < ModelFormat.tensorNameBytes else { throw fail("tensor name \(t.name) is longer than 47 bytes") }
             guard (1...4).contains(t.shape.count), t.shape.allSatisfy({ $0 > 0 && $0 <= Int(UInt32.max) }),
@@ -54,35 +153,8 @@ public enum ModelWriter {
                 throw fail("tensor \(t.name) has shape \(t.shape) and \(t.values.count) values")
             }
         }
-
-        // Layer records.
         var layerTable: [UInt8] = []
-        var width = spec.inputCount
-        var denseIndex = 0
-        for layer in spec.layers {
-            var record = [UInt32](repeating: 0, count: ModelFormat.layerRecordSize / 4)
-            switch layer {
-            case .dense(let outputs):
-                let weightName = "dense\(denseIndex).weight", biasName = "dense\(denseIndex).bias"
-                guard let wi = byName[weightName], let bi = byName[biasName] else {
-                    throw fail("missing tensor \(weightName) or \(biasName)")
-                }
-                guard tensors[wi].shape == [width, outputs], tensors[bi].shape == [outputs] else {
-                    throw fail("\(weightName) must be [\(width), \(outputs)] and \(biasName) [\(outputs)]")
-                }
-                record[0] = ModelFormat.LayerKind.dense.rawValue
-                record[1] = UInt32(width); record[2] = UInt32(outputs)
-                record[3] = UInt32(wi); record[4] = UInt32(bi)
-                width = outputs
-                denseIndex += 1
-            case .activation(let kind):
-                record[0] = ModelFormat.LayerKind.activation.rawValue
-                record[1] = UInt32(width); record[2] = UInt32(width)
-                record[3] = ModelFormat.activationCode(kind)
-            }
-            for word in record { append(&layerTable, word) }
-        }
-
+        for r in records { for word in r { append(&layerTable, word) } }
         let layerTableOffset = ModelFormat.headerSize
         let tensorTableOffset = layerTableOffset + layerTable.count
         let dataOffset = roundUp(tensorTableOffset + tensors.count * ModelFormat.tensorRecordSize)
@@ -102,11 +174,11 @@ public enum ModelWriter {
             data += [UInt8](repeating: 0, count: roundUp(data.count) - data.count)
         }
         let fileLength = dataOffset + data.count + 4
-
+        let (c, h, w) = description.inputShape
         var out: [UInt8] = ModelFormat.magic
         append(&out, ModelFormat.version)
         append(&out, UInt32(ModelFormat.headerSize))
-        append(&out, UInt32(spec.layers.count))
+        append(&out, UInt32(records.count))
         append(&out, UInt32(tensors.count))
         append(&out, UInt64(layerTableOffset))
         append(&out, UInt64(tensorTableOffset))
@@ -115,7 +187,7 @@ public enum ModelWriter {
         append(&out, UInt32(1)) // feed-forward network
         append(&out, UInt32(0))
         append(&out, UInt32(c)); append(&out, UInt32(h)); append(&out, UInt32(w))
-        append(&out, UInt32(spec.outputCount))
+        append(&out, UInt32(outputLength))
         append(&out, description.outputKind.rawValue)
         append(&out, description.inputEncoding.rawValue)
         out += [UInt8](repeating: 0, count: ModelFormat.headerSize - out.count)
@@ -129,19 +201,15 @@ public enum ModelWriter {
         return out
     }
 
-    /// The file bytes for a trained network: its description and current weights. A softmax
-    /// cross-entropy network yields probabilities; an MSE network yields values.
-    public static func encode(network: Network, inputShape: (channels: Int, height: Int, width: Int),
-                              inputEncoding: ModelFormat.InputEncoding) throws(ModelWriteError) -> [UInt8] {
-        let tensors = network.parameters.map { ModelTensor(name: $0.name, shape: $0.shape, values: Array($0.value)) }
-        let kind: ModelFormat.OutputKind = network.spec.loss == .softmaxCrossEntropy ? .probabilities : .values
-        return try encode(spec: network.spec, tensors: tensors,
-                          description: Description(inputShape: inputShape, outputKind: kind, inputEncoding: inputEncoding))
-    }
-
     private static func roundUp(_ n: Int) -> Int { (n + ModelFormat.alignment - 1) & ~(ModelFormat.alignment - 1) }
 
     private static func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
         withUnsafeBytes(of: value.littleEndian) { out += $0 }
+    }
+}
+
+extension String {
+    func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self + replacement
     }
 }

@@ -15,6 +15,9 @@ public final class Network {
     /// outputGradients[i]: dL/d(outputs[i]).
     private let outputGradients: [UnsafeMutableBufferPointer<Float>]
 
+    /// The generator dropout layers draw from (in the arena; checkpoints save its state).
+    public let dropoutRandom: UnsafeMutablePointer<RandomGenerator>
+
     /// Builds the layers of `spec`, drawing initial weights from `rng`.
     /// - Throws: `ArenaError.outOfMemory` when the arena has less than `spec.arenaBytes(maxBatch:)` left.
     /// - Precondition: `spec.problem == nil`, `maxBatch > 0`.
@@ -25,33 +28,62 @@ public final class Network {
         self.spec = spec
         self.maxBatch = maxBatch
         self.arena = arena
+        let shapes = spec.shapes!
+        dropoutRandom = try arena.allocate(RandomGenerator.self, count: 1).baseAddress!
+        dropoutRandom.initialize(to: RandomGenerator(seed: 0)) // seeded below, after the weights
         var layers: [any Layer] = []
         var outputs: [UnsafeMutableBufferPointer<Float>] = []
         var outputGradients: [UnsafeMutableBufferPointer<Float>] = []
-        var width = spec.inputCount
-        var denseIndex = 0
-        for layerSpec in spec.layers {
+        var counters: [String: Int] = [:]
+        func name(_ kind: String) -> String {
+            let index = counters[kind, default: 0]
+            counters[kind] = index + 1
+            return "\(kind)\(index)"
+        }
+        for (index, layerSpec) in spec.layers.enumerated() {
+            let input = shapes[index]
             let layer: any Layer
             switch layerSpec {
             case .dense(let units):
                 // The first layer reads the data itself, which may be sparse (image backgrounds).
-                layer = try Dense(inputs: width, outputs: units, name: "dense\(denseIndex)",
+                layer = try Dense(inputs: input.count, outputs: units, name: name("dense"),
                                   initializer: spec.initializer, rng: &rng, arena: arena,
                                   sparseInput: layers.isEmpty ? maxBatch : nil)
-                denseIndex += 1
             case .activation(let kind):
-                layer = Activation(kind, count: width)
+                layer = Activation(kind, count: input.count)
+            case .conv2d(let conv):
+                layer = try Conv2D(geometry: conv.geometry(input: input)!, name: name("conv"), initializer: spec.initializer,
+                                   rng: &rng, arena: arena, maxBatch: maxBatch)
+            case .maxPool2d(let pool):
+                layer = try Pool2D(.max, spec: pool, input: input, arena: arena, maxBatch: maxBatch)
+            case .avgPool2d(let pool):
+                layer = try Pool2D(.average, spec: pool, input: input, arena: arena, maxBatch: maxBatch)
+            case .globalAvgPool:
+                layer = try Pool2D(.average, spec: PoolSpec(window: (input.height, input.width)), input: input,
+                                   arena: arena, maxBatch: maxBatch)
+            case .flatten:
+                layer = Flatten(count: input.count)
+            case .batchNorm:
+                layer = try BatchNorm(shape: input, name: name("batchnorm"), arena: arena)
+            case .dropout(let rate):
+                layer = try Dropout(rate: rate, count: input.count, maxBatch: maxBatch, random: dropoutRandom, arena: arena)
             }
-            width = layer.outputCount
             layers.append(layer)
-            outputs.append(try arena.allocateFloats(maxBatch * width))
-            outputGradients.append(try arena.allocateFloats(maxBatch * width))
+            outputs.append(try arena.allocateFloats(maxBatch * layer.outputCount))
+            outputGradients.append(try arena.allocateFloats(maxBatch * layer.outputCount))
         }
         self.layers = layers
         self.outputs = outputs
         self.outputGradients = outputGradients
         self.parameters = layers.flatMap(\.parameters)
+        // Drawn last, so adding dropout to a network leaves its initial weights unchanged.
+        if spec.layers.contains(where: { if case .dropout = $0 { true } else { false } }) {
+            dropoutRandom.pointee = RandomGenerator(seed: rng.next())
+        }
     }
+
+    /// Non-trainable state of all layers (batch norm running statistics), for checkpoints.
+    public var buffers: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { layers.flatMap(\.buffers) }
 
     public var inputCount: Int { spec.inputCount }
     public var outputCount: Int { layers.last!.outputCount }
@@ -108,9 +140,10 @@ public final class Network {
         return loss
     }
 
-    /// Mean loss on a batch without touching gradients.
-    public func loss(input: Matrix, targets: Targets) -> Float {
-        spec.loss.evaluate(output: forward(input), targets: targets, gradient: nil)
+    /// Mean loss on a batch without touching gradients; `training` selects batch statistics
+    /// (batch norm) as in a training step.
+    public func loss(input: Matrix, targets: Targets, training: Bool = false) -> Float {
+        spec.loss.evaluate(output: forward(input, training: training), targets: targets, gradient: nil)
     }
 
     /// One line per layer, for logs.

@@ -4,38 +4,87 @@ import Arena
 public enum LayerSpec: Codable, Sendable, Equatable {
     case dense(outputs: Int)
     case activation(ActivationKind)
+    case conv2d(Conv2DSpec)
+    case maxPool2d(PoolSpec)
+    case avgPool2d(PoolSpec)
+    /// Average over each channel's whole plane: C×H×W → C×1×1.
+    case globalAvgPool
+    /// C×H×W → (C·H·W)×1×1; the memory layout does not change.
+    case flatten
+    /// Batch normalisation per channel (per feature after a dense layer).
+    case batchNorm
+    /// Inverted dropout with this drop probability, in training only.
+    case dropout(rate: Float)
 
-    /// Sizes of the trainable tensors this layer creates for `inputs` features in.
-    func parameterCounts(inputs: Int) -> [Int] {
+    /// The shape this layer produces from `input`, or nil when it cannot take that input.
+    public func outputShape(input: Shape3) -> Shape3? {
+        guard input.isValid else { return nil }
         switch self {
-        case .dense(let outputs): [outputs * inputs, outputs]
-        case .activation: []
+        case .dense(let outputs): return outputs > 0 ? .vector(outputs) : nil
+        case .activation, .batchNorm: return input
+        case .dropout(let rate): return rate >= 0 && rate < 1 ? input : nil
+        case .conv2d(let spec): return spec.geometry(input: input)?.output
+        case .maxPool2d(let spec), .avgPool2d(let spec): return spec.output(input: input)
+        case .globalAvgPool: return Shape3(channels: input.channels, height: 1, width: 1)
+        case .flatten: return .vector(input.count)
         }
     }
 
-    func outputCount(inputs: Int) -> Int {
+    /// Shapes of the trainable tensors this layer creates.
+    public func parameterShapes(input: Shape3) -> [[Int]] {
         switch self {
-        case .dense(let outputs): outputs
-        case .activation: inputs
+        case .dense(let outputs): return [[input.count, outputs], [outputs]]
+        case .conv2d(let spec): return [[spec.filters, input.channels, spec.kernelHeight, spec.kernelWidth], [spec.filters]]
+        case .batchNorm: return [[input.channels], [input.channels]]
+        default: return []
+        }
+    }
+
+    /// Exact arena bytes the layer itself takes (parameters, gradients, scratch), excluding the
+    /// network's output and gradient buffers.
+    func arenaBytes(input: Shape3, maxBatch: Int, first: Bool) -> Int {
+        switch self {
+        case .dense(let outputs):
+            return Dense.arenaBytes(inputs: input.count, outputs: outputs, sparseInput: first ? maxBatch : nil)
+        case .conv2d(let spec):
+            return Conv2D.arenaBytes(geometry: spec.geometry(input: input)!, maxBatch: maxBatch)
+        case .maxPool2d(let spec):
+            return Pool2D.arenaBytes(output: spec.output(input: input)!, maxBatch: maxBatch, max: true)
+        case .avgPool2d, .globalAvgPool:
+            return 0
+        case .batchNorm:
+            return BatchNorm.arenaBytes(channels: input.channels)
+        case .dropout(let rate):
+            return Dropout.arenaBytes(count: input.count, maxBatch: maxBatch, rate: rate)
+        case .activation, .flatten:
+            return 0
         }
     }
 }
 
-/// A feed-forward network: input width, layers in order, loss, and weight initialisation.
+/// A feed-forward network: input shape, layers in order, loss, and weight initialisation.
 /// Saved in checkpoints and model files, so a network can be rebuilt from a file.
 public struct NetworkSpec: Codable, Sendable, Equatable {
-    public var inputCount: Int
+    public var inputShape: Shape3
     public var layers: [LayerSpec]
     public var loss: LossKind
     public var initializer: WeightInitializer
 
-    public init(inputCount: Int, layers: [LayerSpec], loss: LossKind = .softmaxCrossEntropy,
+    public init(inputShape: Shape3, layers: [LayerSpec], loss: LossKind = .softmaxCrossEntropy,
                 initializer: WeightInitializer = .he) {
-        self.inputCount = inputCount
+        self.inputShape = inputShape
         self.layers = layers
         self.loss = loss
         self.initializer = initializer
     }
+
+    /// A network on feature vectors of `inputCount` values.
+    public init(inputCount: Int, layers: [LayerSpec], loss: LossKind = .softmaxCrossEntropy,
+                initializer: WeightInitializer = .he) {
+        self.init(inputShape: .vector(inputCount), layers: layers, loss: loss, initializer: initializer)
+    }
+
+    public var inputCount: Int { inputShape.count }
 
     /// A multilayer perceptron: Dense + activation per hidden width, then a Dense output layer.
     public static func mlp(inputs: Int, hidden: [Int], outputs: Int, activation: ActivationKind = .relu,
@@ -47,21 +96,46 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         return NetworkSpec(inputCount: inputs, layers: layers, loss: loss, initializer: initializer)
     }
 
-    /// Width of the network's output.
-    public var outputCount: Int {
-        layers.reduce(inputCount) { $1.outputCount(inputs: $0) }
+    /// LeNet-5 for 28x28 digits: conv 6@5x5 pad 2, ReLU, max-pool 2; conv 16@5x5, ReLU, max-pool 2;
+    /// dense 400→120→84→10.
+    public static func lenet(classes: Int = 10) -> NetworkSpec {
+        NetworkSpec(inputShape: Shape3(channels: 1, height: 28, width: 28), layers: [
+            .conv2d(Conv2DSpec(filters: 6, kernel: (5, 5), padding: (2, 2))), .activation(.relu),
+            .maxPool2d(PoolSpec(window: (2, 2))),
+            .conv2d(Conv2DSpec(filters: 16, kernel: (5, 5))), .activation(.relu),
+            .maxPool2d(PoolSpec(window: (2, 2))),
+            .flatten,
+            .dense(outputs: 120), .activation(.relu),
+            .dense(outputs: 84), .activation(.relu),
+            .dense(outputs: classes),
+        ])
     }
+
+    /// Each layer's input shape, then the output shape; nil if the layers do not fit together.
+    public var shapes: [Shape3]? {
+        var result = [inputShape]
+        for layer in layers {
+            guard let next = layer.outputShape(input: result.last!) else { return nil }
+            result.append(next)
+        }
+        return result
+    }
+
+    /// Width of the network's output.
+    public var outputCount: Int { shapes?.last?.count ?? 0 }
 
     /// Why this description cannot be built, or nil when it can.
     public var problem: String? {
-        if inputCount <= 0 { return "input width must be positive, not \(inputCount)" }
+        if !inputShape.isValid { return "input shape \(inputShape) is impossible" }
         if layers.isEmpty { return "a network needs at least one layer" }
+        var shape = inputShape
         for (i, layer) in layers.enumerated() {
-            if case .dense(let outputs) = layer, outputs <= 0 {
-                return "layer \(i): a dense layer needs a positive width, not \(outputs)"
+            guard let next = layer.outputShape(input: shape) else {
+                return "layer \(i) (\(layer)) cannot take input of shape \(shape)"
             }
+            shape = next
         }
-        if loss == .softmaxCrossEntropy && outputCount < 2 {
+        if loss == .softmaxCrossEntropy && shape.count < 2 {
             return "softmax cross-entropy needs at least 2 outputs"
         }
         return nil
@@ -69,28 +143,21 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
 
     /// Number of trainable scalars.
     public var parameterCount: Int {
-        var width = inputCount, total = 0
-        for layer in layers {
-            total += layer.parameterCounts(inputs: width).reduce(0, +)
-            width = layer.outputCount(inputs: width)
+        guard let shapes else { return 0 }
+        return zip(layers, shapes).reduce(0) { total, pair in
+            total + pair.0.parameterShapes(input: pair.1).reduce(0) { $0 + $1.reduce(1, *) }
         }
-        return total
     }
 
-    /// Exact arena bytes `Network(spec:maxBatch:arena:rng:)` takes: parameters and their gradients,
-    /// the first layer's sparse-input scratch, and each layer's output and output-gradient buffers
-    /// for `maxBatch` rows.
+    /// Exact arena bytes `Network(spec:maxBatch:arena:rng:)` takes: each layer's parameters,
+    /// gradients and scratch, plus its output and output-gradient buffers for `maxBatch` rows,
+    /// and the dropout random generator.
     public func arenaBytes(maxBatch: Int) -> Int {
-        var width = inputCount, total = 0
+        guard let shapes else { return 0 }
+        var total = ArenaAllocator.footprint(of: RandomGenerator.self, count: 1)
         for (index, layer) in layers.enumerated() {
-            switch layer {
-            case .dense(let outputs):
-                total += Dense.arenaBytes(inputs: width, outputs: outputs, sparseInput: index == 0 ? maxBatch : nil)
-            case .activation:
-                break
-            }
-            width = layer.outputCount(inputs: width)
-            total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * width)
+            total += layer.arenaBytes(input: shapes[index], maxBatch: maxBatch, first: index == 0)
+            total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * shapes[index + 1].count)
         }
         return total
     }

@@ -28,6 +28,9 @@ public struct RuntimeModel {
         var outputs: Int
         var weight: UnsafePointer<Float>?
         var bias: UnsafePointer<Float>?
+        var conv: ConvGeometry?
+        var pool: (spec: PoolSpec, input: Shape3, output: Shape3)?
+        var spatial: Int = 1
     }
 
     /// Scratch for PNG input; all pointers into the arena.
@@ -48,6 +51,7 @@ public struct RuntimeModel {
     var bufferB: UnsafeMutablePointer<Float>
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
+    var columns: UnsafeMutablePointer<Float>?
     var image: ImageScratch?
     /// Peak libpng memory seen so far (for tests and sizing).
     public internal(set) var pngHeapHighWater: Int = 0
@@ -75,6 +79,7 @@ public struct RuntimeModel {
             plan.reserve(Int32.self, file.inputLength)
             plan.reserve(Float.self, file.inputLength)
         }
+        if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
         if file.acceptsImages {
             let side = boxSide(height: file.inputHeight, width: file.inputWidth)
             plan.reserve(UInt8.self, pngHeapBytes)
@@ -111,13 +116,28 @@ public struct RuntimeModel {
         for i in 0..<file.layerCount {
             let record = file.layer(i)
             var layer = Layer(kind: record.kind, activation: .relu, inputs: record.inputs, outputs: record.outputs,
-                              weight: nil, bias: nil)
+                              weight: nil, bias: nil, conv: nil, pool: nil)
             switch record.kind {
             case .dense:
-                layer.weight = file.floats(Int(record.arg0))
-                layer.bias = file.floats(Int(record.arg1))
+                layer.weight = file.floats(record.arg(0))
+                layer.bias = file.floats(record.arg(1))
             case .activation:
                 layer.activation = ModelFormat.activation(code: record.arg0)!
+            case .conv2d:
+                layer.weight = file.floats(record.arg(0))
+                layer.bias = file.floats(record.arg(1))
+                let input = Shape3(channels: record.arg(2), height: record.arg(3), width: record.arg(4))
+                let output = Shape3(channels: record.outputs / (record.arg(11) * record.arg(12)), height: record.arg(11), width: record.arg(12))
+                layer.conv = ConvGeometry(input: input, output: output, kernelHeight: record.arg(5), kernelWidth: record.arg(6),
+                                          strideY: record.arg(7), strideX: record.arg(8), padTop: record.arg(9), padLeft: record.arg(10))
+            case .maxPool, .averagePool:
+                let spec = PoolSpec(window: (record.arg(3), record.arg(4)), stride: (record.arg(5), record.arg(6)))
+                let input = Shape3(channels: record.arg(0), height: record.arg(1), width: record.arg(2))
+                layer.pool = (spec, input, spec.output(input: input)!)
+            case .channelAffine:
+                layer.weight = file.floats(record.arg(0))
+                layer.bias = file.floats(record.arg(1))
+                layer.spatial = record.arg(3)
             }
             (layers + i).initialize(to: layer)
         }
@@ -127,6 +147,7 @@ public struct RuntimeModel {
             indices = cursor.take(Int32.self, file.inputLength)
             values = cursor.take(Float.self, file.inputLength)
         }
+        let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         var image: ImageScratch? = nil
         if file.acceptsImages {
             let side = boxSide(height: file.inputHeight, width: file.inputWidth)
@@ -141,7 +162,7 @@ public struct RuntimeModel {
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, bufferA: bufferA, bufferB: bufferB,
-                                          sparseIndices: indices, sparseValues: values, image: image))
+                                          sparseIndices: indices, sparseValues: values, columns: columns, image: image))
         return model
     }
 
@@ -158,6 +179,17 @@ public struct RuntimeModel {
                                  into: out, indices: i == 0 ? sparseIndices : nil, values: i == 0 ? sparseValues : nil)
             case .activation:
                 Activation.apply(layer.activation, x, into: out, count: layer.outputs)
+            case .conv2d:
+                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, columns: columns!, into: out)
+            case .maxPool, .averagePool:
+                let (spec, input, output) = layer.pool!
+                Pool2D.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)
+            case .channelAffine:
+                let channels = layer.inputs / layer.spatial
+                for c in 0..<channels {
+                    let scale = layer.weight![c], shift = layer.bias![c]
+                    for j in 0..<layer.spatial { out[c * layer.spatial + j] = x[c * layer.spatial + j] * scale + shift }
+                }
             }
             x = UnsafePointer(out)
             out = out == bufferB ? bufferA : bufferB

@@ -70,12 +70,13 @@ public final class Trainer {
     /// Arena bytes the trainer needs beyond the network's.
     public static func arenaBytes(network spec: NetworkSpec, maxBatch: Int, optimizer: OptimizerConfig.Kind,
                                   sampleCount: Int) -> Int {
-        var width = spec.inputCount, state = 0
-        for layer in spec.layers {
-            for count in layer.parameterCounts(inputs: width) {
-                state += Optimizer.stateSlots(optimizer) * ArenaAllocator.footprint(of: Float.self, count: count)
+        var state = 0
+        if let shapes = spec.shapes {
+            for (layer, input) in zip(spec.layers, shapes) {
+                for shape in layer.parameterShapes(input: input) {
+                    state += Optimizer.stateSlots(optimizer) * ArenaAllocator.footprint(of: Float.self, count: shape.reduce(1, *))
+                }
             }
-            width = layer.outputCount(inputs: width)
         }
         return state + ArenaAllocator.footprint(of: Int32.self, count: sampleCount)
             + ArenaAllocator.footprint(of: Float.self, count: maxBatch * spec.inputCount)

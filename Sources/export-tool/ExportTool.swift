@@ -143,6 +143,20 @@ struct Inspect: ParsableCommand {
                 case .activation:
                     let name = ModelFormat.activation(code: layer.arg0)!.rawValue
                     layers.append(["kind": "activation", "function": name, "inputs": layer.inputs, "outputs": layer.outputs])
+                case .conv2d:
+                    let w = file.tensor(layer.arg(0)), b = file.tensor(layer.arg(1))
+                    parameters += w.count + b.count
+                    layers.append(["kind": "conv2d", "inputs": layer.inputs, "outputs": layer.outputs,
+                                   "input_shape": [layer.arg(2), layer.arg(3), layer.arg(4)],
+                                   "output_shape": [w.shape.0, layer.arg(11), layer.arg(12)],
+                                   "weight": [w.shape.0, w.shape.1, w.shape.2, w.shape.3], "bias": [b.shape.0],
+                                   "stride": [layer.arg(7), layer.arg(8)], "padding": [layer.arg(9), layer.arg(10)]])
+                case .maxPool, .averagePool:
+                    layers.append(["kind": layer.kind == .maxPool ? "maxpool" : "avgpool", "inputs": layer.inputs,
+                                   "outputs": layer.outputs, "window": [layer.arg(3), layer.arg(4)], "stride": [layer.arg(5), layer.arg(6)]])
+                case .channelAffine:
+                    parameters += 2 * layer.arg(2)
+                    layers.append(["kind": "affine", "inputs": layer.inputs, "outputs": layer.outputs, "channels": layer.arg(2)])
                 }
             }
             let kind = ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)]
@@ -162,10 +176,15 @@ struct Inspect: ParsableCommand {
         print("\(model): format version 1, \(description["file_bytes"]!) bytes")
         print("input \(shape) (\(description["input_encoding"]!)), output \(description["output_length"]!) \(description["output_kind"]!)")
         for (i, layer) in (description["layers"] as! [[String: Any]]).enumerated() {
-            if layer["kind"] as! String == "dense" {
+            switch layer["kind"] as! String {
+            case "dense":
                 print("  \(i): dense \(layer["inputs"]!) → \(layer["outputs"]!)  weight \(layer["weight"]!) bias \(layer["bias"]!)")
-            } else {
+            case "activation":
                 print("  \(i): \(layer["function"]!) (\(layer["inputs"]!))")
+            case "conv2d":
+                print("  \(i): conv2d \(layer["input_shape"]!) → \(layer["output_shape"]!)  weight \(layer["weight"]!) stride \(layer["stride"]!) padding \(layer["padding"]!)")
+            default:
+                print("  \(i): \(layer["kind"]!) \(layer["inputs"]!) → \(layer["outputs"]!)")
             }
         }
         print("parameters: \(description["parameters"]!)")

@@ -1,0 +1,119 @@
+import Arena
+import LowLevel
+
+/// Max or average pooling over windows (no padding). Global average pooling is average pooling
+/// with the whole plane as the window. Max pooling remembers where each maximum came from, for
+/// the backward pass.
+public final class Pool2D: Layer {
+    public enum Mode: Sendable { case max, average }
+    public let mode: Mode
+    public let input: Shape3
+    public let output: Shape3
+    public let spec: PoolSpec
+    public let parameters: [Parameter] = []
+    private let arena: ArenaAllocator
+    /// For max pooling: the input index (within the sample) of each output's maximum.
+    private let argmax: UnsafeMutableBufferPointer<Int32>?
+
+    public var inputCount: Int { input.count }
+    public var outputCount: Int { output.count }
+    public var summary: String {
+        "\(mode == .max ? "MaxPool" : "AvgPool")(\(spec.windowHeight)x\(spec.windowWidth)/\(spec.strideY)x\(spec.strideX), \(input)→\(output))"
+    }
+
+    public init(_ mode: Mode, spec: PoolSpec, input: Shape3, arena: ArenaAllocator, maxBatch: Int) throws(ArenaError) {
+        self.mode = mode
+        self.spec = spec
+        self.input = input
+        output = spec.output(input: input)!
+        self.arena = arena
+        argmax = mode == .max ? try arena.allocate(Int32.self, count: maxBatch * output.count) : nil
+    }
+
+    static func arenaBytes(output: Shape3, maxBatch: Int, max: Bool) -> Int {
+        max ? ArenaAllocator.footprint(of: Int32.self, count: maxBatch * output.count) : 0
+    }
+
+    public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
+        for n in 0..<x.rows {
+            Self.forwardOne(mode, spec, input, output, x.row(n), into: y.row(n),
+                            argmax: argmax.map { $0.baseAddress! + n * output.count })
+        }
+    }
+
+    /// One sample; `argmax` (max mode) receives the winning input indices when given.
+    static func forwardOne(_ mode: Mode, _ spec: PoolSpec, _ input: Shape3, _ output: Shape3,
+                           _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+        let scale = 1 / Float(spec.windowHeight * spec.windowWidth)
+        var o = 0
+        for c in 0..<input.channels {
+            let plane = c * input.spatial
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    let top = oy * spec.strideY, left = ox * spec.strideX
+                    var best = -Float.infinity, bestIndex = plane + top * input.width + left, sum: Float = 0
+                    for i in 0..<spec.windowHeight {
+                        let row = plane + (top + i) * input.width + left
+                        for j in 0..<spec.windowWidth {
+                            let v = x[row + j]
+                            sum += v
+                            if v > best || v.isNaN { best = v; bestIndex = row + j }
+                        }
+                    }
+                    if mode == .max {
+                        y[o] = best
+                        argmax?[o] = Int32(truncatingIfNeeded: bestIndex)
+                    } else {
+                        y[o] = sum * scale
+                    }
+                    o += 1
+                }
+            }
+        }
+    }
+
+    public func backward(input x: Matrix, output y: Matrix, outputGradient dy: Matrix, inputGradient dx: Matrix?) {
+        guard let dx else { return }
+        let scale = 1 / Float(spec.windowHeight * spec.windowWidth)
+        for n in 0..<dy.rows {
+            let g = dy.row(n), d = dx.row(n)
+            Kernels.fill(d, with: 0, count: input.count)
+            if let argmax {
+                let winners = argmax.baseAddress! + n * output.count
+                for o in 0..<output.count { d[Int(winners[o])] += g[o] }
+                continue
+            }
+            var o = 0
+            for c in 0..<input.channels {
+                let plane = c * input.spatial
+                for oy in 0..<output.height {
+                    for ox in 0..<output.width {
+                        let share = g[o] * scale
+                        for i in 0..<spec.windowHeight {
+                            let row = d + plane + (oy * spec.strideY + i) * input.width + ox * spec.strideX
+                            for j in 0..<spec.windowWidth { row[j] += share }
+                        }
+                        o += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reinterprets C×H×W as a vector: a copy, since each layer owns its output buffer.
+public final class Flatten: Layer {
+    public let inputCount: Int
+    public var outputCount: Int { inputCount }
+    public let parameters: [Parameter] = []
+    public var summary: String { "Flatten(\(inputCount))" }
+    public init(count: Int) { inputCount = count }
+
+    public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
+        y.base.update(from: x.base, count: x.count)
+    }
+
+    public func backward(input x: Matrix, output y: Matrix, outputGradient dy: Matrix, inputGradient dx: Matrix?) {
+        dx?.base.update(from: dy.base, count: dy.count)
+    }
+}
