@@ -41,6 +41,8 @@ public struct Checkpoint {
         public var optimizerStep: Int
         /// xoshiro256** state words in hex (JSON numbers lose 64-bit precision in some readers).
         public var rngState: [String]
+        /// The network's dropout generator, in hex (absent in files without dropout state).
+        public var dropoutRngState: [String]?
         public var tensors: [TensorEntry]
     }
 
@@ -61,9 +63,15 @@ public struct Checkpoint {
                 tensors[name] = Array(state)
             }
         }
+        for buffer in trainer.network.buffers {
+            entries.append(TensorEntry(name: "state.\(buffer.name)", count: buffer.values.count, offset: 0))
+            tensors["state.\(buffer.name)"] = Array(buffer.values)
+        }
         header = Header(network: trainer.network.spec, training: trainer.config, epoch: trainer.epoch,
                         optimizerStep: trainer.optimizer.step,
-                        rngState: trainer.rng.state.map { String($0, radix: 16) }, tensors: entries)
+                        rngState: trainer.rng.state.map { String($0, radix: 16) },
+                        dropoutRngState: trainer.network.dropoutRandom.pointee.state.map { String($0, radix: 16) },
+                        tensors: entries)
         self.tensors = tensors
     }
 
@@ -155,6 +163,10 @@ public struct Checkpoint {
                 try copy("optimizer.\(slot).\(p.name)", into: state)
             }
         }
+        for buffer in trainer.network.buffers { try copy("state.\(buffer.name)", into: buffer.values) }
+        if let words = header.dropoutRngState?.compactMap({ UInt64($0, radix: 16) }), let dropout = RandomGenerator(state: words) {
+            trainer.network.dropoutRandom.pointee = dropout
+        }
         trainer.optimizer.step = header.optimizerStep
         trainer.epoch = header.epoch
         trainer.rng = rng
@@ -166,6 +178,7 @@ public struct Checkpoint {
             throw CheckpointError("the checkpoint's network differs from this one")
         }
         for p in network.parameters { try copy(p.name, into: p.value) }
+        for buffer in network.buffers { try copy("state.\(buffer.name)", into: buffer.values) }
     }
 
     private func copy(_ name: String, into target: UnsafeMutableBufferPointer<Float>) throws(CheckpointError) {

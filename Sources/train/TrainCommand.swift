@@ -19,7 +19,9 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp.") var model: String = "mlp"
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), or custom (with --layers).") var model: String = "mlp"
+    @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList).")
+    var layers: String?
     @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128).") var hidden: String?
     @Option(help: "Hidden activation: relu, elu, sigmoid, tanh.") var activation: String?
     @Option(help: "Total epochs (a resumed run continues up to this many).") var epochs: Int?
@@ -40,7 +42,14 @@ struct Train: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
-        guard model == "mlp" else { throw ValidationError("unknown --model '\(model)'; available: mlp") }
+        guard ["mlp", "lenet", "custom"].contains(model) else {
+            throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers)")
+        }
+        if model == "custom" && layers == nil { throw ValidationError("--model custom needs --layers") }
+        if model != "custom" && layers != nil { throw ValidationError("--layers goes with --model custom") }
+        if model != "mlp" && (hidden != nil || activation != nil) {
+            throw ValidationError("--hidden and --activation are for --model mlp")
+        }
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64, not \(threads)") }
         if let trainLimit, trainLimit <= 0 { throw ValidationError("--train-limit must be positive, not \(trainLimit)") }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be 0 or more, not \(epochs)") }
@@ -100,6 +109,7 @@ struct Train: ParsableCommand {
     func settings(resumed: Checkpoint?, inputs: Int) throws -> (NetworkSpec, TrainingConfig) {
         if let resumed {
             let fixed: [(String, Bool)] = [("--hidden", hidden != nil), ("--activation", activation != nil),
+                                            ("--layers", layers != nil),
                                             ("--batch", batch != nil), ("--lr", lr != nil), ("--optimizer", optimizer != nil),
                                             ("--momentum", momentum != nil), ("--weight-decay", weightDecay != nil),
                                             ("--schedule", schedule != nil), ("--seed", seed != nil)]
@@ -134,7 +144,21 @@ struct Train: ParsableCommand {
         let config = TrainingConfig(epochs: epochs ?? 5, batchSize: batch ?? 64, learningRate: lr ?? defaultRate,
                                     schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42)
         if let problem = config.problem { throw ValidationError(problem) }
-        return (NetworkSpec.mlp(inputs: inputs, hidden: widths, outputs: 10, activation: kind), config)
+        switch model {
+        case "lenet":
+            return (NetworkSpec.lenet(), config)
+        case "custom":
+            let parsed: [LayerSpec]
+            do { parsed = try LayerList.parse(layers ?? "") } catch { throw ValidationError("--layers: \(error)") }
+            let spec = NetworkSpec(inputShape: Shape3(channels: 1, height: 28, width: 28), layers: parsed)
+            if let problem = spec.problem { throw ValidationError("--layers: \(problem)") }
+            guard spec.outputCount == 10 else {
+                throw ValidationError("--layers: the network gives \(spec.outputCount) outputs; MNIST needs 10 (end with dense:10)")
+            }
+            return (spec, config)
+        default:
+            return (NetworkSpec.mlp(inputs: inputs, hidden: widths, outputs: 10, activation: kind), config)
+        }
     }
 
     func loadData(_ console: Console) throws -> MNISTDataset {

@@ -24,9 +24,9 @@ import LowLevel
                 for i in stride(from: 0, to: p.count, by: step) {
                     let saved = p.value[i]
                     p.value[i] = saved + h
-                    let up = network.loss(input: x, targets: targets)
+                    let up = network.loss(input: x, targets: targets, training: true)
                     p.value[i] = saved - h
-                    let down = network.loss(input: x, targets: targets)
+                    let down = network.loss(input: x, targets: targets, training: true)
                     p.value[i] = saved
                     let numeric = (up - down) / (2 * h)
                     #expect(abs(analytic[i] - numeric) <= 1e-3 + tolerance * abs(numeric),
@@ -64,6 +64,39 @@ import LowLevel
         try targets.withUnsafeBufferPointer {
             try check(spec, batch: 1, targets: .values($0.baseAddress!), seed: 5)
         }
+    }
+
+    @Test func convolutionWithStridePaddingAndOddSizes() throws {
+        let spec = NetworkSpec(inputShape: Shape3(channels: 2, height: 7, width: 6), layers: [
+            .conv2d(Conv2DSpec(filters: 3, kernel: (3, 2), stride: (2, 1), padding: (1, 0))), .activation(.tanh),
+            .conv2d(Conv2DSpec(filters: 2, kernel: (2, 3), stride: (1, 2), padding: (1, 1))), .activation(.tanh),
+            .flatten, .dense(outputs: 4),
+        ])
+        #expect(spec.shapes?[1] == Shape3(channels: 3, height: 4, width: 5))
+        let labels: [Int32] = [1, 3, 0]
+        try labels.withUnsafeBufferPointer { try check(spec, batch: 3, targets: .labels($0.baseAddress!), seed: 21) }
+    }
+
+    @Test func samePaddingMaxPoolAndAveragePools() throws {
+        let spec = NetworkSpec(inputShape: Shape3(channels: 3, height: 9, width: 8), layers: [
+            .conv2d(Conv2DSpec(filters: 4, kernel: (3, 3), stride: (2, 2), same: true)), .activation(.tanh),
+            .maxPool2d(PoolSpec(window: (2, 2), stride: (1, 1))),
+            .avgPool2d(PoolSpec(window: (2, 2), stride: (1, 1))),
+            .globalAvgPool, .dense(outputs: 3),
+        ])
+        #expect(spec.shapes?[1] == Shape3(channels: 4, height: 5, width: 4)) // ⌈9/2⌉ x ⌈8/2⌉
+        let targets = testValues(2 * 3, seed: 3)
+        let mse = NetworkSpec(inputShape: spec.inputShape, layers: spec.layers, loss: .meanSquaredError)
+        try targets.withUnsafeBufferPointer { try check(mse, batch: 2, targets: .values($0.baseAddress!), seed: 22) }
+    }
+
+    @Test func batchNormAfterConvolutionAndDense() throws {
+        let spec = NetworkSpec(inputShape: Shape3(channels: 2, height: 5, width: 5), layers: [
+            .conv2d(Conv2DSpec(filters: 3, kernel: (3, 3), padding: (1, 1))), .batchNorm, .activation(.tanh),
+            .flatten, .dense(outputs: 6), .batchNorm, .activation(.sigmoid), .dense(outputs: 3),
+        ])
+        let labels: [Int32] = [0, 2, 1, 1]
+        try labels.withUnsafeBufferPointer { try check(spec, batch: 4, targets: .labels($0.baseAddress!), seed: 23) }
     }
 
     /// dL/dx of a dense layer, checked directly (the network never asks for the input's gradient).
