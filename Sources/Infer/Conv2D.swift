@@ -7,15 +7,22 @@ import LowLevel
 /// backward pass two more products. The patch matrices of a batch stay in the arena between the
 /// forward and backward passes.
 public final class Conv2D: Layer {
+    /// How the products are computed. Stride-1 convolutions use `.direct` unless told otherwise
+    /// (faster at LeNet sizes: see DirectConvolution); others use `.im2col`.
+    public enum Algorithm: String, Sendable, CaseIterable { case im2col, direct }
+
     public let geometry: ConvGeometry
+    public let algorithm: Algorithm
     public let weight: Parameter
     public let bias: Parameter
     public let parameters: [Parameter]
     private let arena: ArenaAllocator
-    /// maxBatch patch matrices, one after another.
+    /// im2col: maxBatch patch matrices, one after another. direct: maxBatch padded samples.
     private let columns: UnsafeMutableBufferPointer<Float>
-    /// One patch matrix of input gradients (backward).
+    /// im2col: one patch matrix of input gradients. direct: one padded input gradient.
     private let columnGradient: UnsafeMutableBufferPointer<Float>
+    /// direct: maxBatch zero-padded output gradients.
+    private let paddedGradients: UnsafeMutableBufferPointer<Float>
 
     public var inputCount: Int { geometry.input.count }
     public var outputCount: Int { geometry.output.count }
@@ -23,9 +30,14 @@ public final class Conv2D: Layer {
         "Conv2D(\(geometry.input)→\(geometry.output), \(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideY)x\(geometry.strideX))"
     }
 
+    public static func defaultAlgorithm(_ g: ConvGeometry) -> Algorithm { DirectConvolution.applies(to: g) ? .direct : .im2col }
+
     public init(geometry: ConvGeometry, name: String, initializer: WeightInitializer, rng: inout RandomGenerator,
-                arena: ArenaAllocator, maxBatch: Int) throws(ArenaError) {
+                arena: ArenaAllocator, maxBatch: Int, algorithm: Algorithm? = nil) throws(ArenaError) {
+        let algorithm = algorithm ?? Self.defaultAlgorithm(geometry)
+        precondition(algorithm == .im2col || DirectConvolution.applies(to: geometry), "direct convolution needs stride 1")
         self.geometry = geometry
+        self.algorithm = algorithm
         self.arena = arena
         let f = geometry.output.channels, k = geometry.patch
         weight = Parameter(name: "\(name).weight", shape: [f, geometry.input.channels, geometry.kernelHeight, geometry.kernelWidth],
@@ -33,34 +45,59 @@ public final class Conv2D: Layer {
         bias = Parameter(name: "\(name).bias", shape: [f], value: try arena.allocateFloats(f),
                          gradient: try arena.allocateFloats(f), decays: false)
         parameters = [weight, bias]
-        columns = try arena.allocateFloats(maxBatch * k * geometry.positions)
-        columnGradient = try arena.allocateFloats(k * geometry.positions)
+        let sizes = Self.scratchSizes(geometry, maxBatch: maxBatch, algorithm: algorithm)
+        columns = try arena.allocateFloats(sizes.0)
+        columnGradient = try arena.allocateFloats(sizes.1)
+        paddedGradients = try arena.allocateFloats(sizes.2)
         initializer.fill(weight.value, fanIn: k, fanOut: f * geometry.kernelHeight * geometry.kernelWidth, rng: &rng)
     }
 
-    static func arenaBytes(geometry: ConvGeometry, maxBatch: Int) -> Int {
-        let f = geometry.output.channels, k = geometry.patch, p = geometry.positions
+    private static func scratchSizes(_ g: ConvGeometry, maxBatch: Int, algorithm: Algorithm) -> (Int, Int, Int) {
+        switch algorithm {
+        case .im2col: (maxBatch * g.patch * g.positions, g.patch * g.positions, 0)
+        case .direct: (maxBatch * DirectConvolution.paddedCount(g), DirectConvolution.paddedCount(g),
+                       maxBatch * DirectConvolution.gradientCount(g))
+        }
+    }
+
+    static func arenaBytes(geometry: ConvGeometry, maxBatch: Int, algorithm: Algorithm? = nil) -> Int {
+        let f = geometry.output.channels, k = geometry.patch
+        let sizes = scratchSizes(geometry, maxBatch: maxBatch, algorithm: algorithm ?? defaultAlgorithm(geometry))
         return 2 * ArenaAllocator.footprint(of: Float.self, count: f * k) + 2 * ArenaAllocator.footprint(of: Float.self, count: f)
-            + ArenaAllocator.footprint(of: Float.self, count: maxBatch * k * p)
-            + ArenaAllocator.footprint(of: Float.self, count: k * p)
+            + ArenaAllocator.footprint(of: Float.self, count: sizes.0)
+            + ArenaAllocator.footprint(of: Float.self, count: sizes.1)
+            + ArenaAllocator.footprint(of: Float.self, count: sizes.2)
+    }
+
+    /// Floats of scratch `forwardOne` needs for this geometry.
+    static func scratchForOne(_ g: ConvGeometry) -> Int {
+        DirectConvolution.applies(to: g) ? DirectConvolution.paddedCount(g) : g.patch * g.positions
     }
 
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
         let k = geometry.patch, p = geometry.positions, f = geometry.output.channels
-        if x.rows == 1 {
-            // One sample: the SIMD path the C runtime uses, so both give identical outputs. The
-            // patch matrix still lands in `columns` for the backward pass.
+        if x.rows == 1 && (algorithm == .direct) == DirectConvolution.applies(to: geometry) {
+            // One sample: the path the C runtime uses, so both give identical outputs. The
+            // scratch it fills (patches or padded input) is what this layer's backward reads.
             Self.forwardOne(x.base, geometry, weight: weight.value.baseAddress!, bias: bias.value.baseAddress!,
-                            columns: columns.baseAddress!, into: y.base)
+                            scratch: columns.baseAddress!, into: y.base)
             return
         }
         for n in 0..<x.rows {
-            let col = columns.baseAddress! + n * k * p
-            Self.im2col(x.row(n), geometry, into: col)
             let out = y.row(n)
-            for filter in 0..<f { Kernels.fill(out + filter * p, with: bias.value[filter], count: p) }
-            Kernels.gemm(.none, .none, m: f, n: p, k: k, alpha: 1, a: weight.value.baseAddress!, lda: k,
-                         b: col, ldb: p, beta: 1, c: out, ldc: p)
+            switch algorithm {
+            case .direct:
+                let padded = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)
+                DirectConvolution.pad(x.row(n), geometry, into: padded)
+                DirectConvolution.forward(padded: padded, geometry, weight: weight.value.baseAddress!,
+                                          bias: bias.value.baseAddress!, into: out)
+            case .im2col:
+                let col = columns.baseAddress! + n * k * p
+                Self.im2col(x.row(n), geometry, into: col)
+                for filter in 0..<f { Kernels.fill(out + filter * p, with: bias.value[filter], count: p) }
+                Kernels.gemm(.none, .none, m: f, n: p, k: k, alpha: 1, a: weight.value.baseAddress!, lda: k,
+                             b: col, ldb: p, beta: 1, c: out, ldc: p)
+            }
         }
     }
 
@@ -69,11 +106,29 @@ public final class Conv2D: Layer {
         let dw = weight.gradient.baseAddress!, db = bias.gradient.baseAddress!
         Kernels.fill(db, with: 0, count: f)
         for n in 0..<dy.rows {
+            for filter in 0..<f { db[filter] += Kernels.sum(dy.row(n) + filter * p, count: p) }
+        }
+        if algorithm == .direct {
+            let stride = DirectConvolution.gradientCount(geometry)
+            for n in 0..<dy.rows {
+                DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
+            }
+            DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
+                                             batch: dy.rows, geometry, into: dw)
+            if let dx {
+                for n in 0..<dy.rows {
+                    DirectConvolution.inputGradient(gradient: paddedGradients.baseAddress! + n * stride, geometry,
+                                                    weight: weight.value.baseAddress!, scratch: columnGradient.baseAddress!,
+                                                    into: dx.row(n))
+                }
+            }
+            return
+        }
+        for n in 0..<dy.rows {
             let g = dy.row(n)
             // dW += dY_n · col_nᵀ
             Kernels.gemm(.none, .transposed, m: f, n: k, k: p, alpha: 1, a: g, lda: p,
                          b: columns.baseAddress! + n * k * p, ldb: p, beta: n == 0 ? 0 : 1, c: dw, ldc: k)
-            for filter in 0..<f { db[filter] += Kernels.sum(g + filter * p, count: p) }
             if let dx {
                 // dcol = Wᵀ · dY_n, then scattered back onto the input positions.
                 Kernels.gemm(.transposed, .none, m: k, n: p, k: f, alpha: 1, a: weight.value.baseAddress!, lda: k,
@@ -83,16 +138,22 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// One sample without BLAS: im2col into `columns`, then each filter's output row is
-    /// b + Σₖ W[f, k] · col[k, :], a vector-matrix product.
+    /// One sample without BLAS: direct loops over a padded copy for stride 1, otherwise im2col
+    /// into `scratch` and a vector-matrix product per filter (b + Σₖ W[f, k] · col[k, :]).
+    /// `scratch` holds `scratchForOne(g)` floats.
     static func forwardOne(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                           columns: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+                           scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if DirectConvolution.applies(to: g) {
+            DirectConvolution.pad(x, g, into: scratch)
+            DirectConvolution.forward(padded: scratch, g, weight: weight, bias: bias, into: y)
+            return
+        }
         let k = g.patch, p = g.positions
-        im2col(x, g, into: columns)
+        im2col(x, g, into: scratch)
         for f in 0..<g.output.channels {
             let row = y + f * p
             Kernels.fill(row, with: bias[f], count: p)
-            Kernels.vectorMatrix(weight + f * k, rows: k, matrix: columns, ld: p, columns: p, into: row, accumulate: true)
+            Kernels.vectorMatrix(weight + f * k, rows: k, matrix: scratch, ld: p, columns: p, into: row, accumulate: true)
         }
     }
 
@@ -106,23 +167,37 @@ public final class Conv2D: Layer {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
                     let out = col + row * oh * ow
+                    let (first, end) = validRange(offset: j - g.padLeft, stride: g.strideX, outputs: ow, size: w)
                     for oy in 0..<oh {
                         let sy = oy * g.strideY - g.padTop + i
                         let line = out + oy * ow
-                        if sy < 0 || sy >= h {
+                        guard sy >= 0 && sy < h, first < end else {
                             Kernels.fill(line, with: 0, count: ow)
                             continue
                         }
-                        let source = plane + sy * w
-                        for ox in 0..<ow {
-                            let sx = ox * g.strideX - g.padLeft + j
-                            line[ox] = sx >= 0 && sx < w ? source[sx] : 0
+                        let source = plane + sy * w + (j - g.padLeft)
+                        for ox in 0..<first { line[ox] = 0 }
+                        if g.strideX == 1 {
+                            // Rows are short (28 floats for MNIST): a plain loop beats a memmove call.
+                            for ox in first..<end { line[ox] = source[ox] }
+                        } else {
+                            for ox in first..<end { line[ox] = source[ox * g.strideX] }
                         }
+                        for ox in end..<ow { line[ox] = 0 }
                     }
                     row += 1
                 }
             }
         }
+    }
+
+    /// The output columns ox whose input column ox·stride + offset lies in 0..<size, as first..<end.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, outputs: Int, size: Int) -> (Int, Int) {
+        // ox·stride + offset ≥ 0  ⇔  ox ≥ ⌈−offset / stride⌉;  ox·stride + offset < size  ⇔  ox < ⌈(size − offset) / stride⌉
+        let first = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride
+        return (min(first, outputs), min(max(end, 0), outputs))
     }
 
     /// The adjoint of im2col: adds each patch entry back to the input position it came from.
@@ -136,13 +211,16 @@ public final class Conv2D: Layer {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
                     let source = col + row * oh * ow
-                    for oy in 0..<oh {
+                    let (first, end) = validRange(offset: j - g.padLeft, stride: g.strideX, outputs: ow, size: w)
+                    for oy in 0..<oh where first < end {
                         let sy = oy * g.strideY - g.padTop + i
                         guard sy >= 0 && sy < h else { continue }
-                        let line = plane + sy * w
-                        for ox in 0..<ow {
-                            let sx = ox * g.strideX - g.padLeft + j
-                            if sx >= 0 && sx < w { line[sx] += source[oy * ow + ox] }
+                        let target = plane + sy * w + (j - g.padLeft)
+                        let line = source + oy * ow
+                        if g.strideX == 1 {
+                            Kernels.add(target + first, line + first, into: target + first, count: end - first)
+                        } else {
+                            for ox in first..<end { target[ox * g.strideX] += line[ox] }
                         }
                     }
                     row += 1

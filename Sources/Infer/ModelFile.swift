@@ -17,7 +17,7 @@ public struct ModelFile {
     public let inputEncoding: ModelFormat.InputEncoding
     /// Widest activation vector (input included).
     public let maxWidth: Int
-    /// Largest im2col matrix of any convolution (0 without convolutions).
+    /// Floats of convolution scratch the runtime needs (0 without convolutions).
     public let maxColumns: Int
     private let layerTable: Int
     private let tensorTable: Int
@@ -212,7 +212,13 @@ public struct ModelFile {
                     throw fail(.format, "corrupt model: affine layer sizes or tensors wrong")
                 }
             }
-            if kind == .conv2d { maxColumns = max(maxColumns, arg(2) * arg(5) * arg(6) * arg(11) * arg(12)) }
+            if kind == .conv2d {
+                let g = ConvGeometry(input: Shape3(channels: arg(2), height: arg(3), width: arg(4)),
+                                     output: Shape3(channels: outputs / (arg(11) * arg(12)), height: arg(11), width: arg(12)),
+                                     kernelHeight: arg(5), kernelWidth: arg(6), strideY: arg(7), strideX: arg(8),
+                                     padTop: arg(9), padLeft: arg(10))
+                maxColumns = max(maxColumns, Conv2D.scratchForOne(g))
+            }
             width = outputs
             widest = max(widest, outputs)
         }

@@ -45,6 +45,10 @@ public final class Pool2D: Layer {
     static func forwardOne(_ mode: Mode, _ spec: PoolSpec, _ input: Shape3, _ output: Shape3,
                            _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
         let scale = 1 / Float(spec.windowHeight * spec.windowWidth)
+        if mode == .max && spec.windowHeight == 2 && spec.windowWidth == 2 && spec.strideY == 2 && spec.strideX == 2 {
+            maxPool2x2(input, output, x, into: y, argmax: argmax)
+            return
+        }
         var o = 0
         for c in 0..<input.channels {
             let plane = c * input.spatial
@@ -66,6 +70,32 @@ public final class Pool2D: Layer {
                     } else {
                         y[o] = sum * scale
                     }
+                    o += 1
+                }
+            }
+        }
+    }
+
+    /// The common 2x2, stride-2 max pooling without the general window loops (the first maximum
+    /// in row-major window order wins, as in the general path).
+    @inline(__always)
+    static func maxPool2x2(_ input: Shape3, _ output: Shape3, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                           argmax: UnsafeMutablePointer<Int32>?) {
+        var o = 0
+        let w = input.width
+        for c in 0..<input.channels {
+            let plane = c * input.spatial
+            for oy in 0..<output.height {
+                let top = plane + 2 * oy * w
+                for ox in 0..<output.width {
+                    let a = top + 2 * ox
+                    let va = x[a], vb = x[a + 1], vd = x[a + w], ve = x[a + w + 1]
+                    // Branch-free selects (cmov): the upper pair, the lower pair, then the two winners.
+                    let upper = vb > va ? vb : va, upperIndex = vb > va ? a + 1 : a
+                    let lower = ve > vd ? ve : vd, lowerIndex = ve > vd ? a + w + 1 : a + w
+                    let lowerWins = lower > upper
+                    y[o] = lowerWins ? lower : upper
+                    if let argmax { argmax[o] = Int32(truncatingIfNeeded: lowerWins ? lowerIndex : upperIndex) }
                     o += 1
                 }
             }

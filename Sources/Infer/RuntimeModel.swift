@@ -180,7 +180,7 @@ public struct RuntimeModel {
             case .activation:
                 Activation.apply(layer.activation, x, into: out, count: layer.outputs)
             case .conv2d:
-                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, columns: columns!, into: out)
+                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out)
             case .maxPool, .averagePool:
                 let (spec, input, output) = layer.pool!
                 Pool2D.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)

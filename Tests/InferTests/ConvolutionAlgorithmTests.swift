@@ -1,0 +1,55 @@
+import Testing
+import Arena
+import Infer
+import LowLevel
+
+/// Direct loops and im2col + GEMM compute the same convolution, forward and backward.
+@Suite struct ConvolutionAlgorithmTests {
+    init() { BLAS.configure(threads: 1) }
+
+    static let geometries: [(Shape3, Conv2DSpec)] = [
+        (Shape3(channels: 1, height: 28, width: 28), Conv2DSpec(filters: 6, kernel: (5, 5), padding: (2, 2))),
+        (Shape3(channels: 6, height: 14, width: 14), Conv2DSpec(filters: 16, kernel: (5, 5))),
+        (Shape3(channels: 3, height: 7, width: 19), Conv2DSpec(filters: 2, kernel: (3, 2), padding: (1, 0))),
+        (Shape3(channels: 2, height: 9, width: 8), Conv2DSpec(filters: 3, kernel: (4, 3), same: true)),
+        (Shape3(channels: 1, height: 5, width: 40), Conv2DSpec(filters: 1, kernel: (1, 1))),
+    ]
+
+    @Test(arguments: 0..<geometries.count) func directMatchesIm2col(index: Int) throws {
+        let (input, spec) = Self.geometries[index]
+        let g = try #require(spec.geometry(input: input))
+        let batch = 3
+        var layers: [Conv2D] = []
+        var arenas: [ArenaAllocator] = []
+        for algorithm in [Conv2D.Algorithm.im2col, .direct] {
+            let arena = try ArenaAllocator(capacity: 1 << 24)
+            var rng = RandomGenerator(seed: 5)
+            layers.append(try Conv2D(geometry: g, name: "c", initializer: .he, rng: &rng, arena: arena, maxBatch: batch, algorithm: algorithm))
+            arenas.append(arena)
+        }
+        for i in layers[0].bias.value.indices { layers[0].bias.value[i] = Float(i) * 0.1; layers[1].bias.value[i] = Float(i) * 0.1 }
+        var x = testValues(batch * g.input.count, seed: 6), dy = testValues(batch * g.output.count, seed: 7)
+        var results: [([Float], [Float], [Float], [Float])] = []
+        for layer in layers {
+            var y = [Float](repeating: 0, count: batch * g.output.count), dx = [Float](repeating: 0, count: batch * g.input.count)
+            x.withUnsafeMutableBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
+                dy.withUnsafeMutableBufferPointer { gb in dx.withUnsafeMutableBufferPointer { db in
+                    let mx = Matrix(xb, rows: batch, columns: g.input.count), my = Matrix(yb, rows: batch, columns: g.output.count)
+                    layer.forward(mx, into: my, training: true)
+                    layer.backward(input: mx, output: my, outputGradient: Matrix(gb, rows: batch, columns: g.output.count),
+                                   inputGradient: Matrix(db, rows: batch, columns: g.input.count))
+                } }
+            } }
+            results.append((y, dx, Array(layer.weight.gradient), Array(layer.bias.gradient)))
+        }
+        func close(_ a: [Float], _ b: [Float], _ what: String) {
+            #expect(a.count == b.count)
+            for i in a.indices { #expect(abs(a[i] - b[i]) <= 1e-4 * max(1, abs(a[i])), "\(what)[\(i)]: \(a[i]) vs \(b[i])") }
+        }
+        close(results[0].0, results[1].0, "y")
+        close(results[0].1, results[1].1, "dx")
+        close(results[0].2, results[1].2, "dW")
+        close(results[0].3, results[1].3, "db")
+        _ = arenas
+    }
+}
