@@ -26,5 +26,14 @@ let package = Package(
             path: "Benchmarks/MLPTraining",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Convolution",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Infer", package: rootIdentity),
+            ],
+            path: "Benchmarks/Convolution",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

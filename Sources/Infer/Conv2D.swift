@@ -7,8 +7,10 @@ import LowLevel
 /// backward pass two more products. The patch matrices of a batch stay in the arena between the
 /// forward and backward passes.
 public final class Conv2D: Layer {
-    /// How the products are computed. Stride-1 convolutions use `.direct` unless told otherwise
-    /// (faster at LeNet sizes: see DirectConvolution); others use `.im2col`.
+    /// How a batch's products are computed. Training uses `.im2col` (GEMMs per sample for the
+    /// forward and backward passes): at LeNet sizes its forward + backward beats
+    /// the direct loops, whose forward alone is faster, so single samples (inference, the C
+    /// runtime) use the direct loops for stride 1. Figures: Benchmarks/Convolution.
     public enum Algorithm: String, Sendable, CaseIterable { case im2col, direct }
 
     public let geometry: ConvGeometry
@@ -30,7 +32,7 @@ public final class Conv2D: Layer {
         "Conv2D(\(geometry.input)→\(geometry.output), \(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideY)x\(geometry.strideX))"
     }
 
-    public static func defaultAlgorithm(_ g: ConvGeometry) -> Algorithm { DirectConvolution.applies(to: g) ? .direct : .im2col }
+    public static func defaultAlgorithm(_ g: ConvGeometry) -> Algorithm { .im2col }
 
     public init(geometry: ConvGeometry, name: String, initializer: WeightInitializer, rng: inout RandomGenerator,
                 arena: ArenaAllocator, maxBatch: Int, algorithm: Algorithm? = nil) throws(ArenaError) {
@@ -54,7 +56,7 @@ public final class Conv2D: Layer {
 
     private static func scratchSizes(_ g: ConvGeometry, maxBatch: Int, algorithm: Algorithm) -> (Int, Int, Int) {
         switch algorithm {
-        case .im2col: (maxBatch * g.patch * g.positions, g.patch * g.positions, 0)
+        case .im2col: (max(maxBatch * g.patch * g.positions, scratchForOne(g)), g.patch * g.positions, 0)
         case .direct: (maxBatch * DirectConvolution.paddedCount(g), DirectConvolution.paddedCount(g),
                        maxBatch * DirectConvolution.gradientCount(g))
         }
@@ -76,27 +78,32 @@ public final class Conv2D: Layer {
 
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
         let k = geometry.patch, p = geometry.positions, f = geometry.output.channels
-        if x.rows == 1 && (algorithm == .direct) == DirectConvolution.applies(to: geometry) {
-            // One sample: the path the C runtime uses, so both give identical outputs. The
-            // scratch it fills (patches or padded input) is what this layer's backward reads.
+        if x.rows == 1 && !training {
+            // One sample for inference: the path the C runtime uses, so both give identical outputs.
             Self.forwardOne(x.base, geometry, weight: weight.value.baseAddress!, bias: bias.value.baseAddress!,
                             scratch: columns.baseAddress!, into: y.base)
             return
         }
-        for n in 0..<x.rows {
-            let out = y.row(n)
-            switch algorithm {
-            case .direct:
+        switch algorithm {
+        case .direct:
+            for n in 0..<x.rows {
                 let padded = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)
                 DirectConvolution.pad(x.row(n), geometry, into: padded)
                 DirectConvolution.forward(padded: padded, geometry, weight: weight.value.baseAddress!,
-                                          bias: bias.value.baseAddress!, into: out)
-            case .im2col:
+                                          bias: bias.value.baseAddress!, into: y.row(n))
+            }
+        case .im2col:
+            // One GEMM per sample: measured faster at LeNet sizes than one GEMM over the whole
+            // batch (OpenBLAS handles F × B·P with F = 6 poorly).
+            for n in 0..<x.rows {
                 let col = columns.baseAddress! + n * k * p
                 Self.im2col(x.row(n), geometry, into: col)
-                for filter in 0..<f { Kernels.fill(out + filter * p, with: bias.value[filter], count: p) }
+                let out = y.row(n)
+                // β = 0, bias added after: OpenBLAS's AVX-512 small-matrix kernel allocates heap
+                // memory when β ≠ 0.
                 Kernels.gemm(.none, .none, m: f, n: p, k: k, alpha: 1, a: weight.value.baseAddress!, lda: k,
-                             b: col, ldb: p, beta: 1, c: out, ldc: p)
+                             b: col, ldb: p, beta: 0, c: out, ldc: p)
+                for filter in 0..<f { Kernels.addScalar(bias.value[filter], to: out + filter * p, count: p) }
             }
         }
     }
@@ -159,14 +166,15 @@ public final class Conv2D: Layer {
 
     /// Patch matrix of one sample: row (c, i, j), column (oy, ox) holds x[c, oy·sy − top + i, ox·sx − left + j],
     /// or 0 in the padding.
-    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let ld = ld ?? g.positions
         let h = g.input.height, w = g.input.width, oh = g.output.height, ow = g.output.width
         var row = 0
         for c in 0..<g.input.channels {
             let plane = x + c * h * w
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
-                    let out = col + row * oh * ow
+                    let out = col + row * ld
                     let (first, end) = validRange(offset: j - g.padLeft, stride: g.strideX, outputs: ow, size: w)
                     for oy in 0..<oh {
                         let sy = oy * g.strideY - g.padTop + i
@@ -202,7 +210,8 @@ public final class Conv2D: Layer {
 
     /// The adjoint of im2col: adds each patch entry back to the input position it came from.
     /// Overwrites `dx` (one sample).
-    static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
+    static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, ld: Int? = nil, into dx: UnsafeMutablePointer<Float>) {
+        let ld = ld ?? g.positions
         let h = g.input.height, w = g.input.width, oh = g.output.height, ow = g.output.width
         Kernels.fill(dx, with: 0, count: g.input.count)
         var row = 0
@@ -210,7 +219,7 @@ public final class Conv2D: Layer {
             let plane = dx + c * h * w
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
-                    let source = col + row * oh * ow
+                    let source = col + row * ld
                     let (first, end) = validRange(offset: j - g.padLeft, stride: g.strideX, outputs: ow, size: w)
                     for oy in 0..<oh where first < end {
                         let sy = oy * g.strideY - g.padTop + i

@@ -37,33 +37,51 @@ enum DirectConvolution {
         }
     }
 
-    /// y = b + W ∗ x for one padded sample.
+    /// y = b + W ∗ x for one padded sample. Four filters at a time share each input load and give
+    /// four independent FMA chains (one chain alone waits on FMA latency).
     static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
-        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels
-        for f in 0..<g.output.channels {
-            let filter = weight + f * channels * kh * kw
+        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
+        let taps = channels * kh * kw
+        var f0 = 0
+        while f0 < filters {
+            // A short last block repeats its last filter; only real filters are stored.
+            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
+            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps, w3 = weight + f3 * taps
             for oy in 0..<oh {
                 var cs = 0
                 while cs < ow {
-                    var acc = SIMD16<Float>(repeating: bias[f])
+                    var a0 = SIMD16<Float>(repeating: bias[f0]), a1 = SIMD16<Float>(repeating: bias[f1])
+                    var a2 = SIMD16<Float>(repeating: bias[f2]), a3 = SIMD16<Float>(repeating: bias[f3])
                     var tap = 0
                     for c in 0..<channels {
                         let plane = p + c * hp * wp
                         for i in 0..<kh {
                             let row = plane + (oy + i) * wp + cs
                             for j in 0..<kw {
-                                acc.addProduct(SIMD16(repeating: filter[tap]), load16(row + j))
+                                let v = load16(row + j)
+                                a0.addProduct(SIMD16(repeating: w0[tap]), v)
+                                a1.addProduct(SIMD16(repeating: w1[tap]), v)
+                                a2.addProduct(SIMD16(repeating: w2[tap]), v)
+                                a3.addProduct(SIMD16(repeating: w3[tap]), v)
                                 tap += 1
                             }
                         }
                     }
-                    let out = y + (f * oh + oy) * ow + cs
-                    if cs + 16 <= ow { store16(acc, out) } else { for l in 0..<(ow - cs) { out[l] = acc[l] } }
+                    let count = min(16, ow - cs)
+                    @inline(__always) func put(_ acc: SIMD16<Float>, _ f: Int) {
+                        let out = y + (f * oh + oy) * ow + cs
+                        if count == 16 { store16(acc, out) } else { for l in 0..<count { out[l] = acc[l] } }
+                    }
+                    put(a0, f0)
+                    if f0 + 1 < filters { put(a1, f0 + 1) }
+                    if f0 + 2 < filters { put(a2, f0 + 2) }
+                    if f0 + 3 < filters { put(a3, f0 + 3) }
                     cs += 16
                 }
             }
+            f0 += 4
         }
     }
 
@@ -77,34 +95,47 @@ enum DirectConvolution {
         }
     }
 
-    /// dW = Σ over the batch of dY ∗ x (correlation of each padded input with the output gradient).
+    /// dW = Σ over the batch of dY ∗ x (correlation of each padded input with the output gradient),
+    /// four filters at a time sharing each input load.
     static func weightGradient(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
                                into dw: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, stride = rowStride(g)
-        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels
+        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
+        let taps = channels * kh * kw
         let sampleIn = paddedCount(g), sampleGrad = gradientCount(g)
-        var tap = 0
-        for f in 0..<g.output.channels {
+        var f0 = 0
+        while f0 < filters {
+            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
             for c in 0..<channels {
                 for i in 0..<kh {
                     for j in 0..<kw {
-                        var acc = SIMD16<Float>()
+                        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
                         for n in 0..<batch {
                             let plane = padded + n * sampleIn + c * hp * wp + i * wp + j
-                            let grad = gradients + n * sampleGrad + f * oh * stride
+                            let grad = gradients + n * sampleGrad
+                            let g0 = grad + f0 * oh * stride, g1 = grad + f1 * oh * stride
+                            let g2 = grad + f2 * oh * stride, g3 = grad + f3 * oh * stride
                             for oy in 0..<oh {
                                 var cs = 0
                                 while cs < stride {
-                                    acc.addProduct(load16(grad + oy * stride + cs), load16(plane + oy * wp + cs))
+                                    let v = load16(plane + oy * wp + cs), o = oy * stride + cs
+                                    a0.addProduct(load16(g0 + o), v)
+                                    a1.addProduct(load16(g1 + o), v)
+                                    a2.addProduct(load16(g2 + o), v)
+                                    a3.addProduct(load16(g3 + o), v)
                                     cs += 16
                                 }
                             }
                         }
-                        dw[tap] = acc.sum()
-                        tap += 1
+                        let tap = (c * kh + i) * kw + j
+                        dw[f0 * taps + tap] = a0.sum()
+                        if f0 + 1 < filters { dw[f1 * taps + tap] = a1.sum() }
+                        if f0 + 2 < filters { dw[f2 * taps + tap] = a2.sum() }
+                        if f0 + 3 < filters { dw[f3 * taps + tap] = a3.sum() }
                     }
                 }
             }
+            f0 += 4
         }
     }
 
@@ -124,12 +155,19 @@ enum DirectConvolution {
                         var cs = 0
                         while cs < stride {
                             // Lanes past the output row add W·0 (the gradient rows are zero-padded),
-                            // so storing all 16 leaves their targets unchanged.
-                            var acc = load16(target + cs)
-                            for f in 0..<filters {
-                                acc.addProduct(SIMD16(repeating: weight[f * taps + tap]), load16(q + (f * oh + oy) * stride + cs))
+                            // so storing all 16 leaves their targets unchanged. Two chains halve
+                            // the wait on FMA latency.
+                            var even = load16(target + cs), odd = SIMD16<Float>()
+                            var f = 0
+                            while f + 1 < filters {
+                                even.addProduct(SIMD16(repeating: weight[f * taps + tap]), load16(q + (f * oh + oy) * stride + cs))
+                                odd.addProduct(SIMD16(repeating: weight[(f + 1) * taps + tap]), load16(q + ((f + 1) * oh + oy) * stride + cs))
+                                f += 2
                             }
-                            store16(acc, target + cs)
+                            if f < filters {
+                                even.addProduct(SIMD16(repeating: weight[f * taps + tap]), load16(q + (f * oh + oy) * stride + cs))
+                            }
+                            store16(even + odd, target + cs)
                             cs += 16
                         }
                     }

@@ -8,8 +8,13 @@ public enum Transpose: Sendable {
     var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
+/// Products up to this many multiply-adds skip OpenBLAS: its AVX-512 small-matrix kernels (used
+/// below about 100³) allocate heap memory on every call.
+let smallProductLimit = 1_000_000
+
 extension Kernels {
-    /// C = α·op(A)·op(B) + β·C for row-major matrices, through OpenBLAS.
+    /// C = α·op(A)·op(B) + β·C for row-major matrices: OpenBLAS for large products, SIMD loops
+    /// of this module for small ones (see `smallProductLimit`).
     ///
     /// op(A) is `m × k`, op(B) is `k × n`, C is `m × n`; `lda`, `ldb`, `ldc` are the row strides of
     /// A, B and C as stored. When `m` or `n` is 1 the product goes to `sgemv` instead: OpenBLAS's
@@ -22,6 +27,11 @@ extension Kernels {
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0 && max(m, n, k, lda, ldb, ldc) <= Int(Int32.max))
         if m == 0 || n == 0 { return }
+        if m * n * k <= smallProductLimit && !(transposeA == .transposed && transposeB == .transposed) {
+            smallGemm(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc)
+            return
+        }
         if m == 1 {
             // c (1×n) = α·a·op(B) + β·c, i.e. c = α·op(B)ᵀ·a + β·c.
             let incA = transposeA == .none ? 1 : lda
@@ -48,5 +58,34 @@ extension Kernels {
         }
         cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// The small-product path of `Kernels.gemm`, one row of C at a time: a row combination of B's
+/// rows when B is used as stored, dot products with B's rows when it is transposed.
+private func smallGemm(_ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
+                       alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    for i in 0..<m {
+        let row = c + i * ldc
+        // C_i = α(op(A)_i · op(B)) + βC_i, computed as α((β/α)C_i + op(A)_i · op(B)).
+        let accumulate = beta != 0 && alpha != 0
+        if accumulate && beta != alpha { Kernels.scale(row, by: beta / alpha, count: n) }
+        if alpha == 0 {
+            if beta == 0 { Kernels.fill(row, with: 0, count: n) } else { Kernels.scale(row, by: beta, count: n) }
+            continue
+        }
+        if transposeB == .none {
+            let stride = transposeA == .none ? 1 : lda
+            let x = transposeA == .none ? a + i * lda : a + i
+            Kernels.stridedVectorMatrix(x, stride: stride, rows: k, matrix: b, ld: ldb, columns: n, into: row, accumulate: accumulate)
+        } else {
+            let x = a + i * lda // transposeA == .none here
+            for j in 0..<n {
+                let d = Kernels.dot(x, b + j * ldb, count: k)
+                row[j] = accumulate ? row[j] + d : d
+            }
+        }
+        if alpha != 1 { Kernels.scale(row, by: alpha, count: n) }
     }
 }

@@ -77,6 +77,22 @@ extension Kernels {
         }
     }
 
+    /// As `vectorMatrix`, with x's elements `stride` apart (a column of a row-major matrix).
+    public static func stridedVectorMatrix(_ x: UnsafePointer<Float>, stride: Int, rows m: Int, matrix: UnsafePointer<Float>,
+                                           ld: Int, columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if stride == 1 {
+            vectorMatrix(x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate)
+            return
+        }
+        var c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i * stride], matrix + i * ld) }
+        while c < n {
+            var a: Float = accumulate ? y[c] : 0
+            for i in 0..<m { a += x[i * stride] * matrix[i * ld + c] }
+            y[c] = a
+            c += 1
+        }
+    }
+
     /// Writes the non-zero elements of x[0..<n] as (index, value) pairs into `indices`/`values`,
     /// at most `capacity` of them. Returns how many were written, or nil when there are more than
     /// `capacity` (the caller then treats x as dense).

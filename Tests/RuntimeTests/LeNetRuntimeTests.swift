@@ -1,0 +1,99 @@
+import Testing
+import Foundation
+import Infer
+import InferC
+import InferTools
+import LowLevel
+import MallocCounter
+import MNIST
+
+/// A LeNet-5 trained briefly on the bundled sample, exported, and run through the C interface.
+final class TrainedLeNet: @unchecked Sendable {
+    static let shared = try! TrainedLeNet()
+    let run: TrainingRun
+    let bytes: [UInt8]
+    let test: ClassificationSet
+
+    init() throws {
+        BLAS.configure(threads: 1)
+        let sample = try MNISTDataset(directory: sampleDirectory)
+        let train = ClassificationSet(images: sample.train)
+        test = ClassificationSet(images: sample.test)
+        let config = TrainingConfig(epochs: 2, batchSize: 32, learningRate: 0.05, schedule: .constant,
+                                    optimizer: OptimizerConfig(kind: .momentum), seed: 4)
+        run = try TrainingRun(spec: .lenet(), config: config, sampleCount: train.count)
+        _ = try run.run(train: train, test: nil, measureTrainAccuracy: false)
+        bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
+    }
+}
+
+@Suite(.serialized) struct LeNetRuntimeTests {
+    let lenet = TrainedLeNet.shared
+
+    @Test func cInterfaceGivesTheSwiftOutputsForEveryTestDigit() throws {
+        let model = try OpenModel(lenet.bytes)
+        #expect(infer_input_len(model.handle) == 784 && infer_output_len(model.handle) == 10)
+        var correct = 0
+        for i in 0..<lenet.test.count {
+            let input = testInput(lenet.test, i)
+            let output = model.run(input).output
+            var expected = swiftOutput(lenet.run.network, input)
+            Kernels.softmaxRows(expected, into: &expected, rows: 1, columns: 10)
+            #expect(output == expected, "sample \(i)")
+            if Kernels.argmax(output, count: 10) == Int(lenet.test.labels[i]) { correct += 1 }
+        }
+        #expect(Double(correct) / Double(lenet.test.count) > 0.8)
+    }
+
+    @Test func classifiesPNGDigitsAndAllocatesNothing() throws {
+        let model = try OpenModel(lenet.bytes)
+        let png = try [UInt8](Data(contentsOf: fixtures.appendingPathComponent("png/gray8.png")))
+        var label: Int32 = -1
+        var probabilities = [Float](repeating: 0, count: 10)
+        #expect(infer_classify_png_memory(model.handle, png, png.count, &label, &probabilities, 10) == 0)
+        #expect(label == 7)
+        let input = testInput(lenet.test, 0)
+        var output = [Float](repeating: 0, count: 10)
+        var status: Int32 = 0
+        func work() {
+            status |= infer_run(model.handle, input, 784, &output, 10)
+            status |= infer_classify_png_memory(model.handle, png, png.count, &label, &probabilities, 10)
+        }
+        work()
+        malloc_counter_start()
+        for _ in 0..<50 { work() }
+        let calls = malloc_counter_stop()
+        #expect(status == 0 && calls == 0, "\(calls) allocations")
+    }
+
+    @Test func inspectDescribesTheConvolutions() throws {
+        try lenet.bytes.withUnsafeBytes { raw in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            // conv, relu, pool, conv, relu, pool, dense, relu, dense, relu, dense (flatten writes nothing)
+            #expect(file.layerCount == 11)
+            #expect(file.layer(0).kind == .conv2d && file.layer(2).kind == .maxPool)
+            #expect(file.maxColumns > 0)
+        }
+    }
+}
+
+@Suite(.serialized) struct LeNetTrainingAllocationTests {
+    @Test(arguments: OptimizerConfig.Kind.allCases)
+    func leNetTrainingStepsAllocateNothing(optimizer: OptimizerConfig.Kind) throws {
+        BLAS.configure(threads: 1)
+        let data = ClassificationSet(images: try MNISTDataset(directory: sampleDirectory).train.prefix(256))
+        let config = TrainingConfig(epochs: 3, batchSize: 64, learningRate: 0.01, schedule: .constant,
+                                    optimizer: OptimizerConfig(kind: optimizer, weightDecay: 1e-4), seed: 1)
+        let run = try TrainingRun(spec: .lenet(), config: config, sampleCount: data.count)
+        var failure: TrainingError? = nil
+        func epoch() {
+            do throws(TrainingError) { _ = try run.trainer.trainEpoch(on: data) } catch { failure = error }
+        }
+        epoch()
+        malloc_counter_start()
+        epoch()
+        let calls = malloc_counter_stop()
+        #expect(failure == nil)
+        #expect(calls == 0, "\(calls) heap allocations in a LeNet epoch")
+    }
+}
