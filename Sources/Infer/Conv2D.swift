@@ -7,10 +7,10 @@ import LowLevel
 /// backward pass two more products. The patch matrices of a batch stay in the arena between the
 /// forward and backward passes.
 public final class Conv2D: Layer {
-    /// How a batch's products are computed. Training uses `.im2col` (GEMMs per sample for the
-    /// forward and backward passes): at LeNet sizes its forward + backward beats
-    /// the direct loops, whose forward alone is faster, so single samples (inference, the C
-    /// runtime) use the direct loops for stride 1. Figures: Benchmarks/Convolution.
+    /// How a batch's products are computed. Stride-1 convolutions use the direct loops, measured
+    /// faster than im2col + GEMM at both LeNet sizes, forward and backward (Benchmarks/Convolution);
+    /// other strides use im2col. Single samples (inference, the C runtime) always take
+    /// `forwardOne`, so Swift and C give identical outputs.
     public enum Algorithm: String, Sendable, CaseIterable { case im2col, direct }
 
     public let geometry: ConvGeometry
@@ -32,7 +32,7 @@ public final class Conv2D: Layer {
         "Conv2D(\(geometry.input)→\(geometry.output), \(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideY)x\(geometry.strideX))"
     }
 
-    public static func defaultAlgorithm(_ g: ConvGeometry) -> Algorithm { .im2col }
+    public static func defaultAlgorithm(_ g: ConvGeometry) -> Algorithm { DirectConvolution.applies(to: g) ? .direct : .im2col }
 
     public init(geometry: ConvGeometry, name: String, initializer: WeightInitializer, rng: inout RandomGenerator,
                 arena: ArenaAllocator, maxBatch: Int, algorithm: Algorithm? = nil) throws(ArenaError) {

@@ -81,9 +81,16 @@ private func smallGemm(_ transposeA: Transpose, _ transposeB: Transpose, m: Int,
             Kernels.stridedVectorMatrix(x, stride: stride, rows: k, matrix: b, ld: ldb, columns: n, into: row, accumulate: accumulate)
         } else {
             let x = a + i * lda // transposeA == .none here
-            for j in 0..<n {
+            var j = 0
+            while j + 4 <= n {
+                let d = Kernels.dot4(x, b + j * ldb, b + (j + 1) * ldb, b + (j + 2) * ldb, b + (j + 3) * ldb, count: k)
+                for l in 0..<4 { row[j + l] = accumulate ? row[j + l] + d[l] : d[l] }
+                j += 4
+            }
+            while j < n {
                 let d = Kernels.dot(x, b + j * ldb, count: k)
                 row[j] = accumulate ? row[j] + d : d
+                j += 1
             }
         }
         if alpha != 1 { Kernels.scale(row, by: alpha, count: n) }

@@ -34,6 +34,25 @@ extension Kernels {
         return s
     }
 
+    /// Four dot products of x with y0…y3 at once: each load of x serves four independent FMA chains.
+    public static func dot4(_ x: UnsafePointer<Float>, _ y0: UnsafePointer<Float>, _ y1: UnsafePointer<Float>,
+                            _ y2: UnsafePointer<Float>, _ y3: UnsafePointer<Float>, count n: Int) -> SIMD4<Float> {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let v = load16(x + i)
+            a0.addProduct(v, load16(y0 + i)); a1.addProduct(v, load16(y1 + i))
+            a2.addProduct(v, load16(y2 + i)); a3.addProduct(v, load16(y3 + i))
+            i += 16
+        }
+        var r = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+        while i < n {
+            r += SIMD4(y0[i], y1[i], y2[i], y3[i]) * x[i]
+            i += 1
+        }
+        return r
+    }
+
     /// x *= a (in place).
     public static func scale(_ x: UnsafeMutablePointer<Float>, by a: Float, count n: Int) {
         var i = 0

@@ -97,3 +97,32 @@ final class TrainedLeNet: @unchecked Sendable {
         #expect(calls == 0, "\(calls) heap allocations in a LeNet epoch")
     }
 }
+
+@Suite struct BatchNormFoldingTests {
+    /// A trained network with batch norm after a convolution and after a dense layer, exported
+    /// with the statistics folded in, gives the evaluation-mode outputs through the C interface.
+    @Test func foldedModelMatchesEvaluationMode() throws {
+        BLAS.configure(threads: 1)
+        let data = ClassificationSet(images: try MNISTDataset(directory: sampleDirectory).train.prefix(320))
+        let spec = NetworkSpec(inputShape: Shape3(channels: 1, height: 28, width: 28), layers: try LayerList.parse(
+            "conv:4,3x3,p=1 bn relu maxpool:2 dropout:0.2 flatten dense:16 bn relu dense:10"))
+        let config = TrainingConfig(epochs: 2, batchSize: 32, learningRate: 0.05, schedule: .constant,
+                                    optimizer: OptimizerConfig(kind: .momentum), seed: 3)
+        let run = try TrainingRun(spec: spec, config: config, sampleCount: data.count)
+        _ = try run.run(train: data, test: nil, measureTrainAccuracy: false)
+        let bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
+        try bytes.withUnsafeBytes { raw in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            // conv(+bn), relu, pool, dense(+bn), relu, dense: batch norm and dropout write no layer.
+            #expect(file.layerCount == 6)
+        }
+        let model = try OpenModel(bytes)
+        for i in 0..<20 {
+            let input = testInput(data, i)
+            var expected = swiftOutput(run.network, input)
+            Kernels.softmaxRows(expected, into: &expected, rows: 1, columns: 10)
+            let output = model.run(input).output
+            for k in 0..<10 { #expect(abs(output[k] - expected[k]) < 1e-4, "sample \(i) class \(k)") }
+        }
+    }
+}
