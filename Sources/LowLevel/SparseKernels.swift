@@ -33,6 +33,30 @@ private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointe
     return c
 }
 
+/// The last n − c (< 16) columns of y (+)= Σᵢ coefficient(i) · M[i, :] for a dense m-row matrix:
+/// whole 16-lane loads for every row whose 16 floats stay inside the matrix (the extra lanes read
+/// the next row and are dropped), scalar for the rest; two accumulators so the FMA chains overlap.
+@inline(__always)
+private func denseTail(m: Int, from c: Int, columns n: Int, matrix: UnsafePointer<Float>, ld: Int,
+                       into y: UnsafeMutablePointer<Float>, accumulate: Bool, _ coefficient: (Int) -> Float) {
+    let tail = n - c
+    guard tail > 0, m > 0 else { return }
+    let extent = (m - 1) * ld + n // floats the matrix is known to span
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    var i = 0
+    while i + 1 < m && (i + 1) * ld + c + 16 <= extent {
+        even.addProduct(SIMD16(repeating: coefficient(i)), load16(matrix + i * ld + c))
+        odd.addProduct(SIMD16(repeating: coefficient(i + 1)), load16(matrix + (i + 1) * ld + c))
+        i += 2
+    }
+    let a = even + odd
+    for j in 0..<tail {
+        var sum = a[j] + (accumulate ? y[c + j] : 0)
+        for r in i..<m { sum += coefficient(r) * matrix[r * ld + c + j] }
+        y[c + j] = sum
+    }
+}
+
 extension Kernels {
     /// y[0..<n] (+)= Σₖ coefficients[k] · M[rows[k], 0..<n] for a row-major matrix M with row stride
     /// `ld`: a sparse vector times a dense matrix. Accumulates 64 columns at a time in registers, so
@@ -59,22 +83,7 @@ extension Kernels {
     public static func vectorMatrix(_ x: UnsafePointer<Float>, rows m: Int, matrix: UnsafePointer<Float>, ld: Int,
                                     columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i], matrix + i * ld) }
-        let tail = n - c
-        guard tail > 0, m > 0 else { return }
-        // Fewer than 16 columns left (a 10-class output layer): whole 16-lane loads for every row
-        // whose 16 floats stay inside the matrix (the extra lanes read the next row and are
-        // dropped), scalar for the rest.
-        var a = SIMD16<Float>()
-        var i = 0
-        while i < m && i * ld + c + 16 <= m * ld {
-            a.addProduct(SIMD16(repeating: x[i]), load16(matrix + i * ld + c))
-            i += 1
-        }
-        for j in 0..<tail {
-            var sum = a[j] + (accumulate ? y[c + j] : 0)
-            for r in i..<m { sum += x[r] * matrix[r * ld + c + j] }
-            y[c + j] = sum
-        }
+        denseTail(m: m, from: c, columns: n, matrix: matrix, ld: ld, into: y, accumulate: accumulate) { x[$0] }
     }
 
     /// As `vectorMatrix`, with x's elements `stride` apart (a column of a row-major matrix).
@@ -84,13 +93,8 @@ extension Kernels {
             vectorMatrix(x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate)
             return
         }
-        var c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i * stride], matrix + i * ld) }
-        while c < n {
-            var a: Float = accumulate ? y[c] : 0
-            for i in 0..<m { a += x[i * stride] * matrix[i * ld + c] }
-            y[c] = a
-            c += 1
-        }
+        let c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i * stride], matrix + i * ld) }
+        denseTail(m: m, from: c, columns: n, matrix: matrix, ld: ld, into: y, accumulate: accumulate) { x[$0 * stride] }
     }
 
     /// Writes the non-zero elements of x[0..<n] as (index, value) pairs into `indices`/`values`,
