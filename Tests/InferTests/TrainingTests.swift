@@ -158,4 +158,17 @@ import MNIST
         let accuracy = try #require(reports.last?.testAccuracy)
         #expect(accuracy >= 0.975, "test accuracy \(accuracy)")
     }
+
+    /// LeNet-5 with the train command's defaults reaches ≥ 98.8% within 5 epochs. Needs MNIST_DIR.
+    @Test(.enabled(if: mnistDirectory != nil, "set MNIST_DIR to run the full-MNIST accuracy test"))
+    func leNetReachesTargetAccuracyOnMNIST() throws {
+        let mnist = try MNISTDataset(directory: mnistDirectory!)
+        let train = ClassificationSet(images: mnist.train), test = ClassificationSet(images: mnist.test)
+        let config = TrainingConfig(epochs: 5, batchSize: 64, learningRate: 0.05, schedule: .step(epochs: [4]),
+                                    optimizer: OptimizerConfig(kind: .momentum), seed: 42)
+        let run = try TrainingRun(spec: .lenet(), config: config, sampleCount: train.count)
+        let reports = try run.run(train: train, test: test, measureTrainAccuracy: false)
+        let accuracy = try #require(reports.last?.testAccuracy)
+        #expect(accuracy >= 0.988, "test accuracy \(accuracy)")
+    }
 }
