@@ -7,26 +7,6 @@ import LowLevel
 import MallocCounter
 import MNIST
 
-/// A LeNet-5 trained briefly on the bundled sample, exported, and run through the C interface.
-final class TrainedLeNet: @unchecked Sendable {
-    static let shared = try! TrainedLeNet()
-    let run: TrainingRun
-    let bytes: [UInt8]
-    let test: ClassificationSet
-
-    init() throws {
-        BLAS.configure(threads: 1)
-        let sample = try MNISTDataset(directory: sampleDirectory)
-        let train = ClassificationSet(images: sample.train)
-        test = ClassificationSet(images: sample.test)
-        let config = TrainingConfig(epochs: 2, batchSize: 32, learningRate: 0.05, schedule: .constant,
-                                    optimizer: OptimizerConfig(kind: .momentum), seed: 4)
-        run = try TrainingRun(spec: .lenet(), config: config, sampleCount: train.count)
-        _ = try run.run(train: train, test: nil, measureTrainAccuracy: false)
-        bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
-    }
-}
-
 @Suite(.serialized) struct LeNetRuntimeTests {
     let lenet = TrainedLeNet.shared
 

@@ -11,24 +11,33 @@ let fixtures = root.appendingPathComponent("Tests/Fixtures")
 let sampleDirectory = root.appendingPathComponent("Sources/train/Resources/mnist-sample").path
 let mnistDirectory: String? = ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
-/// A trained MLP (on the bundled sample, a few seconds) and its model file, shared by the tests.
-final class TrainedModel: @unchecked Sendable {
-    static let shared = try! TrainedModel()
+/// A network trained on the bundled sample (a few seconds) and its model file, shared by the tests.
+class TrainedOnSample: @unchecked Sendable {
     let run: TrainingRun
     let bytes: [UInt8]
     let test: ClassificationSet
 
-    init() throws {
+    init(spec: NetworkSpec, epochs: Int, batch: Int, seed: UInt64) throws {
         BLAS.configure(threads: 1)
         let sample = try MNISTDataset(directory: sampleDirectory)
         let train = ClassificationSet(images: sample.train)
         test = ClassificationSet(images: sample.test)
-        let config = TrainingConfig(epochs: 4, batchSize: 32, learningRate: 0.05, schedule: .constant,
-                                    optimizer: OptimizerConfig(kind: .momentum), seed: 3)
-        run = try TrainingRun(spec: .mlp(inputs: 784, hidden: [64], outputs: 10), config: config, sampleCount: train.count)
+        let config = TrainingConfig(epochs: epochs, batchSize: batch, learningRate: 0.05, schedule: .constant,
+                                    optimizer: OptimizerConfig(kind: .momentum), seed: seed)
+        run = try TrainingRun(spec: spec, config: config, sampleCount: train.count)
         _ = try run.run(train: train, test: nil, measureTrainAccuracy: false)
         bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
     }
+}
+
+/// MLP 784-64-10.
+final class TrainedModel: TrainedOnSample, @unchecked Sendable {
+    static let shared = try! TrainedModel(spec: .mlp(inputs: 784, hidden: [64], outputs: 10), epochs: 4, batch: 32, seed: 3)
+}
+
+/// LeNet-5.
+final class TrainedLeNet: TrainedOnSample, @unchecked Sendable {
+    static let shared = try! TrainedLeNet(spec: .lenet(), epochs: 2, batch: 32, seed: 4)
 }
 
 /// Model bytes and an arena in malloc'd memory, opened through the C interface, as C code would.
