@@ -99,11 +99,9 @@ public final class Conv2D: Layer {
                 let col = columns.baseAddress! + n * k * p
                 Self.im2col(x.row(n), geometry, into: col)
                 let out = y.row(n)
-                // β = 0, bias added after: OpenBLAS's AVX-512 small-matrix kernel allocates heap
-                // memory when β ≠ 0.
+                for filter in 0..<f { Kernels.fill(out + filter * p, with: bias.value[filter], count: p) }
                 Kernels.gemm(.none, .none, m: f, n: p, k: k, alpha: 1, a: weight.value.baseAddress!, lda: k,
-                             b: col, ldb: p, beta: 0, c: out, ldc: p)
-                for filter in 0..<f { Kernels.addScalar(bias.value[filter], to: out + filter * p, count: p) }
+                             b: col, ldb: p, beta: 1, c: out, ldc: p)
             }
         }
     }

@@ -85,11 +85,10 @@ public final class Dense: Layer {
                                  into: y.base, accumulate: true)
             return
         }
-        // β = 0, bias added after: OpenBLAS's AVX-512 small-matrix kernel allocates when β ≠ 0.
+        // y already holds b in every row: y += x·W.
         Kernels.gemm(.none, .none, m: x.rows, n: outputCount, k: inputCount,
                      alpha: 1, a: x.base, lda: inputCount, b: w, ldb: outputCount,
-                     beta: 0, c: y.base, ldc: outputCount)
-        Kernels.addBias(bias.value.baseAddress!, to: y.base, rows: x.rows, columns: outputCount)
+                     beta: 1, c: y.base, ldc: outputCount)
     }
 
     /// y = b + x·W for one sample, choosing the sparse or dense kernel exactly as `forward` does

@@ -81,14 +81,6 @@ extension Kernels {
         while i < n { z[i] = x[i] * y[i]; i += 1 }
     }
 
-    /// x += v everywhere.
-    public static func addScalar(_ v: Float, to x: UnsafeMutablePointer<Float>, count n: Int) {
-        let s = SIMD16<Float>(repeating: v)
-        var i = 0
-        while i + 16 <= n { store16(load16(x + i) + s, x + i); i += 16 }
-        while i < n { x[i] += v; i += 1 }
-    }
-
     /// x = v everywhere.
     public static func fill(_ x: UnsafeMutablePointer<Float>, with v: Float, count n: Int) {
         let s = SIMD16<Float>(repeating: v)
