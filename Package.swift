@@ -77,9 +77,12 @@ let package = Package(
         // Test support: counts malloc calls on the calling thread.
         .target(name: "MallocCounter"),
 
+        // Test support: runs the built command-line tools.
+        .target(name: "ToolRunner", path: "Tests/ToolRunner"),
+
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
-        .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib"]),
+        .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

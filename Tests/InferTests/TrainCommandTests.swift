@@ -1,28 +1,12 @@
 import Testing
 import Foundation
+import ToolRunner
 
-/// Runs the built `train` executable. `scripts/test.sh` builds it before `swift test`;
-/// TRAIN_BINARY overrides the path.
+/// Runs the built `train` (TRAIN_BINARY overrides the path), with MNIST_DIR unset unless given.
 private func train(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let binary = ProcessInfo.processInfo.environment["TRAIN_BINARY"] ?? packageRoot + "/.build/debug/train"
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(binary) is missing: run `swift build` (scripts/test.sh does) before `swift test`"])
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["MNIST_DIR"] = nil
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    var env: [String: String?] = ["MNIST_DIR": nil]
+    for (key, value) in environment { env[key] = value }
+    return try ToolRunner.run("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY", arguments: arguments, environment: env)
 }
 
 @Suite(.serialized) struct TrainCommandTests {

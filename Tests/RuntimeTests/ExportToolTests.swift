@@ -1,27 +1,13 @@
 import Testing
 import Foundation
+import ToolRunner
 import Infer
 import InferTools
 
-/// Runs the built export-tool (scripts/test.sh builds it before `swift test`).
+/// Runs the built export-tool (EXPORT_TOOL_BINARY overrides the path).
 private func exportTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let binary = ProcessInfo.processInfo.environment["EXPORT_TOOL_BINARY"] ?? root.appendingPathComponent(".build/debug/export-tool").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-        throw RuntimeTestError("\(binary) is missing: run `swift build` (scripts/test.sh does) before `swift test`")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    try ToolRunner.run("export-tool", packageRoot: root.path, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
+                       environment: environment.mapValues { $0 })
 }
 
 private func json(_ text: String) throws -> [String: Any] {
