@@ -27,6 +27,7 @@ let package = Package(
         // The C library: include/infer.h over libinfer.so.
         .library(name: "infer", type: .dynamic, targets: ["InferC"]),
         .library(name: "Arena", targets: ["Arena"]),
+        .library(name: "Classic", targets: ["Classic", "KernelMachines"]),
         .library(name: "LowLevel", targets: ["LowLevel"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "export-tool", targets: ["export-tool"]),
@@ -58,6 +59,14 @@ let package = Package(
         .target(name: "Infer", dependencies: ["Arena", "LowLevel", "MNIST", "CPNG", "CRuntimeSupport"],
                 swiftSettings: numericSettings),
 
+        // The classic models of the course: perceptron, least squares, logistic and softmax
+        // regression, linear SVMs, k-nearest neighbours; data sets and standardisation.
+        .target(name: "Classic", dependencies: ["Infer", "Arena", "LowLevel", "MNIST", "COpenBLAS"],
+                swiftSettings: numericSettings),
+        // Kernel machines: SMO for the SVM dual, kernel ridge and kernel logistic regression.
+        .target(name: "KernelMachines", dependencies: ["Classic", "Infer", "Arena", "LowLevel", "COpenBLAS"],
+                swiftSettings: numericSettings),
+
         // What needs Foundation (JSON): training runs with checkpoints, safetensors import. Kept out
         // of Infer so the C library does not load Foundation (about 7 ms of start-up).
         .target(name: "InferTools", dependencies: ["Infer", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
@@ -83,6 +92,8 @@ let package = Package(
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
         .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "ClassicTests", dependencies: ["Classic", "Infer", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Arena", "LowLevel", "MallocCounter"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

@@ -1,0 +1,1 @@
+// Kernel machines: see the files of this module.
