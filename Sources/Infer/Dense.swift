@@ -94,7 +94,7 @@ public final class Dense: Layer {
     /// y = b + x·W for one sample, choosing the sparse or dense kernel exactly as `forward` does
     /// for a batch of one. `indices`/`values` are scratch for `inputs` entries. Shared with the
     /// file-based runtime so both give bit-identical outputs.
-    static func forwardOne(_ x: UnsafePointer<Float>, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
+    public static func forwardOne(_ x: UnsafePointer<Float>, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                            indices: UnsafeMutablePointer<Int32>?, values: UnsafeMutablePointer<Float>?) {
         y.update(from: bias, count: outputs)

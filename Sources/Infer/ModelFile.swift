@@ -19,6 +19,10 @@ public struct ModelFile {
     public let maxWidth: Int
     /// Floats of convolution scratch the runtime needs (0 without convolutions).
     public let maxColumns: Int
+    /// Largest k of a nearest-neighbour layer (0 without one).
+    public let maxNeighbours: Int
+    /// Largest input of a local linear regression layer (0 without one).
+    public let maxLocalLinear: Int
     private let layerTable: Int
     private let tensorTable: Int
 
@@ -156,7 +160,7 @@ public struct ModelFile {
         // Layers: known kinds, chained lengths, tensors of the right shapes.
         var width = c * h * w
         var widest = width
-        var maxColumns = 0
+        var maxColumns = 0, maxNeighbours = 0, maxLocalLinear = 0
         for l in 0..<layers {
             let r = layerTable + l * ModelFormat.layerRecordSize
             guard let kind = ModelFormat.LayerKind(rawValue: readU32(base, r)) else {
@@ -211,6 +215,26 @@ public struct ModelFile {
                       tensorOK(arg(0), [arg(2)]), tensorOK(arg(1), [arg(2)]) else {
                     throw fail(.format, "corrupt model: affine layer sizes or tensors wrong")
                 }
+            case .kernel:
+                guard tensorOK(arg(0), [outputs, inputs]) else {
+                    throw fail(.format, "corrupt model: kernel layer points missing or of the wrong shape")
+                }
+                guard KernelFunction(code: UInt32(arg(1)), degree: UInt32(arg(2)), sigma: Float(bitPattern: UInt32(arg(3)))) != nil else {
+                    throw fail(.format, "corrupt model: unknown kernel or bad kernel parameters")
+                }
+            case .pairwiseVote:
+                let k = arg(0)
+                guard k >= 2, k <= ModelFormat.maxClasses, outputs == k, inputs == k * (k - 1) / 2 else {
+                    throw fail(.format, "corrupt model: vote layer lengths do not match its class count")
+                }
+            case .nearestNeighbours:
+                try Self.validateNeighbours(base: base, tensors: tensors, tensorTable: tensorTable, inputs: inputs, outputs: outputs,
+                                            arg: arg, tensorOK: tensorOK)
+                if arg(4) == Int(ModelFormat.NeighbourModeCode.localLinear.rawValue) {
+                    maxLocalLinear = max(maxLocalLinear, inputs)
+                } else if arg(4) <= Int(ModelFormat.NeighbourModeCode.regress.rawValue) {
+                    maxNeighbours = max(maxNeighbours, arg(2))
+                }
             }
             if kind == .conv2d {
                 let g = ConvGeometry(input: Shape3(channels: arg(2), height: arg(3), width: arg(4)),
@@ -225,6 +249,51 @@ public struct ModelFile {
         guard width == outputLength else { throw fail(.format, "corrupt model: last layer does not produce output_length values") }
         maxWidth = widest
         self.maxColumns = maxColumns
+        self.maxNeighbours = maxNeighbours
+        self.maxLocalLinear = maxLocalLinear
+    }
+
+    /// Nearest-neighbour layer: args 0 points [n, inputs], 1 targets [n], 2 k, 3 metric, 4 mode,
+    /// 5 classes, 6–8 smoothing kernel (code, degree, sigma bits), 9 local-linear sigma bits.
+    private static func validateNeighbours(base: UnsafeRawPointer, tensors: Int, tensorTable: Int, inputs: Int, outputs: Int,
+                                           arg: (Int) -> Int, tensorOK: (Int, [Int]) -> Bool) throws(InferStatus) {
+        func fail(_ text: StaticString) -> InferStatus { var m = ErrorMessage(); m.append(text); return .format }
+        guard arg(0) < tensors else { throw fail("corrupt model: neighbour layer points missing") }
+        let points = tensorRecord(base, tensorTable, arg(0))
+        let n = points.shape.0
+        guard points.rank == 2, points.shape.1 == inputs, n > 0, tensorOK(arg(1), [n]) else {
+            throw fail("corrupt model: neighbour layer points or targets of the wrong shape")
+        }
+        guard DistanceMetric(code: UInt32(arg(3))) != nil else { throw fail("corrupt model: unknown distance") }
+        guard let mode = ModelFormat.NeighbourModeCode(rawValue: UInt32(arg(4))) else {
+            throw fail("corrupt model: unknown neighbour mode")
+        }
+        switch mode {
+        case .classify, .regress:
+            guard arg(2) >= 1, arg(2) <= min(n, ModelFormat.maxNeighbours) else { throw fail("corrupt model: k out of range") }
+            if mode == .regress { guard outputs == 1 else { throw fail("corrupt model: neighbour regression has one output") }; return }
+            let classes = arg(5)
+            guard classes >= 2, classes <= ModelFormat.maxClasses, outputs == classes else {
+                throw fail("corrupt model: neighbour class count does not match the outputs")
+            }
+            // Every stored label must be a class index: the vote indexes the output with it.
+            let labels = (base + tensorRecord(base, tensorTable, arg(1)).offset).assumingMemoryBound(to: Float.self)
+            for i in 0..<n {
+                let v = labels[i]
+                guard v >= 0, v < Float(classes), v == v.rounded(.towardZero) else {
+                    throw fail("corrupt model: neighbour label is not a class index")
+                }
+            }
+        case .kernelSmoothing:
+            guard outputs == 1, KernelFunction(code: UInt32(arg(6)), degree: UInt32(arg(7)), sigma: Float(bitPattern: UInt32(arg(8)))) != nil else {
+                throw fail("corrupt model: kernel smoothing needs one output and a valid kernel")
+            }
+        case .localLinear:
+            let sigma = Float(bitPattern: UInt32(arg(9)))
+            guard outputs == 1, inputs <= ModelFormat.maxLocalLinearDimension, sigma > 0, sigma.isFinite else {
+                throw fail("corrupt model: local linear regression needs one output, at most 64 inputs and a positive sigma")
+            }
+        }
     }
 
     public func layer(_ index: Int) -> Layer {

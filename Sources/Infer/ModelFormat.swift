@@ -12,10 +12,19 @@ public enum ModelFormat {
 
     public enum LayerKind: UInt32 {
         case dense = 1, activation = 2, conv2d = 3, maxPool = 4, averagePool = 5, channelAffine = 6
+        case kernel = 7, pairwiseVote = 8, nearestNeighbours = 9
     }
     public enum OutputKind: UInt32 { case values = 0, probabilities = 1, scores = 2 }
     public enum InputEncoding: UInt32 { case floats = 0, pixels = 1 }
     static let dtypeFloat32: UInt32 = 1
+    /// Largest k of a nearest-neighbour layer, and most classes of a vote or neighbour layer.
+    public static let maxNeighbours = 1024
+    public static let maxClasses = 1024
+    /// Largest input of a local linear regression layer (its solve needs (d+1)² scratch).
+    public static let maxLocalLinearDimension = 64
+
+    /// Modes of the nearest-neighbour layer.
+    public enum NeighbourModeCode: UInt32 { case classify = 1, regress = 2, kernelSmoothing = 3, localLinear = 4 }
 
     public static func activationCode(_ kind: ActivationKind) -> UInt32 {
         switch kind { case .relu: 1; case .elu: 2; case .sigmoid: 3; case .tanh: 4 }

@@ -31,6 +31,15 @@ public struct RuntimeModel {
         var conv: ConvGeometry?
         var pool: (spec: PoolSpec, input: Shape3, output: Shape3)?
         var spatial: Int = 1
+        /// Kernel and neighbour layers: stored points and, for neighbours, their targets.
+        var points: UnsafePointer<Float>? = nil
+        var targets: UnsafePointer<Float>? = nil
+        var pointCount: Int = 0
+        var kernel: KernelFunction = .linear
+        var k: Int = 0
+        var metric: DistanceMetric = .l2
+        var neighbourMode: ModelFormat.NeighbourModeCode = .classify
+        var sigma: Float = 0
     }
 
     /// Scratch for PNG input; all pointers into the arena.
@@ -52,6 +61,9 @@ public struct RuntimeModel {
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
     var columns: UnsafeMutablePointer<Float>?
+    var neighbourDistances: UnsafeMutablePointer<Float>?
+    var neighbourIndices: UnsafeMutablePointer<Int32>?
+    var localLinearScratch: UnsafeMutablePointer<Double>?
     var image: ImageScratch?
     /// Peak libpng memory seen so far (for tests and sizing).
     public internal(set) var pngHeapHighWater: Int = 0
@@ -80,6 +92,11 @@ public struct RuntimeModel {
             plan.reserve(Float.self, file.inputLength)
         }
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
+        if file.maxNeighbours > 0 {
+            plan.reserve(Float.self, file.maxNeighbours)
+            plan.reserve(Int32.self, file.maxNeighbours)
+        }
+        if file.maxLocalLinear > 0 { plan.reserve(Double.self, NeighbourSearch.localLinearScratch(dimension: file.maxLocalLinear)) }
         if file.acceptsImages {
             let side = boxSide(height: file.inputHeight, width: file.inputWidth)
             plan.reserve(UInt8.self, pngHeapBytes)
@@ -138,6 +155,25 @@ public struct RuntimeModel {
                 layer.weight = file.floats(record.arg(0))
                 layer.bias = file.floats(record.arg(1))
                 layer.spatial = record.arg(3)
+            case .kernel:
+                layer.points = file.floats(record.arg(0))
+                layer.pointCount = record.outputs
+                layer.kernel = KernelFunction(code: UInt32(record.arg(1)), degree: UInt32(record.arg(2)),
+                                              sigma: Float(bitPattern: UInt32(record.arg(3))))!
+            case .pairwiseVote:
+                layer.k = record.arg(0)
+            case .nearestNeighbours:
+                layer.points = file.floats(record.arg(0))
+                layer.targets = file.floats(record.arg(1))
+                layer.pointCount = file.tensor(record.arg(1)).count
+                layer.k = record.arg(2)
+                layer.metric = DistanceMetric(code: UInt32(record.arg(3)))!
+                layer.neighbourMode = ModelFormat.NeighbourModeCode(rawValue: UInt32(record.arg(4)))!
+                if layer.neighbourMode == .kernelSmoothing {
+                    layer.kernel = KernelFunction(code: UInt32(record.arg(6)), degree: UInt32(record.arg(7)),
+                                                  sigma: Float(bitPattern: UInt32(record.arg(8))))!
+                }
+                layer.sigma = Float(bitPattern: UInt32(record.arg(9)))
             }
             (layers + i).initialize(to: layer)
         }
@@ -148,6 +184,10 @@ public struct RuntimeModel {
             values = cursor.take(Float.self, file.inputLength)
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
+        let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
+        let neighbourIndices = file.maxNeighbours > 0 ? cursor.take(Int32.self, file.maxNeighbours) : nil
+        let localLinear = file.maxLocalLinear > 0
+            ? cursor.take(Double.self, NeighbourSearch.localLinearScratch(dimension: file.maxLocalLinear)) : nil
         var image: ImageScratch? = nil
         if file.acceptsImages {
             let side = boxSide(height: file.inputHeight, width: file.inputWidth)
@@ -162,7 +202,9 @@ public struct RuntimeModel {
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, bufferA: bufferA, bufferB: bufferB,
-                                          sparseIndices: indices, sparseValues: values, columns: columns, image: image))
+                                          sparseIndices: indices, sparseValues: values, columns: columns,
+                                          neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
+                                          localLinearScratch: localLinear, image: image))
         return model
     }
 
@@ -190,6 +232,13 @@ public struct RuntimeModel {
                     let scale = layer.weight![c], shift = layer.bias![c]
                     for j in 0..<layer.spatial { out[c * layer.spatial + j] = x[c * layer.spatial + j] * scale + shift }
                 }
+            case .kernel:
+                let d = layer.inputs, points = layer.points!
+                for p in 0..<layer.pointCount { out[p] = layer.kernel(x, points + p * d, count: d) }
+            case .pairwiseVote:
+                PairwiseVote.apply(x, classes: layer.k, into: out)
+            case .nearestNeighbours:
+                runNeighbours(layer, x, into: out)
             }
             x = UnsafePointer(out)
             out = out == bufferB ? bufferA : bufferB
@@ -199,6 +248,27 @@ public struct RuntimeModel {
             Kernels.softmaxRows(result, into: result, rows: 1, columns: outputLength)
         }
         return result
+    }
+}
+
+extension RuntimeModel {
+    fileprivate func runNeighbours(_ layer: Layer, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let (points, targets, n, d) = (layer.points!, layer.targets!, layer.pointCount, layer.inputs)
+        switch layer.neighbourMode {
+        case .classify, .regress:
+            let found = NeighbourSearch.nearest(x, points: points, count: n, dimension: d, k: layer.k, metric: layer.metric,
+                                                distances: neighbourDistances!, indices: neighbourIndices!)
+            if layer.neighbourMode == .classify {
+                NeighbourSearch.vote(neighbourIndices!, found: found, labels: targets, classes: layer.outputs, into: out)
+            } else {
+                out[0] = NeighbourSearch.mean(neighbourIndices!, found: found, targets: targets)
+            }
+        case .kernelSmoothing:
+            out[0] = NeighbourSearch.kernelSmoothing(x, points: points, targets: targets, count: n, dimension: d, kernel: layer.kernel)
+        case .localLinear:
+            out[0] = NeighbourSearch.localLinear(x, points: points, targets: targets, count: n, dimension: d, sigma: layer.sigma,
+                                                 scratch: localLinearScratch!)
+        }
     }
 }
 

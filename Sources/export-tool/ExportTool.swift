@@ -157,6 +157,22 @@ struct Inspect: ParsableCommand {
                 case .channelAffine:
                     parameters += 2 * layer.arg(2)
                     layers.append(["kind": "affine", "inputs": layer.inputs, "outputs": layer.outputs, "channels": layer.arg(2)])
+                case .kernel:
+                    let points = file.tensor(layer.arg(0))
+                    parameters += points.count
+                    let kernel = KernelFunction(code: UInt32(layer.arg(1)), degree: UInt32(layer.arg(2)),
+                                                sigma: Float(bitPattern: UInt32(layer.arg(3))))!
+                    layers.append(["kind": "kernel", "function": kernel.description, "inputs": layer.inputs,
+                                   "outputs": layer.outputs, "points": [points.shape.0, points.shape.1]])
+                case .pairwiseVote:
+                    layers.append(["kind": "pairwise_vote", "classes": layer.arg(0), "inputs": layer.inputs, "outputs": layer.outputs])
+                case .nearestNeighbours:
+                    let points = file.tensor(layer.arg(0))
+                    parameters += points.count + points.shape.0
+                    let mode = ["", "classify", "regress", "kernel_smoothing", "local_linear"][layer.arg(4)]
+                    layers.append(["kind": "nearest_neighbours", "mode": mode, "k": layer.arg(2),
+                                   "distance": DistanceMetric(code: UInt32(layer.arg(3)))!.rawValue,
+                                   "inputs": layer.inputs, "outputs": layer.outputs, "points": [points.shape.0, points.shape.1]])
                 }
             }
             let kind = ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)]

@@ -1,0 +1,166 @@
+import Arena
+import Infer
+import LowLevel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Gradient descent for linear scores Z = XW + b under a per-sample loss, with optional L2 on W:
+/// minimises (1/n)Σ loss(zᵢ, yᵢ) + (λ/2)‖W‖². Full batch (`batchSize` 0 or ≥ n), SGD
+/// (`batchSize` 1) or minibatches, with samples reshuffled every epoch from a seeded generator
+/// (same seed, same weights). The step size decays as η₀ / (1 + decay·epoch).
+///
+/// Memory: W, its gradient, the score and batch buffers come from the arena; a step allocates nothing.
+public enum LinearModelTrainer {
+    public enum Loss: Sendable {
+        /// Binary logistic loss log(1 + exp(−y·z)) on ±1 labels (one column).
+        case logistic
+        /// Cross-entropy of softmax(z) against the class (one column per class).
+        case softmax
+        /// Hinge loss max(0, 1 − y·z) on ±1 labels per column (the soft-margin SVM primal,
+        /// minimised by subgradient descent); with class labels, column c uses +1 for class c.
+        case hinge
+    }
+
+    public enum Targets {
+        /// ±1 per sample (one column).
+        case signs(UnsafePointer<Float>)
+        /// Class index per sample (softmax, or one-vs-all columns).
+        case classes(UnsafePointer<Int32>)
+    }
+
+    public struct Settings: Sendable {
+        public var epochs = 20
+        /// 0 means the whole set (full-batch gradient descent).
+        public var batchSize = 64
+        public var learningRate: Float = 0.1
+        public var decay: Float = 0
+        /// L2 strength λ on the weights (not the bias).
+        public var lambda: Float = 0
+        public var seed: UInt64 = 42
+        public init() {}
+    }
+
+    public struct Result {
+        /// [d, columns] row-major.
+        public var weight: [Float]
+        public var bias: [Float]
+        /// Mean loss (without the L2 term) over each epoch's batches.
+        public var epochLosses: [Double]
+    }
+
+    public struct DivergedError: Error, CustomStringConvertible {
+        public let epoch: Int
+        public var description: String {
+            "training diverged in epoch \(epoch) (the loss became NaN or infinite); lower the learning rate"
+        }
+    }
+
+    /// Arena bytes `train` needs beyond the data.
+    public static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int) -> Int {
+        let b = batchSize <= 0 ? n : min(batchSize, n)
+        return ArenaAllocator.footprint(of: Float.self, count: d * c) * 2 + ArenaAllocator.footprint(of: Float.self, count: c) * 2
+            + ArenaAllocator.footprint(of: Float.self, count: b * c) + ArenaAllocator.footprint(of: Float.self, count: b * d)
+            + ArenaAllocator.footprint(of: Int32.self, count: n) + ArenaAllocator.footprint(of: Float.self, count: b)
+            + ArenaAllocator.footprint(of: Int32.self, count: b)
+    }
+
+    public static func train(_ x: Matrix, targets: Targets, columns c: Int, loss: Loss, settings: Settings,
+                             arena: ArenaAllocator) throws -> Result {
+        let (n, d) = (x.rows, x.columns)
+        precondition(n > 0 && c > 0)
+        let batch = settings.batchSize <= 0 ? n : min(settings.batchSize, n)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
+        let w = try arena.allocateFloats(d * c), gw = try arena.allocateFloats(d * c)
+        let b = try arena.allocateFloats(c), gb = try arena.allocateFloats(c)
+        let z = try arena.allocateFloats(batch * c)
+        let xb = try arena.allocateFloats(batch * d)
+        let order = try arena.allocate(Int32.self, count: n)
+        let signs = try arena.allocateFloats(batch)
+        let classes = try arena.allocate(Int32.self, count: batch)
+        for i in 0..<n { order[i] = Int32(i) }
+        var rng = RandomGenerator(seed: settings.seed)
+        var losses: [Double] = []
+        losses.reserveCapacity(settings.epochs)
+        for epoch in 0..<settings.epochs {
+            if batch < n { rng.shuffle(order) }
+            let eta = settings.learningRate / (1 + settings.decay * Float(epoch))
+            var total = 0.0
+            var start = 0
+            while start < n {
+                let m = min(batch, n - start)
+                for r in 0..<m {
+                    let i = Int(order[start + r])
+                    (xb.baseAddress! + r * d).update(from: x.row(i), count: d)
+                    switch targets {
+                    case .signs(let y): signs[r] = y[i]
+                    case .classes(let y): classes[r] = y[i]
+                    }
+                }
+                // Z = Xb·W + b
+                for r in 0..<m { (z.baseAddress! + r * c).update(from: b.baseAddress!, count: c) }
+                Kernels.gemm(.none, .none, m: m, n: c, k: d, alpha: 1, a: xb.baseAddress!, lda: d, b: w.baseAddress!, ldb: c,
+                             beta: 1, c: z.baseAddress!, ldc: c)
+                total += lossGradient(loss, z.baseAddress!, rows: m, columns: c, targets: targets,
+                                      signs: signs.baseAddress!, classes: classes.baseAddress!)
+                // z now holds dLoss/dZ / m. gW = Xbᵀ·G, gb = column sums.
+                Kernels.gemm(.transposed, .none, m: d, n: c, k: m, alpha: 1, a: xb.baseAddress!, lda: d, b: z.baseAddress!, ldb: c,
+                             beta: 0, c: gw.baseAddress!, ldc: c)
+                Kernels.fill(gb.baseAddress!, with: 0, count: c)
+                Kernels.accumulateColumnSums(z.baseAddress!, rows: m, columns: c, into: gb.baseAddress!)
+                // W ← W − η(gW + λW), b ← b − η·gb
+                if settings.lambda != 0 { Kernels.scale(w.baseAddress!, by: 1 - eta * settings.lambda, count: d * c) }
+                Kernels.axpy(-eta, gw.baseAddress!, w.baseAddress!, count: d * c)
+                Kernels.axpy(-eta, gb.baseAddress!, b.baseAddress!, count: c)
+                start += m
+            }
+            let mean = total / Double(n)
+            guard mean.isFinite, Kernels.allFinite(w.baseAddress!, count: d * c) else { throw DivergedError(epoch: epoch + 1) }
+            losses.append(mean)
+        }
+        return Result(weight: Array(w), bias: Array(b), epochLosses: losses)
+    }
+
+    /// Replaces the scores in `z` (rows × columns) with the loss gradient divided by `rows`, and
+    /// returns the summed loss of the rows.
+    static func lossGradient(_ loss: Loss, _ z: UnsafeMutablePointer<Float>, rows m: Int, columns c: Int, targets: Targets,
+                             signs: UnsafePointer<Float>, classes: UnsafePointer<Int32>) -> Double {
+        let inv = 1 / Float(m)
+        var total = 0.0
+        func sign(_ r: Int, _ j: Int) -> Float {
+            if case .signs = targets { return signs[r] }
+            return Int(classes[r]) == j ? 1 : -1
+        }
+        switch loss {
+        case .logistic:
+            for r in 0..<m {
+                for j in 0..<c {
+                    let y = sign(r, j), margin = y * z[r * c + j]
+                    // log(1 + e^(−margin)) computed stably; its derivative in z is −y·σ(−margin).
+                    total += Double(margin > 0 ? log1pf(expf(-margin)) : -margin + log1pf(expf(margin)))
+                    let p = 1 / (1 + expf(margin))
+                    z[r * c + j] = -y * p * inv
+                }
+            }
+        case .softmax:
+            guard case .classes = targets else { preconditionFailure("softmax needs class targets") }
+            for r in 0..<m {
+                let row = z + r * c
+                let lse = Kernels.logSumExp(row, count: c)
+                let y = Int(classes[r])
+                total += Double(lse - row[y])
+                for j in 0..<c { row[j] = expf(row[j] - lse) * inv }
+                row[y] -= inv
+            }
+        case .hinge:
+            for r in 0..<m {
+                for j in 0..<c {
+                    let y = sign(r, j), margin = y * z[r * c + j]
+                    if margin < 1 { total += Double(1 - margin); z[r * c + j] = -y * inv } else { z[r * c + j] = 0 }
+                }
+            }
+        }
+        return total
+    }
+}

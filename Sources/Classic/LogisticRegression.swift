@@ -1,0 +1,170 @@
+import Arena
+import Infer
+import LowLevel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Logistic regression: P(y = +1 | x) = σ(⟨w, x⟩ + b), labels ±1 (class 1 is +1), trained on the
+/// logistic loss with optional L2 by `LinearModelTrainer`. Outputs [1 − p, p], probabilities.
+///
+/// With more than two classes it trains one such model per class against the rest; the outputs
+/// are then each class's own σ (scores: they need not sum to 1). Use `SoftmaxRegression` for
+/// multiclass probabilities.
+public struct LogisticRegression: TrainedModel {
+    /// [d, columns] and [columns]: one column for two classes, one per class otherwise.
+    public let weight: [Float]
+    public let bias: [Float]
+    public let inputCount: Int
+    public let classCount: Int
+    public let epochLosses: [Double]
+
+    public var outputCount: Int { classCount }
+    public var outputKind: ModelFormat.OutputKind { classCount == 2 ? .probabilities : .scores }
+
+    public static func defaultSettings() -> LinearModelTrainer.Settings {
+        var s = LinearModelTrainer.Settings()
+        s.epochs = 50; s.batchSize = 32; s.learningRate = 0.1; s.decay = 0.1
+        return s
+    }
+
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> LogisticRegression {
+        precondition(set.isClassification)
+        let k = set.classCount
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
+        let result: LinearModelTrainer.Result
+        if k == 2 {
+            let y = try set.signs(positive: 1, arena: arena)
+            result = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .logistic,
+                                                  settings: settings, arena: arena)
+        } else {
+            result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .logistic,
+                                                  settings: settings, arena: arena)
+        }
+        return LogisticRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: k,
+                                  epochLosses: result.epochLosses)
+    }
+
+    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        if classCount == 2 {
+            var z = bias[0]
+            weight.withUnsafeBufferPointer { z += Kernels.dot(input, $0.baseAddress!, count: inputCount) }
+            let p = 1 / (1 + expf(-z))
+            output[0] = 1 - p; output[1] = p
+        } else {
+            LinearScores.compute(input, weight: weight, bias: bias, inputs: inputCount, into: output, vote: nil)
+            Kernels.sigmoid(output, into: output, count: classCount)
+        }
+    }
+
+    /// Two classes: a dense layer with columns (−w/2, w/2) and biases (−b/2, b/2), whose softmax is
+    /// exactly [σ(−z), σ(z)] = [1 − p, p]. More classes: dense then sigmoid.
+    public var stages: [ModelStage] {
+        if classCount == 2 {
+            let w2 = weight.flatMap { [-$0 / 2, $0 / 2] }
+            return [.dense(weight: w2, bias: [-bias[0] / 2, bias[0] / 2], inputs: inputCount, outputs: 2)]
+        }
+        return [.dense(weight: weight, bias: bias, inputs: inputCount, outputs: classCount), .activation(.sigmoid)]
+    }
+}
+
+/// Softmax (multinomial logistic) regression: P(class | x) = softmax(xW + b), trained on the
+/// cross-entropy with optional L2 by `LinearModelTrainer`. Outputs probabilities.
+public struct SoftmaxRegression: TrainedModel {
+    public let weight: [Float]
+    public let bias: [Float]
+    public let inputCount: Int
+    public let classCount: Int
+    public let epochLosses: [Double]
+
+    public var outputCount: Int { classCount }
+    public var outputKind: ModelFormat.OutputKind { .probabilities }
+
+    public static func defaultSettings() -> LinearModelTrainer.Settings {
+        var s = LinearModelTrainer.Settings()
+        s.epochs = 30; s.batchSize = 32; s.learningRate = 0.1; s.decay = 0.1
+        return s
+    }
+
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> SoftmaxRegression {
+        precondition(set.isClassification)
+        let result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: set.classCount,
+                                                  loss: .softmax, settings: settings, arena: arena)
+        return SoftmaxRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: set.classCount,
+                                 epochLosses: result.epochLosses)
+    }
+
+    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        LinearScores.compute(input, weight: weight, bias: bias, inputs: inputCount, into: output, vote: nil)
+        Kernels.softmaxRows(output, into: output, rows: 1, columns: classCount)
+    }
+
+    public var stages: [ModelStage] { [.dense(weight: weight, bias: bias, inputs: inputCount, outputs: classCount)] }
+}
+
+/// The soft-margin linear SVM in its primal form, min (λ/2)‖w‖² + (1/n)Σ max(0, 1 − yᵢ(⟨w, xᵢ⟩ + b)),
+/// by (minibatch) subgradient descent (`LinearModelTrainer`, hinge loss). λ = 1/(C·n) relates it to
+/// the C-form ½‖w‖² + CΣ hinge. Multiclass one-vs-all (largest score) or one-vs-one (vote).
+/// Outputs scores.
+public struct LinearSVM: TrainedModel {
+    public let weight: [Float]
+    public let bias: [Float]
+    public let inputCount: Int
+    public let classCount: Int
+    public let multiclass: MulticlassStrategy
+    public let epochLosses: [Double]
+
+    public var outputCount: Int { classCount }
+    public var outputKind: ModelFormat.OutputKind { .scores }
+
+    public static func defaultSettings() -> LinearModelTrainer.Settings {
+        var s = LinearModelTrainer.Settings()
+        s.epochs = 30; s.batchSize = 32; s.learningRate = 0.05; s.decay = 0.2; s.lambda = 1e-4
+        return s
+    }
+
+    public static func fit(_ set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
+                           settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> LinearSVM {
+        precondition(set.isClassification)
+        let (k, d) = (set.classCount, set.featureCount)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
+        if k == 2 {
+            let y = try set.signs(positive: 1, arena: arena)
+            let r = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .hinge,
+                                                 settings: settings, arena: arena)
+            return LinearSVM(weight: r.weight.flatMap { [-$0, $0] }, bias: [-r.bias[0], r.bias[0]], inputCount: d, classCount: 2,
+                             multiclass: .oneVsAll, epochLosses: r.epochLosses)
+        }
+        if multiclass == .oneVsAll {
+            let r = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .hinge,
+                                                 settings: settings, arena: arena)
+            return LinearSVM(weight: r.weight, bias: r.bias, inputCount: d, classCount: k, multiclass: .oneVsAll, epochLosses: r.epochLosses)
+        }
+        let pairs = ClassPairs.all(classes: k)
+        var weight = [Float](repeating: 0, count: d * pairs.count), bias = [Float](repeating: 0, count: pairs.count)
+        var losses = [Double](repeating: 0, count: settings.epochs)
+        for (p, (a, c)) in pairs.enumerated() {
+            let inner = arena.mark()
+            let (x, y) = try set.pair(a, c, arena: arena)
+            let r = try LinearModelTrainer.train(x, targets: .signs(y.baseAddress!), columns: 1, loss: .hinge, settings: settings, arena: arena)
+            for j in 0..<d { weight[j * pairs.count + p] = r.weight[j] }
+            bias[p] = r.bias[0]
+            for e in 0..<losses.count { losses[e] += r.epochLosses[e] / Double(pairs.count) }
+            arena.reset(to: inner)
+        }
+        return LinearSVM(weight: weight, bias: bias, inputCount: d, classCount: k, multiclass: .oneVsOne, epochLosses: losses)
+    }
+
+    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        LinearScores.compute(input, weight: weight, bias: bias, inputs: inputCount, into: output,
+                             vote: multiclass == .oneVsOne ? classCount : nil)
+    }
+
+    public var stages: [ModelStage] {
+        var s: [ModelStage] = [.dense(weight: weight, bias: bias, inputs: inputCount, outputs: bias.count)]
+        if multiclass == .oneVsOne { s.append(.pairwiseVote(classes: classCount)) }
+        return s
+    }
+}

@@ -1,0 +1,146 @@
+import Arena
+import Infer
+import LowLevel
+
+/// Rosenblatt's perceptron. Binary core: on a mistake, y(⟨x, w⟩ + b) ≤ 0, it sets w += y·x and
+/// b += y. Samples are visited in order (the algorithm is deterministic). Training stops at the
+/// first of: a full pass without a mistake (converged), `maxPasses` passes, or a training error
+/// (mistakes of the current weights over the whole set) that has not changed for `patience` passes.
+public struct Perceptron: TrainedModel {
+    public struct Settings: Sendable {
+        public var maxPasses = 1000
+        public var patience = 10
+        public var multiclass = MulticlassStrategy.oneVsAll
+        public init() {}
+    }
+
+    public enum StopReason: String, Sendable { case converged, maxPasses = "max_passes", errorStalled = "error_stalled" }
+
+    /// What one binary perceptron did.
+    public struct Report: Sendable {
+        public var mistakes = 0
+        public var passes = 0
+        public var stop = StopReason.maxPasses
+        public var trainingErrors = 0
+    }
+
+    /// Columns of W ([d, outputs] row-major): one per class (one-vs-all or a single binary
+    /// problem as 2 columns w, −w) or one per pair (one-vs-one).
+    public let weight: [Float]
+    public let bias: [Float]
+    public let inputCount: Int
+    public let classCount: Int
+    public let multiclass: MulticlassStrategy
+    public let reports: [Report]
+    public var outputCount: Int { classCount }
+    public var outputKind: ModelFormat.OutputKind { .scores }
+    public var totalMistakes: Int { reports.reduce(0) { $0 + $1.mistakes } }
+
+    /// Trains one binary perceptron on `x` (n × d) and labels `y` (±1) into `w` (d) and `b`.
+    public static func fitBinary(_ x: Matrix, _ y: UnsafePointer<Float>, w: UnsafeMutablePointer<Float>, b: inout Float,
+                                 settings: Settings) -> Report {
+        let (n, d) = (x.rows, x.columns)
+        Kernels.fill(w, with: 0, count: d)
+        b = 0
+        var report = Report()
+        var lastError = -1, unchanged = 0
+        while report.passes < settings.maxPasses {
+            report.passes += 1
+            var mistakes = 0
+            for i in 0..<n {
+                let xi = x.row(i)
+                if y[i] * (Kernels.dot(xi, w, count: d) + b) <= 0 {
+                    Kernels.axpy(y[i], xi, w, count: d)
+                    b += y[i]
+                    mistakes += 1
+                }
+            }
+            report.mistakes += mistakes
+            if mistakes == 0 { report.stop = .converged; break }
+            var errors = 0
+            for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { errors += 1 }
+            if errors == lastError { unchanged += 1 } else { unchanged = 0; lastError = errors }
+            if unchanged >= settings.patience { report.stop = .errorStalled; break }
+        }
+        for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { report.trainingErrors += 1 }
+        return report
+    }
+
+    /// Trains on a classification set: one binary perceptron for two classes (class 1 positive),
+    /// else one per class (one-vs-all) or per pair (one-vs-one).
+    public static func fit(_ set: SampleSet, settings: Settings = Settings(), arena: ArenaAllocator) throws(ArenaError) -> Perceptron {
+        precondition(set.isClassification)
+        let (d, k) = (set.featureCount, set.classCount)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
+        let w = try arena.allocate(Float.self, count: d)
+        var weight: [Float], bias: [Float], reports: [Report] = []
+        if k == 2 || settings.multiclass == .oneVsAll {
+            let columns = k == 2 ? 1 : k
+            var columnsW = [Float](repeating: 0, count: d * columns), b = [Float](repeating: 0, count: columns)
+            for c in 0..<columns {
+                let y = try set.signs(positive: k == 2 ? 1 : c, arena: arena)
+                var bc: Float = 0
+                reports.append(fitBinary(set.features, y.baseAddress!, w: w.baseAddress!, b: &bc, settings: settings))
+                for j in 0..<d { columnsW[j * columns + c] = w[j] }
+                b[c] = bc
+            }
+            if k == 2 { // scores (−s, s): class 1 wins exactly when the binary score is positive
+                weight = (0..<d).flatMap { [-columnsW[$0], columnsW[$0]] }
+                bias = [-b[0], b[0]]
+            } else {
+                weight = columnsW; bias = b
+            }
+        } else {
+            let pairs = ClassPairs.all(classes: k)
+            weight = [Float](repeating: 0, count: d * pairs.count); bias = [Float](repeating: 0, count: pairs.count)
+            for (p, (a, c)) in pairs.enumerated() {
+                let inner = arena.mark()
+                let (x, y) = try set.pair(a, c, arena: arena)
+                var bp: Float = 0
+                reports.append(fitBinary(x, y.baseAddress!, w: w.baseAddress!, b: &bp, settings: settings))
+                for j in 0..<d { weight[j * pairs.count + p] = w[j] }
+                bias[p] = bp
+                arena.reset(to: inner)
+            }
+        }
+        let strategy: MulticlassStrategy = k == 2 ? .oneVsAll : settings.multiclass
+        return Perceptron(weight: weight, bias: bias, inputCount: d, classCount: k, multiclass: strategy, reports: reports)
+    }
+
+    private var columns: Int { bias.count }
+
+    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        LinearScores.compute(input, weight: weight, bias: bias, inputs: inputCount, into: output,
+                             vote: multiclass == .oneVsOne ? classCount : nil)
+    }
+
+    public var stages: [ModelStage] {
+        var s: [ModelStage] = [.dense(weight: weight, bias: bias, inputs: inputCount, outputs: columns)]
+        if multiclass == .oneVsOne { s.append(.pairwiseVote(classes: classCount)) }
+        return s
+    }
+}
+
+/// x·W + b for one input, optionally followed by the one-vs-one vote, exactly as the runtime's
+/// dense and vote stages compute them.
+enum LinearScores {
+    static func compute(_ x: UnsafePointer<Float>, weight: [Float], bias: [Float], inputs: Int,
+                        into output: UnsafeMutablePointer<Float>, vote classes: Int?) {
+        let outputs = bias.count
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                guard let classes else {
+                    Dense.forwardOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
+                                     into: output, indices: nil, values: nil)
+                    return
+                }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: outputs) { scores in
+                    Dense.forwardOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
+                                     into: scores.baseAddress!, indices: nil, values: nil)
+                    PairwiseVote.apply(scores.baseAddress!, classes: classes, into: output)
+                }
+            }
+        }
+    }
+}
