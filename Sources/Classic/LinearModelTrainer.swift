@@ -124,7 +124,7 @@ public enum LinearModelTrainer {
 
     /// Replaces the scores in `z` (rows × columns) with the loss gradient divided by `rows`, and
     /// returns the summed loss of the rows.
-    static func lossGradient(_ loss: Loss, _ z: UnsafeMutablePointer<Float>, rows m: Int, columns c: Int, targets: Targets,
+    public static func lossGradient(_ loss: Loss, _ z: UnsafeMutablePointer<Float>, rows m: Int, columns c: Int, targets: Targets,
                              signs: UnsafePointer<Float>, classes: UnsafePointer<Int32>) -> Double {
         let inv = 1 / Float(m)
         var total = 0.0

@@ -109,7 +109,7 @@ public enum NeighbourSearch {
 
     /// Local linear regression at x: fits a + bᵀ(xᵢ − x) to the targets by least squares with
     /// weights exp(−‖x − xᵢ‖²/σ) (relative to the nearest point, which leaves the fit unchanged)
-    /// and returns a. A small ridge on b (1e-6 of the mean diagonal) keeps the solve defined when
+    /// and returns a. A small ridge on b (1e-9 of the mean diagonal) keeps the solve defined when
     /// the weighted points do not span every direction. `scratch` holds `localLinearScratch(d)` doubles.
     public static func localLinear(_ x: UnsafePointer<Float>, points: UnsafePointer<Float>, targets: UnsafePointer<Float>,
                                    count n: Int, dimension d: Int, sigma: Float, scratch: UnsafeMutablePointer<Double>) -> Float {
@@ -136,7 +136,7 @@ public enum NeighbourSearch {
         }
         var trace = 0.0
         for r in 1..<max(m, 1) { trace += a[r * m + r] }
-        let ridge = d > 0 ? 1e-6 * max(trace / Double(d), 1e-12) : 0
+        let ridge = d > 0 ? 1e-9 * max(trace / Double(d), 1e-12) : 0
         for r in 1..<max(m, 1) { a[r * m + r] += ridge }
         guard choleskySolve(a, rhs, dimension: m) else { return nearestTarget(x, points: points, targets: targets, count: n, dimension: d) }
         return Float(rhs[0])
