@@ -76,9 +76,9 @@ let package = Package(
 
         // Command-line tools.
         .executableTarget(name: "train",
-                          dependencies: ["Infer", "InferTools", "MNIST", "LowLevel",
+                          dependencies: ["Infer", "InferTools", "MNIST", "LowLevel", "Arena", "Classic", "KernelMachines",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          resources: [.copy("Resources/mnist-sample")]),
+                          resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
         .executableTarget(name: "export-tool",
                           dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

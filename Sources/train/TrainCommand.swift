@@ -19,7 +19,8 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), or custom (with --layers).") var model: String = "mlp"
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
+    var model: String = "mlp"
     @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList).")
     var layers: String?
     @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128).") var hidden: String?
@@ -38,12 +39,34 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("train-limit"), help: "Use only the first N training samples.") var trainLimit: Int?
     @Option(help: "Write a checkpoint here after every epoch (atomically).") var checkpoint: String?
     @Option(help: "Continue from this checkpoint.") var resume: String?
+    @Option(help: "Data set for classic models: mnist, or iris, wine, breast_cancer, diabetes (CSV with a fixed split; directory from --data, $SMALL_DATA_DIR, else the bundled copy).")
+    var dataset: String = "mnist"
+    @Option(help: "Neighbours for knn.") var k: Int?
+    @Option(help: "Distance for knn: l1, l2, linf, cosine, mahalanobis (inverse training covariance).") var distance: String?
+    @Option(help: "Kernel for kernel models: linear, poly, rbf, laplace.") var kernel: String?
+    @Option(help: "Degree of the poly kernel (<x,z>+1)^p.") var degree: Int?
+    @Option(help: "Width of the rbf kernel exp(-|x-z|^2/sigma) and laplace kernel exp(-|x-z|/sigma) (default for rbf: features x variance of the training data).")
+    var sigma: Float?
+    @Option(name: .customLong("C"), help: "Box constraint / inverse regularisation C (svm, kernel-svm, logistic, softmax: lambda = 1/(C n) for the primal models).")
+    var C: Float?
+    @Option(help: "Regularisation strength lambda (ridge, lasso, kernel-ridge, kernel-logistic, and L2 for the gradient-trained linear models).")
+    var lambda: Float?
+    @Option(help: "Multiclass strategy for perceptron and svm: ova (one-vs-all) or ovo (one-vs-one).") var multiclass: String?
+    @Option(help: "Write the trained classic model here as a model file (atomically).") var output: String?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
+        if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
         guard ["mlp", "lenet", "custom"].contains(model) else {
-            throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers)")
+            throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers), \(ClassicTraining.models.joined(separator: ", "))")
+        }
+        let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
+                                             ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
+                                             ("--lambda", lambda != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
+                                             ("--dataset", dataset != "mnist")]
+        if let flag = classicOnly.first(where: \.1) {
+            throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")
         }
         if model == "custom" && layers == nil { throw ValidationError("--model custom needs --layers") }
         if model != "custom" && layers != nil { throw ValidationError("--layers goes with --model custom") }
@@ -60,6 +83,7 @@ struct Train: ParsableCommand {
     mutating func run() throws {
         let console = Console(quiet: quiet)
         BLAS.configure(threads: threads)
+        if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
         let dataset = try loadData(console)
         let trainSet = ClassificationSet(images: trainLimit.map { dataset.train.prefix($0) } ?? dataset.train)
         let testSet = ClassificationSet(images: dataset.test)

@@ -1,0 +1,261 @@
+import ArgumentParser
+import Arena
+import Classic
+import Foundation
+import Infer
+import LowLevel
+import MNIST
+
+/// `train --model perceptron|linear|…`: fits a classic model on MNIST or a small CSV data set,
+/// evaluates it on the test part, and optionally writes the model file.
+struct ClassicTraining {
+    static let models = ["perceptron", "linear", "ridge", "lasso", "tls", "logistic", "softmax", "svm",
+                         "knn", "kernel-smoothing", "local-linear"]
+    static let regressionModels: Set = ["linear", "ridge", "lasso", "tls", "kernel-smoothing", "local-linear"]
+    static let smallDataSets = ["iris", "wine", "breast_cancer", "diabetes"]
+
+    let options: Train
+    let console: Console
+
+    static func validate(_ o: Train) throws {
+        let networkOnly: [(String, Bool)] = [("--layers", o.layers != nil), ("--hidden", o.hidden != nil), ("--activation", o.activation != nil),
+                                             ("--optimizer", o.optimizer != nil), ("--momentum", o.momentum != nil),
+                                             ("--weight-decay", o.weightDecay != nil), ("--schedule", o.schedule != nil),
+                                             ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil)]
+        if let flag = networkOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for the networks (mlp, lenet, custom), not --model \(o.model)") }
+        guard o.dataset == "mnist" || smallDataSets.contains(o.dataset) else {
+            throw ValidationError("unknown --dataset '\(o.dataset)'; available: mnist, \(smallDataSets.joined(separator: ", "))")
+        }
+        if let k = o.k, !(1...ModelFormat.maxNeighbours).contains(k) { throw ValidationError("--k must be between 1 and \(ModelFormat.maxNeighbours), not \(k)") }
+        if let d = o.distance, d != "mahalanobis", DistanceMetric(rawValue: d) == nil {
+            throw ValidationError("unknown --distance '\(d)'; available: l1, l2, linf, cosine, mahalanobis")
+        }
+        if let m = o.multiclass, MulticlassStrategy(rawValue: m) == nil { throw ValidationError("unknown --multiclass '\(m)'; available: ova, ovo") }
+        if o.kernel != nil { _ = try kernel(o, dimension: 1, variance: 1) }
+        if let c = o.C, !(c > 0 && c.isFinite) { throw ValidationError("--C must be a positive number, not \(c)") }
+        if let l = o.lambda, !(l >= 0 && l.isFinite) { throw ValidationError("--lambda must be 0 or more, not \(l)") }
+        if let t = o.trainLimit, t <= 0 { throw ValidationError("--train-limit must be positive, not \(t)") }
+        if let e = o.epochs, e <= 0 { throw ValidationError("--epochs must be positive for \(o.model), not \(e)") }
+        if let b = o.batch, b < 0 { throw ValidationError("--batch must be 0 (full batch) or more, not \(b)") }
+        if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
+        guard o.threads >= 1 && o.threads <= 64 else { throw ValidationError("--threads must be between 1 and 64, not \(o.threads)") }
+    }
+
+    /// The kernel from --kernel/--degree/--sigma; rbf's default σ is d·Var(X) (scikit-learn's
+    /// gamma = "scale"), laplace's √d·std(X).
+    static func kernel(_ o: Train, dimension d: Int, variance: Double) throws -> KernelFunction {
+        let k: KernelFunction
+        switch o.kernel ?? "rbf" {
+        case "linear": k = .linear
+        case "poly": k = .polynomial(degree: o.degree ?? 3)
+        case "rbf": k = .gaussian(sigma: o.sigma ?? Float(Double(d) * variance))
+        case "laplace": k = .laplace(sigma: o.sigma ?? Float((Double(d) * variance).squareRoot()))
+        default: throw ValidationError("unknown --kernel '\(o.kernel!)'; available: linear, poly, rbf, laplace")
+        }
+        if let problem = k.problem { throw ValidationError("--kernel: \(problem)") }
+        return k
+    }
+
+    /// Train and test sets in one arena, with what the export needs to know about the input.
+    struct Data {
+        var train: SampleSet
+        var test: SampleSet
+        var prefix: [ModelStage]
+        var inputShape: (channels: Int, height: Int, width: Int)
+        var encoding: ModelFormat.InputEncoding
+        var name: String
+    }
+
+    func load(arena: ArenaAllocator) throws -> Data {
+        if options.dataset == "mnist" {
+            let set = try options.loadData(console)
+            let train = try SampleSet(images: set.train, limit: options.trainLimit, arena: arena)
+            let test = try SampleSet(images: set.test, arena: arena)
+            return Data(train: train, test: test, prefix: [], inputShape: (1, set.train.rows, set.train.columns), encoding: .pixels, name: "mnist")
+        }
+        let directory: String
+        let source: String
+        if let d = options.data { directory = d; source = "--data" }
+        else if let d = ProcessInfo.processInfo.environment["SMALL_DATA_DIR"], !d.isEmpty { directory = d; source = "SMALL_DATA_DIR" }
+        else if let url = Bundle.module.url(forResource: "small", withExtension: nil) { directory = url.path; source = "bundled copy" }
+        else { throw ValidationError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(options.dataset).csv") }
+        let split: (train: TabularData, test: TabularData)
+        do { split = try TabularData.loadSplit(name: options.dataset, directory: directory) } catch { throw ValidationError("\(error)") }
+        var train = split.train
+        if let limit = options.trainLimit, limit < train.rows { train = train.rows(Array(0..<limit)) }
+        let scaler = Standardizer(fitting: train)
+        console.line("data: \(options.dataset) from \(directory) (\(source)): \(train.rows) training, \(split.test.rows) test rows, \(train.columns) features, standardised on the training rows")
+        return Data(train: try SampleSet(scaler.apply(train), arena: arena), test: try SampleSet(scaler.apply(split.test), arena: arena),
+                    prefix: [scaler.stage], inputShape: (1, 1, train.columns), encoding: .floats, name: options.dataset)
+    }
+
+    /// Fits the chosen model; `details` collects model-specific figures for the report.
+    func fit(_ data: Data, arena: ArenaAllocator, details: inout [String: Any]) throws -> any TrainedModel {
+        let set = data.train, o = options
+        let n = set.count
+        let isRegression = Self.regressionModels.contains(o.model) || (o.model == "knn" && !set.isClassification)
+        if isRegression && set.isClassification { throw ValidationError("--model \(o.model) is a regression model; --dataset diabetes is the regression set") }
+        if !isRegression && !set.isClassification { throw ValidationError("--model \(o.model) classifies; \(data.name) is a regression set") }
+        let strategy = MulticlassStrategy(rawValue: o.multiclass ?? "ova")!
+        func gradientSettings(_ defaults: LinearModelTrainer.Settings) -> LinearModelTrainer.Settings {
+            var s = defaults
+            if let e = o.epochs { s.epochs = e }
+            if let b = o.batch { s.batchSize = b }
+            if let lr = o.lr { s.learningRate = lr }
+            if let seed = o.seed { s.seed = seed }
+            if let c = o.C { s.lambda = 1 / (c * Float(n)) }
+            if let l = o.lambda { s.lambda = l }
+            details["epochs"] = s.epochs; details["batch"] = s.batchSize; details["learning_rate"] = Double(s.learningRate)
+            details["lambda"] = Double(s.lambda)
+            return s
+        }
+        switch o.model {
+        case "perceptron":
+            var s = Perceptron.Settings()
+            s.multiclass = strategy
+            if let e = o.epochs { s.maxPasses = e }
+            let p = try Perceptron.fit(set, settings: s, arena: arena)
+            details["mistakes"] = p.totalMistakes
+            details["passes"] = p.reports.map(\.passes)
+            details["stop"] = p.reports.map(\.stop.rawValue)
+            details["multiclass"] = p.multiclass.rawValue
+            return p
+        case "linear", "ridge":
+            var s = LinearRegression.Settings()
+            s.lambda = o.model == "ridge" ? Double(o.lambda ?? 0.01) : 0
+            let (x, y) = set.doubles()
+            let m = try LinearRegression.fit(x: x, y: y, columns: set.featureCount, settings: s)
+            details["solver"] = m.solverUsed.rawValue; details["rank"] = m.rank; details["lambda"] = s.lambda
+            return m
+        case "lasso":
+            var s = Lasso.Settings()
+            s.lambda = Double(o.lambda ?? 0.1)
+            let (x, y) = set.doubles()
+            let m = try Lasso.fit(x: x, y: y, columns: set.featureCount, settings: s)
+            details["sweeps"] = m.sweeps; details["converged"] = m.converged; details["lambda"] = s.lambda
+            details["nonzero_weights"] = m.weights.filter { $0 != 0 }.count
+            return m
+        case "tls":
+            let (x, y) = set.doubles()
+            return try TotalLeastSquares.fit(x: x, y: y, columns: set.featureCount)
+        case "logistic":
+            let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings()), arena: arena)
+            details["final_loss"] = m.epochLosses.last ?? .nan
+            return m
+        case "softmax":
+            let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings()), arena: arena)
+            details["final_loss"] = m.epochLosses.last ?? .nan
+            return m
+        case "svm":
+            var defaults = LinearSVM.defaultSettings()
+            defaults.lambda = 1 / Float(n) // C = 1
+            let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(defaults), arena: arena)
+            details["final_loss"] = m.epochLosses.last ?? .nan
+            details["multiclass"] = m.multiclass.rawValue
+            return m
+        case "knn", "kernel-smoothing", "local-linear":
+            let k = o.k ?? 5
+            var distance = NearestNeighbours.Distance.metric(.l2)
+            if let d = o.distance { distance = d == "mahalanobis" ? .mahalanobis(matrix: nil) : .metric(DistanceMetric(rawValue: d)!) }
+            let variance = Self.variance(set)
+            let mode: NeighbourMode
+            switch o.model {
+            case "kernel-smoothing": mode = .kernelSmoothing(try Self.kernel(o, dimension: set.featureCount, variance: variance))
+            case "local-linear": mode = .localLinear(sigma: o.sigma ?? Float(Double(set.featureCount) * variance))
+            default: mode = .regress
+            }
+            details["k"] = k; details["distance"] = o.distance ?? "l2"
+            do { return try NearestNeighbours.fit(set, k: k, distance: distance, regression: mode, arena: arena) }
+            catch let e as NearestNeighbours.FitError { throw ValidationError(e.description) }
+        default:
+            throw ValidationError("unknown model \(o.model)")
+        }
+    }
+
+    /// Variance of all feature values of the set (for kernel width defaults).
+    static func variance(_ set: SampleSet) -> Double {
+        let count = set.count * set.featureCount
+        guard count > 0 else { return 1 }
+        var sum = 0.0, sq = 0.0
+        for i in 0..<count { let v = Double(set.features.base[i]); sum += v; sq += v * v }
+        let mean = sum / Double(count)
+        return max(sq / Double(count) - mean * mean, 1e-12)
+    }
+
+    func run() throws {
+        let (trainRows, testRows, columns) = try dataSize()
+        let dataBytes = 2 * (trainRows + testRows) * (columns + 2) * 4 + (1 << 20)
+        let work = try workBytes(trainRows: trainRows, testRows: testRows, columns: columns)
+        let big = try ArenaAllocator(capacity: dataBytes + work)
+        let data = try load(arena: big)
+        console.line("model: \(options.model); arena: \(big.capacity) bytes; \(BLAS.kernelReport), \(BLAS.threads) thread(s)")
+        var details: [String: Any] = [:]
+        let fitStart = MonotonicClock.now()
+        let model = try fit(data, arena: big, details: &details)
+        let fitSeconds = MonotonicClock.seconds(since: fitStart)
+        console.line(String(format: "fit: %.3f s", fitSeconds))
+
+        var result: [String: Any] = ["model": options.model, "dataset": data.name, "train_samples": data.train.count,
+                                     "test_samples": data.test.count, "features": data.train.featureCount,
+                                     "fit_seconds": fitSeconds, "threads": BLAS.threads, "blas_kernel": BLAS.coreName,
+                                     "output_kind": ["values", "probabilities", "scores"][Int(model.outputKind.rawValue)]]
+        let predictStart = MonotonicClock.now()
+        if data.test.isClassification {
+            let test = try model.accuracy(on: data.test, arena: big)
+            let predictSeconds = MonotonicClock.seconds(since: predictStart)
+            let train = try model.accuracy(on: data.train, arena: big)
+            result["test_accuracy"] = test; result["train_accuracy"] = train; result["predict_seconds"] = predictSeconds
+            console.line(String(format: "test accuracy %.2f%%, train accuracy %.2f%%; predicting %d test samples took %.3f s",
+                                test * 100, train * 100, data.test.count, predictSeconds))
+        } else {
+            let test = try model.meanSquaredError(on: data.test, arena: big)
+            let predictSeconds = MonotonicClock.seconds(since: predictStart)
+            let train = try model.meanSquaredError(on: data.train, arena: big)
+            var mean = 0.0, spread = 0.0
+            for i in 0..<data.test.count { mean += Double(data.test.targets[i]) }
+            mean /= Double(max(data.test.count, 1))
+            for i in 0..<data.test.count { let e = Double(data.test.targets[i]) - mean; spread += e * e }
+            let r2 = spread > 0 ? 1 - test * Double(data.test.count) / spread : 0
+            result["test_mse"] = test; result["train_mse"] = train; result["test_r2"] = r2; result["predict_seconds"] = predictSeconds
+            console.line(String(format: "test MSE %.4g (R² %.4f), train MSE %.4g; predicting %d test samples took %.3f s",
+                                test, r2, train, data.test.count, predictSeconds))
+        }
+        result["arena_bytes"] = big.capacity
+        result["arena_peak_bytes"] = big.highWaterMark
+        for (key, value) in details { result[key] = value }
+        if let output = options.output {
+            let description = ModelWriter.Description(inputShape: data.inputShape, outputKind: model.outputKind, inputEncoding: data.encoding)
+            let bytes: [UInt8]
+            do { bytes = try ModelWriter.encode(stages: data.prefix + model.stages, description: description) }
+            catch { throw ValidationError("cannot export: \(error)") }
+            do { try AtomicFile.write(bytes, to: output) } catch { throw ValidationError("cannot write \(output): \(error)") }
+            console.line("model file: \(output) (\(bytes.count) bytes)")
+            result["output"] = output
+            result["file_bytes"] = bytes.count
+        }
+        if options.json {
+            let text = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: text, as: UTF8.self))
+        }
+    }
+
+    /// Rows and columns of the data set, read cheaply before the arena is sized.
+    func dataSize() throws -> (Int, Int, Int) {
+        if options.dataset == "mnist" { return (min(options.trainLimit ?? 60_000, 60_000), 10_000, 784) }
+        return (10_000, 10_000, 64) // the small sets are far below this
+    }
+
+    /// Working memory beyond the data, per model.
+    func workBytes(trainRows n: Int, testRows: Int, columns d: Int) throws -> Int {
+        switch options.model {
+        case "knn", "kernel-smoothing", "local-linear":
+            return n * (d + 1) * 4 + (64 << 20) + (8 << 20)
+        case "linear", "ridge", "lasso", "tls":
+            return 1 << 20
+        default:
+            let classes = 10
+            return 2 * n * (d + 1) * 4 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: classes, batchSize: options.batch ?? 64)
+                + testRows * classes * 4 + (4 << 20)
+        }
+    }
+}
