@@ -50,7 +50,18 @@ typedef enum infer_status {
     INFER_E_SHAPE    = 7   /* input or output length does not match the model */
 } infer_status;
 
-/* What a model's outputs are: infer_output_kind() returns one of these. */
+/* What a model's outputs are: infer_output_kind() returns one of these. A caller tells models with
+ * probabilities from those without by this value, never by the model's name:
+ *   PROBABILITIES: MLPs and CNNs trained with softmax cross-entropy, softmax regression, and
+ *                  two-class logistic regression (outputs [P(class 0), P(class 1)]).
+ *   SCORES:        perceptrons, linear and kernel SVMs (one-vs-all: per-class decision values;
+ *                  one-vs-one: votes plus a tie-breaking term below 1/3), k-NN classifiers (the
+ *                  fraction of the k nearest neighbours in each class), one-vs-all logistic
+ *                  regression (each class's own sigmoid; they need not sum to 1).
+ *   VALUES:        regression: least squares, ridge, lasso, kernel ridge, k-NN and kernel
+ *                  smoothing regression.
+ * For every kind of classifier the predicted class is the index of the largest output (the lowest
+ * index on a tie), which is what infer_classify_png* report. */
 typedef enum infer_output_type {
     INFER_OUTPUT_VALUES        = 0, /* regression outputs */
     INFER_OUTPUT_PROBABILITIES = 1, /* class probabilities, summing to 1 */
