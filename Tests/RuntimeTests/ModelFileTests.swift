@@ -5,7 +5,7 @@ import Infer
 import InferC
 
 /// Status of infer_arena_size and infer_open on these bytes (they must agree on validation).
-private func status(_ bytes: [UInt8]) -> Int32 {
+func status(_ bytes: [UInt8]) -> Int32 {
     bytes.withUnsafeBytes { raw -> Int32 in
         var needed = 0
         let base = raw.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
@@ -21,18 +21,18 @@ private func status(_ bytes: [UInt8]) -> Int32 {
 }
 
 /// Rewrites the checksum so a deliberate edit is judged on its own, not as a CRC failure.
-private func resealed(_ bytes: [UInt8]) -> [UInt8] {
+func resealed(_ bytes: [UInt8]) -> [UInt8] {
     var b = bytes
     let crc = b.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count - 4))) }
     withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { b[b.count - 4 + i] = $0[i] } }
     return b
 }
 
-private func put32(_ b: inout [UInt8], _ offset: Int, _ v: UInt32) {
+func put32(_ b: inout [UInt8], _ offset: Int, _ v: UInt32) {
     withUnsafeBytes(of: v.littleEndian) { for i in 0..<4 { b[offset + i] = $0[i] } }
 }
 
-private func put64(_ b: inout [UInt8], _ offset: Int, _ v: UInt64) {
+func put64(_ b: inout [UInt8], _ offset: Int, _ v: UInt64) {
     withUnsafeBytes(of: v.littleEndian) { for i in 0..<8 { b[offset + i] = $0[i] } }
 }
 
