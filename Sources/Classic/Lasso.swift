@@ -4,7 +4,7 @@ import Infer
 /// scaling of the objective), in Double. The intercept is handled by centring and not penalised.
 /// Each coordinate step is the exact minimiser: wⱼ = S(⟨xⱼ, r + xⱼwⱼ⟩/n, λ) / (‖xⱼ‖²/n) with the
 /// soft threshold S(z, λ) = sign(z)·max(|z| − λ, 0).
-public struct Lasso: TrainedModel {
+public struct Lasso: LinearRegressor {
     public struct Settings: Sendable {
         public var lambda: Double = 0.1
         public var maxSweeps = 10_000
@@ -18,9 +18,6 @@ public struct Lasso: TrainedModel {
     public let sweeps: Int
     public let converged: Bool
 
-    public var inputCount: Int { weights.count }
-    public var outputCount: Int { 1 }
-    public var outputKind: ModelFormat.OutputKind { .values }
 
     public static func fit(x: [Double], y: [Double], columns d: Int, settings: Settings = Settings()) throws -> Lasso {
         let n = y.count
@@ -58,15 +55,5 @@ public struct Lasso: TrainedModel {
         var b = ym
         for c in 0..<d { b -= w[c] * xm[c] }
         return Lasso(weights: w, intercept: b, sweeps: sweeps, converged: converged)
-    }
-
-    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        var s = intercept
-        for c in 0..<weights.count { s += weights[c] * Double(input[c]) }
-        output[0] = Float(s)
-    }
-
-    public var stages: [ModelStage] {
-        [.dense(weight: weights.map { Float($0) }, bias: [Float(intercept)], inputs: weights.count, outputs: 1)]
     }
 }

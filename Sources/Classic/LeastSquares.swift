@@ -9,7 +9,7 @@ import Infer
 /// - Ridge: the course's closed form W = YXᵀ(XXᵀ + nλI)⁻¹ (samples as columns), i.e. with samples
 ///   as rows w = (XᵀX + nλI)⁻¹Xᵀy: the mean squared error plus λ‖w‖².
 /// With an intercept, X and y are centred first so b = ȳ − ⟨w, x̄⟩ is never penalised.
-public struct LinearRegression: TrainedModel {
+public struct LinearRegression: LinearRegressor {
     public enum Solver: String, Sendable { case automatic, normalEquations = "cholesky", svd }
 
     public struct Settings: Sendable {
@@ -29,9 +29,6 @@ public struct LinearRegression: TrainedModel {
     /// Numerical rank of the centred X (from the SVD; the feature count for Cholesky).
     public let rank: Int
 
-    public var inputCount: Int { weights.count }
-    public var outputCount: Int { 1 }
-    public var outputKind: ModelFormat.OutputKind { .values }
 
     public struct FitError: Error, CustomStringConvertible {
         public let description: String
@@ -107,16 +104,6 @@ public struct LinearRegression: TrainedModel {
             for c in 0..<d { w[c] += factor * vt[i * d + c] }
         }
         return (w, rank)
-    }
-
-    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        var s = intercept
-        for c in 0..<weights.count { s += weights[c] * Double(input[c]) }
-        output[0] = Float(s)
-    }
-
-    public var stages: [ModelStage] {
-        [.dense(weight: weights.map { Float($0) }, bias: [Float(intercept)], inputs: weights.count, outputs: 1)]
     }
 }
 

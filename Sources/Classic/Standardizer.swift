@@ -23,10 +23,12 @@ public struct Standardizer: Sendable {
 
     public init(fitting data: TabularData) { self.init(fitting: data.features, columns: data.columns) }
 
-    /// Standardised copy of row-major `values`.
+    /// Standardised copy of row-major `values`, computed as x·scale + shift with the stage's
+    /// float scale and shift, so Swift and the runtime see bit-identical features.
     public func apply(_ values: [Float]) -> [Float] {
         let d = mean.count
-        return values.enumerated().map { i, v in (v - mean[i % d]) / std[i % d] }
+        let scale = std.map { 1 / $0 }, shift = zip(mean, std).map { -$0 / $1 }
+        return values.enumerated().map { i, v in v * scale[i % d] + shift[i % d] }
     }
 
     public func apply(_ data: TabularData) -> TabularData {

@@ -3,13 +3,10 @@ import Infer
 /// Total least squares. `smallestSingularVector` solves min ‖Ax‖ subject to ‖x‖ = 1: the right
 /// singular vector of A's smallest singular value. As regression (errors in x and y alike), the
 /// centred [X, y] gives v and w = −v₁…d / v_{d+1}.
-public struct TotalLeastSquares: TrainedModel {
+public struct TotalLeastSquares: LinearRegressor {
     public let weights: [Double]
     public let intercept: Double
 
-    public var inputCount: Int { weights.count }
-    public var outputCount: Int { 1 }
-    public var outputKind: ModelFormat.OutputKind { .values }
 
     /// The unit vector x minimising ‖Ax‖ for row-major A (m × n), and the minimum ‖Ax‖ (the
     /// smallest singular value; 0 when m < n). The sign is chosen so the largest component is positive.
@@ -46,15 +43,5 @@ public struct TotalLeastSquares: TrainedModel {
         var b = ym
         for c in 0..<d { b -= w[c] * xm[c] }
         return TotalLeastSquares(weights: w, intercept: b)
-    }
-
-    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        var s = intercept
-        for c in 0..<weights.count { s += weights[c] * Double(input[c]) }
-        output[0] = Float(s)
-    }
-
-    public var stages: [ModelStage] {
-        [.dense(weight: weights.map { Float($0) }, bias: [Float(intercept)], inputs: weights.count, outputs: 1)]
     }
 }

@@ -45,7 +45,7 @@ func checkThroughC(_ model: some TrainedModel, prefix: [ModelStage] = [], raw: M
             classMismatches += 1
         }
     }
-    #expect(worst <= tolerance, "largest relative difference C vs Swift: \(worst)", sourceLocation: sourceLocation)
+    #expect(worst <= tolerance, "\(type(of: model)): largest relative difference C vs Swift: \(worst)", sourceLocation: sourceLocation)
     #expect(classMismatches == 0, sourceLocation: sourceLocation)
     #expect(mallocs == 0, "infer_run allocated", sourceLocation: sourceLocation)
 }
