@@ -22,13 +22,12 @@ public struct LogisticRegression: TrainedModel {
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { classCount == 2 ? .probabilities : .scores }
 
-    public static func defaultSettings() -> LinearModelTrainer.Settings {
-        var s = LinearModelTrainer.Settings()
-        s.epochs = 50; s.batchSize = 32; s.learningRate = 0.1; s.decay = 0.1
-        return s
+    public static func defaultSettings(samples n: Int) -> LinearModelTrainer.Settings {
+        LinearModelTrainer.defaults(samples: n, rate: 0.1, decay: 0.1)
     }
 
-    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> LogisticRegression {
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LogisticRegression {
+        let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
         let k = set.classCount
         let mark = arena.mark()
@@ -81,13 +80,12 @@ public struct SoftmaxRegression: TrainedModel {
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { .probabilities }
 
-    public static func defaultSettings() -> LinearModelTrainer.Settings {
-        var s = LinearModelTrainer.Settings()
-        s.epochs = 30; s.batchSize = 32; s.learningRate = 0.1; s.decay = 0.1
-        return s
+    public static func defaultSettings(samples n: Int) -> LinearModelTrainer.Settings {
+        LinearModelTrainer.defaults(samples: n, rate: 0.1, decay: 0.1)
     }
 
-    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> SoftmaxRegression {
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> SoftmaxRegression {
+        let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
         let result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: set.classCount,
                                                   loss: .softmax, settings: settings, arena: arena)
@@ -118,14 +116,16 @@ public struct LinearSVM: TrainedModel {
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { .scores }
 
-    public static func defaultSettings() -> LinearModelTrainer.Settings {
-        var s = LinearModelTrainer.Settings()
-        s.epochs = 30; s.batchSize = 32; s.learningRate = 0.05; s.decay = 0.2; s.lambda = 1e-4
+    /// As `LinearModelTrainer.defaults`, with λ = 1/n (C = 1) on large sets too.
+    public static func defaultSettings(samples n: Int) -> LinearModelTrainer.Settings {
+        var s = LinearModelTrainer.defaults(samples: n, rate: 0.05, decay: 0.2)
+        s.lambda = 1 / Float(max(n, 1))
         return s
     }
 
     public static func fit(_ set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
-                           settings: LinearModelTrainer.Settings = defaultSettings(), arena: ArenaAllocator) throws -> LinearSVM {
+                           settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LinearSVM {
+        let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
         let (k, d) = (set.classCount, set.featureCount)
         let mark = arena.mark()

@@ -38,6 +38,7 @@ struct ClassicTraining {
         if let e = o.epochs, e <= 0 { throw ValidationError("--epochs must be positive for \(o.model), not \(e)") }
         if let b = o.batch, b < 0 { throw ValidationError("--batch must be 0 (full batch) or more, not \(b)") }
         if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
+        if let decay = o.lrDecay, !(decay >= 0 && decay.isFinite) { throw ValidationError("--lr-decay must be 0 or more, not \(decay)") }
         guard o.threads >= 1 && o.threads <= 64 else { throw ValidationError("--threads must be between 1 and 64, not \(o.threads)") }
     }
 
@@ -102,11 +103,13 @@ struct ClassicTraining {
             if let e = o.epochs { s.epochs = e }
             if let b = o.batch { s.batchSize = b }
             if let lr = o.lr { s.learningRate = lr }
+            if let decay = o.lrDecay { s.decay = decay }
+            if o.average { s.averaging = true }
             if let seed = o.seed { s.seed = seed }
             if let c = o.C { s.lambda = 1 / (c * Float(n)) }
             if let l = o.lambda { s.lambda = l }
             details["epochs"] = s.epochs; details["batch"] = s.batchSize; details["learning_rate"] = Double(s.learningRate)
-            details["lambda"] = Double(s.lambda)
+            details["lambda"] = Double(s.lambda); details["averaging"] = s.averaging
             return s
         }
         switch o.model {
@@ -139,17 +142,15 @@ struct ClassicTraining {
             let (x, y) = set.doubles()
             return try TotalLeastSquares.fit(x: x, y: y, columns: set.featureCount)
         case "logistic":
-            let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings()), arena: arena)
+            let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n)), arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             return m
         case "softmax":
-            let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings()), arena: arena)
+            let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n)), arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             return m
         case "svm":
-            var defaults = LinearSVM.defaultSettings()
-            defaults.lambda = 1 / Float(n) // C = 1
-            let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(defaults), arena: arena)
+            let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n)), arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             details["multiclass"] = m.multiclass.rawValue
             return m

@@ -52,6 +52,10 @@ struct Train: ParsableCommand {
     @Option(help: "Regularisation strength lambda (ridge, lasso, kernel-ridge, kernel-logistic, and L2 for the gradient-trained linear models).")
     var lambda: Float?
     @Option(help: "Multiclass strategy for perceptron and svm: ova (one-vs-all) or ovo (one-vs-one).") var multiclass: String?
+    @Option(name: .customLong("lr-decay"), help: "Learning-rate decay of the gradient-trained classic models: lr/(1 + decay * epoch).")
+    var lrDecay: Float?
+    @Flag(help: "Average the iterates of the second half of training (gradient-trained classic models; default for svm).")
+    var average = false
     @Option(help: "Write the trained classic model here as a model file (atomically).") var output: String?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
@@ -64,6 +68,7 @@ struct Train: ParsableCommand {
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
                                              ("--lambda", lambda != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
+                                             ("--lr-decay", lrDecay != nil), ("--average", average),
                                              ("--dataset", dataset != "mnist")]
         if let flag = classicOnly.first(where: \.1) {
             throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")

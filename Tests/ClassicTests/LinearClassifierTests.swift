@@ -137,11 +137,13 @@ import LowLevel
             labels.append(y)
         }
         let data = try set(points, labels, arena: arena)
-        var full = LogisticRegression.defaultSettings()
-        full.batchSize = 0
-        full.epochs = 300
-        full.learningRate = 0.5
-        for settings in [LogisticRegression.defaultSettings(), full] {
+        // Full batch (the small-data default), minibatches, and plain SGD.
+        var minibatch = LogisticRegression.defaultSettings(samples: 1_000_000)
+        minibatch.epochs = 50
+        var sgd = minibatch
+        sgd.batchSize = 1
+        sgd.learningRate = 0.01
+        for settings in [LogisticRegression.defaultSettings(samples: 100), minibatch, sgd] {
             let model = try LogisticRegression.fit(data, settings: settings, arena: arena)
             #expect(try model.accuracy(on: data, arena: arena) >= 0.95)
             #expect(model.epochLosses.last! < model.epochLosses.first!)
@@ -157,7 +159,7 @@ import LowLevel
     @Test func divergenceIsReportedNotHidden() throws {
         let arena = try ArenaAllocator(capacity: 1 << 20)
         let data = try set([[1e30, 1], [-1e30, 1]], [0, 1], arena: arena)
-        var s = SoftmaxRegression.defaultSettings()
+        var s = SoftmaxRegression.defaultSettings(samples: 2)
         s.learningRate = 1e10
         #expect(throws: LinearModelTrainer.DivergedError.self) { try SoftmaxRegression.fit(data, settings: s, arena: arena) }
     }
