@@ -9,7 +9,7 @@ import LowLevel
 public struct Perceptron: TrainedModel {
     public struct Settings: Sendable {
         public var maxPasses = 1000
-        public var patience = 10
+        public var patience = 50
         public var multiclass = MulticlassStrategy.oneVsAll
         public init() {}
     }

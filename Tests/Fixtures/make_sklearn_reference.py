@@ -49,6 +49,22 @@ def load(name):
     return (x_train - mean) / std, y[train], (x_test - mean) / std, y[test], header
 
 
+def load_float32(name):
+    """The same split standardised as the Swift runtime does it: in float32, as x * (1/std) + (-mean/std)."""
+    path = os.path.join(SMALL, name + ".csv")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64)
+    train = np.loadtxt(os.path.join(SMALL, name + ".train.idx"), dtype=np.int64)
+    test = np.loadtxt(os.path.join(SMALL, name + ".test.idx"), dtype=np.int64)
+    x = data[:, :-1]
+    mean = x[train].mean(axis=0)
+    std = x[train].std(axis=0, ddof=0)
+    std[std == 0] = 1.0
+    scale = (1 / std).astype(np.float32)
+    shift = (-mean / std).astype(np.float32)
+    x32 = x.astype(np.float32)
+    return x32[train] * scale + shift, x32[test] * scale + shift
+
+
 def plain(value):
     """JSON-friendly copy of a hyper-parameter value."""
     if isinstance(value, (np.integer,)):
@@ -152,6 +168,11 @@ def classification(name):
                            ("knn5_l1", 5, "manhattan"), ("knn5_linf", 5, "chebyshev"),
                            ("knn5_cosine", 5, "cosine")]:
         record(key, KNeighborsClassifier(n_neighbors=k, algorithm="brute", metric=metric))
+        # Exact distance ties (common in iris, whose values have one decimal) fall differently in
+        # float32, so the same model on the float32 features the Swift code sees is recorded too.
+        x32_train, x32_test = load_float32(name)
+        model32 = KNeighborsClassifier(n_neighbors=k, algorithm="brute", metric=metric).fit(x32_train, y_train)
+        out[key]["accuracy_float32"] = float(accuracy_score(y_test, model32.predict(x32_test)))
 
     cov = np.cov(x_train, rowvar=False, ddof=1)
     rank = int(np.linalg.matrix_rank(cov))
