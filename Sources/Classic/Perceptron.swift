@@ -11,6 +11,11 @@ public struct Perceptron: TrainedModel {
         public var maxPasses = 1000
         public var patience = 50
         public var multiclass = MulticlassStrategy.oneVsAll
+        /// Return the average of the weights over every sample visit (the averaged perceptron)
+        /// instead of the last ones. The updates, mistakes and stopping rules are unchanged.
+        public var averaged = false
+        /// Binary problems trained at once (one-vs-all classes or one-vs-one pairs).
+        public var threads = 1
         public init() {}
     }
 
@@ -37,11 +42,16 @@ public struct Perceptron: TrainedModel {
     public var totalMistakes: Int { reports.reduce(0) { $0 + $1.mistakes } }
 
     /// Trains one binary perceptron on `x` (n × d) and labels `y` (±1) into `w` (d) and `b`.
+    /// With `settings.averaged`, `sum` (d floats of scratch) accumulates c·y·x per update so the
+    /// average over all visits is w − sum/c at the end (c counts visits), without a per-visit pass.
     public static func fitBinary(_ x: Matrix, _ y: UnsafePointer<Float>, w: UnsafeMutablePointer<Float>, b: inout Float,
-                                 settings: Settings) -> Report {
+                                 settings: Settings, sum: UnsafeMutablePointer<Float>? = nil) -> Report {
         let (n, d) = (x.rows, x.columns)
         Kernels.fill(w, with: 0, count: d)
         b = 0
+        let averaging = settings.averaged && sum != nil
+        if averaging { Kernels.fill(sum!, with: 0, count: d) }
+        var sumB: Double = 0, visits: Float = 1
         var report = Report()
         var lastError = -1, unchanged = 0
         while report.passes < settings.maxPasses {
@@ -53,7 +63,9 @@ public struct Perceptron: TrainedModel {
                     Kernels.axpy(y[i], xi, w, count: d)
                     b += y[i]
                     mistakes += 1
+                    if averaging { Kernels.axpy(visits * y[i], xi, sum!, count: d); sumB += Double(visits * y[i]) }
                 }
+                visits += 1
             }
             report.mistakes += mistakes
             if mistakes == 0 { report.stop = .converged; break }
@@ -61,6 +73,10 @@ public struct Perceptron: TrainedModel {
             for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { errors += 1 }
             if errors == lastError { unchanged += 1 } else { unchanged = 0; lastError = errors }
             if unchanged >= settings.patience { report.stop = .errorStalled; break }
+        }
+        if averaging {
+            Kernels.axpy(-1 / visits, sum!, w, count: d)
+            b -= Float(sumB / Double(visits))
         }
         for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { report.trainingErrors += 1 }
         return report
@@ -74,17 +90,32 @@ public struct Perceptron: TrainedModel {
         let mark = arena.mark()
         defer { arena.reset(to: mark) }
         let w = try arena.allocate(Float.self, count: d)
+        let sum = try arena.allocate(Float.self, count: d)
         var weight: [Float], bias: [Float], reports: [Report] = []
         if k == 2 || settings.multiclass == .oneVsAll {
             let columns = k == 2 ? 1 : k
-            var columnsW = [Float](repeating: 0, count: d * columns), b = [Float](repeating: 0, count: columns)
+            // Every class's buffers up front, so the classes can train concurrently.
+            let ws = try arena.allocate(Float.self, count: d * columns), sums = try arena.allocate(Float.self, count: d * columns)
+            let ys = try arena.allocate(Float.self, count: set.count * columns)
             for c in 0..<columns {
-                let y = try set.signs(positive: k == 2 ? 1 : c, arena: arena)
-                var bc: Float = 0
-                reports.append(fitBinary(set.features, y.baseAddress!, w: w.baseAddress!, b: &bc, settings: settings))
-                for j in 0..<d { columnsW[j * columns + c] = w[j] }
-                b[c] = bc
+                let positive = k == 2 ? 1 : c
+                for i in 0..<set.count { ys[c * set.count + i] = Int(set.labels[i]) == positive ? 1 : -1 }
             }
+            var columnReports = [Report](repeating: Report(), count: columns), b = [Float](repeating: 0, count: columns)
+            let features = set.features, n = set.count
+            columnReports.withUnsafeMutableBufferPointer { reportsOut in
+                b.withUnsafeMutableBufferPointer { biasOut in
+                    parallelFor(columns, threads: settings.threads) { c in
+                        var bc: Float = 0
+                        reportsOut[c] = fitBinary(features, ys.baseAddress! + c * n, w: ws.baseAddress! + c * d, b: &bc,
+                                                  settings: settings, sum: sums.baseAddress! + c * d)
+                        biasOut[c] = bc
+                    }
+                }
+            }
+            reports = columnReports
+            var columnsW = [Float](repeating: 0, count: d * columns)
+            for c in 0..<columns { for j in 0..<d { columnsW[j * columns + c] = ws[c * d + j] } }
             if k == 2 { // scores (−s, s): class 1 wins exactly when the binary score is positive
                 weight = (0..<d).flatMap { [-columnsW[$0], columnsW[$0]] }
                 bias = [-b[0], b[0]]
@@ -98,7 +129,7 @@ public struct Perceptron: TrainedModel {
                 let inner = arena.mark()
                 let (x, y) = try set.pair(a, c, arena: arena)
                 var bp: Float = 0
-                reports.append(fitBinary(x, y.baseAddress!, w: w.baseAddress!, b: &bp, settings: settings))
+                reports.append(fitBinary(x, y.baseAddress!, w: w.baseAddress!, b: &bp, settings: settings, sum: sum.baseAddress!))
                 for j in 0..<d { weight[j * pairs.count + p] = w[j] }
                 bias[p] = bp
                 arena.reset(to: inner)

@@ -116,12 +116,15 @@ struct ClassicTraining {
         case "perceptron":
             var s = Perceptron.Settings()
             s.multiclass = strategy
+            s.averaged = o.average
+            s.threads = o.threads
             if let e = o.epochs { s.maxPasses = e }
             let p = try Perceptron.fit(set, settings: s, arena: arena)
             details["mistakes"] = p.totalMistakes
             details["passes"] = p.reports.map(\.passes)
             details["stop"] = p.reports.map(\.stop.rawValue)
             details["multiclass"] = p.multiclass.rawValue
+            details["averaged"] = s.averaged
             return p
         case "linear", "ridge":
             var s = LinearRegression.Settings()
