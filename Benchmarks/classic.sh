@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The classic models' MNIST targets (issue 5), each timed in the same run as its scikit-learn
+# reference where one is named: fit and predict seconds (all 10,000 test digits) and test accuracy.
+#   softmax regression, linear SVM (primal), perceptron one-vs-all (plain and averaged): 60k digits
+#   RBF SVM by SMO on the first 10k digits        vs scikit-learn SVC(rbf, C=1, gamma="scale")
+#   k-NN, k = 3, L2, 60k digits                    vs scikit-learn KNeighborsClassifier(3, brute)
+# Threads: 2 (OpenBLAS, and the classic models' own worker threads).
+# Usage: Benchmarks/classic.sh   (MNIST_DIR defaults to ../shared/data/mnist)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export MNIST_DIR="${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
+export INFER_MARCH="${INFER_MARCH:-native}"
+export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
+work=.build/bench
+mkdir -p "$work"
+swift build -c release --product train
+python3 -c "import sklearn" 2>/dev/null || pip install -q scikit-learn >/dev/null 2>&1 || true
+results="$work/classic.jsonl"
+: > "$results"
+ours() { # name, then train flags
+    local name=$1; shift
+    echo "ours: $name" >&2
+    .build/release/train --threads 2 --json --quiet "$@" | python3 -c "import json,sys; r=json.load(sys.stdin); r['name']='$name'; print(json.dumps(r))" >> "$results"
+}
+reference() {
+    echo "scikit-learn: $1" >&2
+    if python3 -c "import sklearn" 2>/dev/null; then
+        python3 Benchmarks/reference/classic_sklearn_mnist.py "$MNIST_DIR" --only "$1" | grep -v '"environment"' >> "$results"
+    else
+        echo "scikit-learn not installable here: no same-run reference for $1" >&2
+    fi
+}
+ours softmax --model softmax
+ours "linear SVM (ova)" --model svm
+ours "perceptron (ova)" --model perceptron --epochs 20
+ours "averaged perceptron (ova)" --model perceptron --epochs 20 --average
+reference svm
+ours "RBF SVM, SMO, 10k" --model kernel-svm --kernel rbf --train-limit 10000
+reference knn
+ours "k-NN k=3 L2" --model knn --k 3
+python3 - "$results" <<'PY' | tee "$work/classic.md"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ref = {r["model"]: r for r in rows if "name" not in r}
+print("| model | train digits | fit s | predict s (10k) | test accuracy | same-run scikit-learn |")
+print("| --- | --- | --- | --- | --- | --- |")
+pairs = {"RBF SVM, SMO, 10k": "svc_rbf_10k", "k-NN k=3 L2": "knn3_brute_60k"}
+for r in rows:
+    if "name" not in r:
+        continue
+    other = ref.get(pairs.get(r["name"], ""), None)
+    note = ""
+    if other:
+        note = "fit %.2f s, predict %.2f s, accuracy %.2f%%" % (other["fit_seconds"], other["predict_seconds"], 100 * other["accuracy"])
+        if r["name"].startswith("RBF"):
+            note += "; fit ratio %.2fx" % (other["fit_seconds"] / r["fit_seconds"])
+        else:
+            note += "; predict ratio %.2fx" % (other["predict_seconds"] / r["predict_seconds"])
+    print("| %s | %d | %.2f | %.2f | %.2f%% | %s |" % (r["name"], r["train_samples"], r["fit_seconds"], r["predict_seconds"],
+                                                    100 * r["test_accuracy"], note))
+PY
