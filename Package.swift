@@ -80,7 +80,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena",
+                          dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "Classic",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.

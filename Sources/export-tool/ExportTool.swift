@@ -1,5 +1,6 @@
 import ArgumentParser
 import Arena
+import Classic
 import Foundation
 import Infer
 import InferTools
@@ -199,6 +200,10 @@ struct Inspect: ParsableCommand {
                 print("  \(i): \(layer["function"]!) (\(layer["inputs"]!))")
             case "conv2d":
                 print("  \(i): conv2d \(layer["input_shape"]!) → \(layer["output_shape"]!)  weight \(layer["weight"]!) stride \(layer["stride"]!) padding \(layer["padding"]!)")
+            case "kernel":
+                print("  \(i): kernel \(layer["function"]!) \(layer["inputs"]!) → \(layer["outputs"]!)  points \(layer["points"]!)")
+            case "nearest_neighbours":
+                print("  \(i): nearest neighbours (\(layer["mode"]!), k \(layer["k"]!), \(layer["distance"]!)) \(layer["inputs"]!) → \(layer["outputs"]!)  points \(layer["points"]!)")
             default:
                 print("  \(i): \(layer["kind"]!) \(layer["inputs"]!) → \(layer["outputs"]!)")
             }
@@ -209,13 +214,17 @@ struct Inspect: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the MNIST test set through the C interface and report accuracy.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run a test set through the C interface and report accuracy (or, for regression models, the mean squared error).",
+        discussion: "MNIST by default (--data DIR or $MNIST_DIR). With --dataset iris|wine|breast_cancer|diabetes, the test rows of that small data set's fixed split, raw (a model trained by `train --dataset` standardises them itself); its directory comes from --data or $SMALL_DATA_DIR.")
     @Argument(help: "The model file.") var model: String
-    @Option(help: "MNIST directory (default: $MNIST_DIR).") var data: String?
+    @Option(help: "MNIST directory (default: $MNIST_DIR), or the small data sets' directory with --dataset.") var data: String?
+    @Option(help: "A small data set instead of MNIST: iris, wine, breast_cancer, diabetes.") var dataset: String?
     @Option(help: "Only the first N test images.") var limit: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        if let dataset { return try verifyTabular(dataset) }
         guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
         }
@@ -246,6 +255,47 @@ struct Verify: ParsableCommand {
         } else {
             print(String(format: "%@: %d of %d correct, accuracy %.2f%% (%.1f µs per image)", model, correct, count,
                          accuracy * 100, seconds / Double(max(count, 1)) * 1e6))
+        }
+    }
+
+    func verifyTabular(_ name: String) throws {
+        guard let directory = data ?? ProcessInfo.processInfo.environment["SMALL_DATA_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ToolError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(name).csv and its split")
+        }
+        let test = try TabularData.loadSplit(name: name, directory: directory).test
+        let opened = try OpenedModel(path: model)
+        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
+        let inputs = infer_input_len(opened.handle), outputs = infer_output_len(opened.handle)
+        guard inputs == test.columns else { throw ToolError("the model takes \(inputs) inputs; \(name) rows have \(test.columns)") }
+        let count = min(limit ?? test.rows, test.rows)
+        var output = [Float](repeating: 0, count: outputs)
+        var correct = 0, squared = 0.0
+        for i in 0..<count {
+            let row = Array(test.features[(i * inputs)..<((i + 1) * inputs)])
+            guard infer_run(opened.handle, row, inputs, &output, outputs) == 0 else {
+                throw ToolError("infer_run failed: \(String(cString: infer_last_error()))")
+            }
+            if test.isClassification {
+                var best = 0
+                for k in 1..<outputs where output[k] > output[best] { best = k }
+                if best == Int(test.targets[i]) { correct += 1 }
+            } else {
+                let e = Double(output[0] - test.targets[i])
+                squared += e * e
+            }
+        }
+        var object: [String: Any] = ["count": count, "dataset": name]
+        if test.isClassification {
+            object["accuracy"] = Double(correct) / Double(max(count, 1)); object["correct"] = correct
+        } else {
+            object["mse"] = squared / Double(max(count, 1))
+        }
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else if test.isClassification {
+            print(String(format: "%@ on %@: %d of %d correct, accuracy %.2f%%", model, name, correct, count, Double(correct) / Double(max(count, 1)) * 100))
+        } else {
+            print(String(format: "%@ on %@: mean squared error %.4g over %d rows", model, name, squared / Double(max(count, 1)), count))
         }
     }
 }
