@@ -1,0 +1,70 @@
+import Testing
+import Foundation
+import ToolRunner
+
+private func tool(_ name: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try ToolRunner.run(name, packageRoot: packageRoot.path, binaryVariable: name == "train" ? "TRAIN_BINARY" : "EXPORT_TOOL_BINARY",
+                       arguments: arguments, environment: ["MNIST_DIR": nil, "SMALL_DATA_DIR": nil])
+}
+
+private func json(_ text: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+/// `train --model <classic>` end to end: fit on a bundled small data set, JSON report, model file,
+/// and the file's predictions through C (export-tool verify) equal to the reported test figures.
+@Suite(.serialized) struct ClassicCommandTests {
+    @Test(arguments: [
+        (["--model", "perceptron", "--dataset", "iris", "--multiclass", "ovo"], "iris"),
+        (["--model", "softmax", "--dataset", "wine"], "wine"),
+        (["--model", "logistic", "--dataset", "breast_cancer", "--batch", "16", "--epochs", "20"], "breast_cancer"),
+        (["--model", "svm", "--dataset", "iris", "--C", "10"], "iris"),
+        (["--model", "knn", "--dataset", "wine", "--k", "3", "--distance", "mahalanobis"], "wine"),
+        (["--model", "ridge", "--dataset", "diabetes", "--lambda", "0.1"], "diabetes"),
+        (["--model", "lasso", "--dataset", "diabetes"], "diabetes"),
+        (["--model", "local-linear", "--dataset", "diabetes", "--sigma", "30"], "diabetes"),
+    ])
+    func fitReportExportAndVerify(_ arguments: [String], _ dataset: String) throws {
+        let directory = NSTemporaryDirectory() + "classic-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/model.bin"
+        let r = try tool("train", arguments + ["--json", "--output", file])
+        try #require(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("bundled copy"))
+        let report = try json(r.stdout)
+        for key in ["fit_seconds", "predict_seconds", "train_samples", "test_samples", "file_bytes", "arena_bytes"] {
+            #expect(report[key] != nil, "missing \(key)")
+        }
+        let verified = try tool("export-tool", ["verify", file, "--dataset", dataset, "--data", smallDataDirectory, "--json"])
+        try #require(verified.status == 0, "\(verified.stderr)")
+        let check = try json(verified.stdout)
+        if let accuracy = report["test_accuracy"] as? Double {
+            #expect(accuracy > 0.8)
+            #expect(abs((check["accuracy"] as? Double ?? -1) - accuracy) < 1e-9, "C and Swift accuracy")
+        } else {
+            let mse = try #require(report["test_mse"] as? Double)
+            #expect(abs((check["mse"] as? Double ?? -1) - mse) < 1e-3 * mse, "C and Swift MSE")
+        }
+    }
+
+    @Test func badArgumentsGetAClearMessage() throws {
+        let cases: [([String], String)] = [
+            (["--model", "knn", "--dataset", "iris", "--k", "0"], "--k"),
+            (["--model", "knn", "--dataset", "iris", "--distance", "hamming"], "l1, l2, linf, cosine, mahalanobis"),
+            (["--model", "perceptron", "--dataset", "iris", "--multiclass", "all"], "ova, ovo"),
+            (["--model", "svm", "--dataset", "iris", "--C", "-1"], "--C"),
+            (["--model", "ridge", "--dataset", "iris"], "regression"),
+            (["--model", "softmax", "--dataset", "diabetes"], "regression set"),
+            (["--model", "softmax", "--dataset", "mnist-fashion"], "--dataset"),
+            (["--model", "softmax", "--dataset", "iris", "--optimizer", "adam"], "--optimizer"),
+            (["--model", "mlp", "--k", "3"], "classic models"),
+            (["--model", "knn", "--dataset", "iris", "--data", "/nonexistent"], "cannot read"),
+        ]
+        for (arguments, needle) in cases {
+            let r = try tool("train", arguments)
+            #expect(r.status != 0, "\(arguments)")
+            #expect(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+    }
+}
