@@ -57,7 +57,7 @@ public final class Conv2D: Layer {
     private static func scratchSizes(_ g: ConvGeometry, maxBatch: Int, algorithm: Algorithm) -> (Int, Int, Int) {
         switch algorithm {
         case .im2col: (max(maxBatch * g.patch * g.positions, scratchForOne(g)), g.patch * g.positions, 0)
-        case .direct: (maxBatch * DirectConvolution.paddedCount(g), DirectConvolution.paddedCount(g),
+        case .direct: (max(maxBatch * DirectConvolution.paddedCount(g), scratchForOne(g)), DirectConvolution.paddedCount(g),
                        maxBatch * DirectConvolution.gradientCount(g))
         }
     }
@@ -73,7 +73,7 @@ public final class Conv2D: Layer {
 
     /// Floats of scratch `forwardOne` needs for this geometry.
     static func scratchForOne(_ g: ConvGeometry) -> Int {
-        DirectConvolution.applies(to: g) ? DirectConvolution.paddedCount(g) : g.patch * g.positions
+        DirectConvolution.applies(to: g) ? DirectConvolution.paddedCount(g) + DirectConvolution.transposedWeightCount(g) : g.patch * g.positions
     }
 
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
@@ -150,7 +150,13 @@ public final class Conv2D: Layer {
                            scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         if DirectConvolution.applies(to: g) {
             DirectConvolution.pad(x, g, into: scratch)
-            DirectConvolution.forward(padded: scratch, g, weight: weight, bias: bias, into: y)
+            if g.output.channels >= 16 {
+                let transposed = scratch + DirectConvolution.paddedCount(g)
+                DirectConvolution.transposeWeights(weight, g, into: transposed)
+                DirectConvolution.forwardAcrossFilters(padded: scratch, g, transposedWeight: transposed, bias: bias, into: y)
+            } else {
+                DirectConvolution.forward(padded: scratch, g, weight: weight, bias: bias, into: y)
+            }
             return
         }
         let k = g.patch, p = g.positions

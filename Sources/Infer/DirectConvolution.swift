@@ -37,8 +37,10 @@ enum DirectConvolution {
         }
     }
 
-    /// y = b + W ∗ x for one padded sample. Four filters at a time share each input load and give
-    /// four independent FMA chains (one chain alone waits on FMA latency).
+    /// y = b + W ∗ x for one padded sample, vectorised along output rows (16 columns at a time).
+    /// Six filters at a time share each input load and give six independent FMA chains (one chain
+    /// alone waits on FMA latency); six accumulators fit the 16 vector registers of AVX2 even
+    /// when a SIMD16 takes two of them.
     static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
@@ -48,12 +50,15 @@ enum DirectConvolution {
         while f0 < filters {
             // A short last block repeats its last filter; only real filters are stored.
             let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
-            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps, w3 = weight + f3 * taps
+            let f4 = min(f0 + 4, filters - 1), f5 = min(f0 + 5, filters - 1)
+            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps
+            let w3 = weight + f3 * taps, w4 = weight + f4 * taps, w5 = weight + f5 * taps
             for oy in 0..<oh {
                 var cs = 0
                 while cs < ow {
                     var a0 = SIMD16<Float>(repeating: bias[f0]), a1 = SIMD16<Float>(repeating: bias[f1])
                     var a2 = SIMD16<Float>(repeating: bias[f2]), a3 = SIMD16<Float>(repeating: bias[f3])
+                    var a4 = SIMD16<Float>(repeating: bias[f4]), a5 = SIMD16<Float>(repeating: bias[f5])
                     var tap = 0
                     for c in 0..<channels {
                         let plane = p + c * hp * wp
@@ -65,23 +70,91 @@ enum DirectConvolution {
                                 a1.addProduct(SIMD16(repeating: w1[tap]), v)
                                 a2.addProduct(SIMD16(repeating: w2[tap]), v)
                                 a3.addProduct(SIMD16(repeating: w3[tap]), v)
+                                a4.addProduct(SIMD16(repeating: w4[tap]), v)
+                                a5.addProduct(SIMD16(repeating: w5[tap]), v)
                                 tap += 1
                             }
                         }
                     }
                     let count = min(16, ow - cs)
-                    @inline(__always) func put(_ acc: SIMD16<Float>, _ f: Int) {
-                        let out = y + (f * oh + oy) * ow + cs
+                    @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int) {
+                        guard f0 + k < filters else { return }
+                        let out = y + ((f0 + k) * oh + oy) * ow + cs
                         if count == 16 { store16(acc, out) } else { for l in 0..<count { out[l] = acc[l] } }
                     }
-                    put(a0, f0)
-                    if f0 + 1 < filters { put(a1, f0 + 1) }
-                    if f0 + 2 < filters { put(a2, f0 + 2) }
-                    if f0 + 3 < filters { put(a3, f0 + 3) }
+                    put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5)
                     cs += 16
                 }
             }
-            f0 += 4
+            f0 += 6
+        }
+    }
+
+    /// Filters rounded up to whole vectors (the transposed weights' row length).
+    static func filterStride(_ g: ConvGeometry) -> Int { (g.output.channels + 15) & ~15 }
+    /// Floats of transposed weights: one row of `filterStride` per tap.
+    static func transposedWeightCount(_ g: ConvGeometry) -> Int { g.patch * filterStride(g) }
+
+    /// W [F, taps] into [taps, filterStride] with zeros past the last filter, so one vector load
+    /// gives a tap's weights for 16 filters.
+    static func transposeWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
+        let taps = g.patch, filters = g.output.channels, stride = filterStride(g)
+        for tap in 0..<taps {
+            let row = t + tap * stride
+            for f in 0..<filters { row[f] = w[f * taps + tap] }
+            for f in filters..<stride { row[f] = 0 }
+        }
+    }
+
+    /// y = b + W ∗ x for one padded sample, vectorised across filters: each tap's weights for 16
+    /// filters are one vector, multiplied by the broadcast input value of 8 output positions at
+    /// once (8 independent FMA chains, one weight load each). Unlike the row-vectorised batch loop,
+    /// no lanes are lost to short output rows (LeNet's second convolution has rows of 10), and
+    /// positions run on across row ends. A last block of fewer than 8 positions repeats its last
+    /// position; only real ones are stored.
+    static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
+                                     bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
+        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
+        let stride = filterStride(g), positions = oh * ow
+        var f0 = 0
+        while f0 < filters {
+            var b = SIMD16<Float>()
+            for l in 0..<min(16, filters - f0) { b[l] = bias[f0 + l] }
+            var p0 = 0
+            while p0 < positions {
+                // Top-left input offsets of the block's positions.
+                @inline(__always) func origin(_ k: Int) -> UnsafePointer<Float> {
+                    let q = min(p0 + k, positions - 1)
+                    return p + (q / ow) * wp + q % ow
+                }
+                let x0 = origin(0), x1 = origin(1), x2 = origin(2), x3 = origin(3)
+                var a0 = b, a1 = b, a2 = b, a3 = b
+                var tap = 0
+                for c in 0..<channels {
+                    for i in 0..<kh {
+                        var offset = c * hp * wp + i * wp
+                        for _ in 0..<kw {
+                            let w = load16(wt + tap * stride + f0)
+                            a0.addProduct(SIMD16(repeating: x0[offset]), w)
+                            a1.addProduct(SIMD16(repeating: x1[offset]), w)
+                            a2.addProduct(SIMD16(repeating: x2[offset]), w)
+                            a3.addProduct(SIMD16(repeating: x3[offset]), w)
+                            offset += 1
+                            tap += 1
+                        }
+                    }
+                }
+                let valid = min(4, positions - p0), lanes = min(16, filters - f0)
+                @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int) {
+                    guard k < valid else { return }
+                    let out = y + f0 * positions + p0 + k
+                    for l in 0..<lanes { out[l * positions] = acc[l] }
+                }
+                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3)
+                p0 += 4
+            }
+            f0 += 16
         }
     }
 

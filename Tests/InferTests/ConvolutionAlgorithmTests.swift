@@ -53,3 +53,31 @@ import LowLevel
         _ = arenas
     }
 }
+
+extension ConvolutionAlgorithmTests {
+    /// The single-sample inference path (shared with the C runtime; vectorised across filters when
+    /// there are 16 or more) computes the batch path's convolution.
+    @Test(arguments: 0..<geometries.count) func singleSampleInferenceMatchesTheBatchPath(index: Int) throws {
+        let (input, spec0) = Self.geometries[index]
+        var spec = spec0
+        for filters in [spec0.filters, 16, 21] {
+            spec.filters = filters
+            let g = try #require(spec.geometry(input: input))
+            let arena = try ArenaAllocator(capacity: 1 << 24)
+            var rng = RandomGenerator(seed: 8)
+            let layer = try Conv2D(geometry: g, name: "c", initializer: .he, rng: &rng, arena: arena, maxBatch: 2)
+            for i in layer.bias.value.indices { layer.bias.value[i] = Float(i) * 0.05 - 0.3 }
+            var x = testValues(2 * g.input.count, seed: 9)
+            var batch = [Float](repeating: 0, count: 2 * g.output.count), one = [Float](repeating: 0, count: g.output.count)
+            x.withUnsafeMutableBufferPointer { xb in
+                batch.withUnsafeMutableBufferPointer { yb in
+                    layer.forward(Matrix(xb, rows: 2, columns: g.input.count), into: Matrix(yb, rows: 2, columns: g.output.count), training: false)
+                }
+                one.withUnsafeMutableBufferPointer { yb in
+                    layer.forward(Matrix(xb, rows: 1, columns: g.input.count), into: Matrix(yb, rows: 1, columns: g.output.count), training: false)
+                }
+            }
+            for i in one.indices { #expect(abs(one[i] - batch[i]) <= 1e-5 * max(1, abs(batch[i])), "\(filters) filters, y[\(i)]") }
+        }
+    }
+}
