@@ -57,8 +57,9 @@ public struct KernelSVM: TrainedModel {
     /// b of each pair's decision function f_p(x) = Σᵢ coefficients[i, p]·k(xᵢ, x) + b_p.
     public let biases: [Float]
     public let report: FitReport
-    private let norms: UnsafeMutableBufferPointer<Float>
-    private let scratch: UnsafeMutableBufferPointer<Float>
+    /// The decision functions: support vectors, coefficients, biases.
+    public let expansion: KernelExpansion
+    private let decisionScratch: UnsafeMutableBufferPointer<Float>
 
     public var inputCount: Int { supportVectors.columns }
     public var outputCount: Int { classCount }
@@ -149,13 +150,9 @@ public struct KernelSVM: TrainedModel {
         if keepFirst { count = 1 }
         let indices: UnsafeMutableBufferPointer<Int32>
         let points: UnsafeMutableBufferPointer<Float>
-        let norms: UnsafeMutableBufferPointer<Float>
-        let scratch: UnsafeMutableBufferPointer<Float>
         do {
             indices = try arena.allocate(Int32.self, count: count)
             points = try arena.allocate(Float.self, count: count * d)
-            norms = try arena.allocate(Float.self, count: count)
-            scratch = try arena.allocate(Float.self, count: count + p)
         } catch { throw .arena(error) }
         var s = 0
         for i in 0..<n where keepFirst ? i == 0 : used(i) {
@@ -166,66 +163,41 @@ public struct KernelSVM: TrainedModel {
             s += 1
         }
         let supportVectors = Matrix(points, rows: count, columns: d)
-        KernelBlock.squaredNorms(supportVectors, into: norms.baseAddress!)
+        let coefficientMatrix = Matrix(base: coefficients.baseAddress!, rows: count, columns: p)
+        let expansion: KernelExpansion
+        let decisionScratch: UnsafeMutableBufferPointer<Float>
+        do {
+            expansion = try KernelExpansion(kernel: kernel, points: supportVectors, coefficients: coefficientMatrix,
+                                            bias: biases, arena: arena)
+            decisionScratch = try arena.allocate(Float.self, count: p)
+        } catch { throw .arena(error) }
         let report = FitReport(kernel: kernel, C: C, pairs: reports, supportVectors: keepFirst ? 0 : count,
                                seconds: MonotonicClock.seconds(since: start), cacheHits: hits, cacheMisses: misses)
         return KernelSVM(kernel: kernel, classCount: k, supportVectors: supportVectors, supportVectorIndices: indices,
-                         coefficients: Matrix(base: coefficients.baseAddress!, rows: count, columns: p),
-                         biases: biases, report: report, norms: norms, scratch: scratch)
+                         coefficients: coefficientMatrix, biases: biases, report: report,
+                         expansion: expansion, decisionScratch: decisionScratch)
     }
 
     /// The P pair decision values f_p(x) for one input.
     public func decisionValues(_ input: UnsafePointer<Float>, into decisions: UnsafeMutablePointer<Float>) {
-        let m = supportVectors.rows, d = supportVectors.columns
-        var norm = Kernels.sumOfSquares(input, count: d)
-        let kernelValues = scratch.baseAddress!
-        withUnsafePointer(to: &norm) { normPointer in
-            KernelBlock.compute(kernel, a: Matrix(base: UnsafeMutablePointer(mutating: input), rows: 1, columns: d),
-                                aNorms: normPointer, b: supportVectors, bNorms: norms.baseAddress!,
-                                into: kernelValues, ldc: m)
-        }
-        for c in 0..<pairCount { decisions[c] = biases[c] }
-        Kernels.gemm(.none, .none, m: 1, n: pairCount, k: m, alpha: 1, a: kernelValues, lda: m,
-                     b: coefficients.base, ldb: pairCount, beta: 1, c: decisions, ldc: pairCount)
+        expansion.evaluate(input, into: decisions)
     }
 
     public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        let decisions = scratch.baseAddress! + supportVectors.rows
-        decisionValues(input, into: decisions)
-        PairwiseVote.apply(decisions, classes: classCount, into: output)
+        decisionValues(input, into: decisionScratch.baseAddress!)
+        PairwiseVote.apply(decisionScratch.baseAddress!, classes: classCount, into: output)
     }
 
-    /// Batch prediction: kernel values of up to 256 rows against all support vectors with one
-    /// matrix product, then the decision values with another.
+    /// Batch prediction: decision values by `KernelExpansion` (two matrix products per 256 rows),
+    /// then the vote.
     public func predict(_ x: Matrix, into output: Matrix, arena: ArenaAllocator) throws(ArenaError) {
         precondition(x.columns == inputCount && output.columns == outputCount && output.rows >= x.rows)
-        let m = supportVectors.rows, p = pairCount, chunk = min(256, max(x.rows, 1))
         let mark = arena.mark()
         defer { arena.reset(to: mark) }
-        let values = try arena.allocate(Float.self, count: chunk * m)
-        let decisions = try arena.allocate(Float.self, count: chunk * p)
-        let rowNorms = try arena.allocate(Float.self, count: chunk)
-        var r0 = 0
-        while r0 < x.rows {
-            let rows = min(chunk, x.rows - r0)
-            let block = Matrix(base: x.row(r0), rows: rows, columns: x.columns)
-            KernelBlock.squaredNorms(block, into: rowNorms.baseAddress!)
-            KernelBlock.compute(kernel, a: block, aNorms: rowNorms.baseAddress!, b: supportVectors,
-                                bNorms: norms.baseAddress!, into: values.baseAddress!, ldc: m)
-            for r in 0..<rows { for c in 0..<p { decisions[r * p + c] = biases[c] } }
-            Kernels.gemm(.none, .none, m: rows, n: p, k: m, alpha: 1, a: values.baseAddress!, lda: m,
-                         b: coefficients.base, ldb: p, beta: 1, c: decisions.baseAddress!, ldc: p)
-            for r in 0..<rows {
-                PairwiseVote.apply(decisions.baseAddress! + r * p, classes: classCount, into: output.row(r0 + r))
-            }
-            r0 += rows
-        }
+        let decisions = Matrix(try arena.allocate(Float.self, count: x.rows * pairCount), rows: x.rows, columns: pairCount)
+        try expansion.evaluate(x, into: decisions, arena: arena)
+        for r in 0..<x.rows { PairwiseVote.apply(decisions.row(r), classes: classCount, into: output.row(r)) }
     }
 
-    public var stages: [ModelStage] {
-        [.kernel(kernel, points: Array(supportVectors.buffer), count: supportVectors.rows,
-                 dimension: supportVectors.columns),
-         .dense(weight: Array(coefficients.buffer), bias: biases, inputs: supportVectors.rows, outputs: pairCount),
-         .pairwiseVote(classes: classCount)]
-    }
+    public var stages: [ModelStage] { expansion.stages + [.pairwiseVote(classes: classCount)] }
 }
