@@ -1,1 +1,0 @@
-// Kernel machines: see the files of this module.
