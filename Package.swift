@@ -92,8 +92,8 @@ let package = Package(
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
         .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "ClassicTests", dependencies: ["Classic", "Infer", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Arena", "LowLevel", "MallocCounter"]),
+        .testTarget(name: "ClassicTests", dependencies: ["Classic", "KernelMachines", "Infer", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

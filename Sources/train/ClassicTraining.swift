@@ -3,6 +3,7 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import KernelMachines
 import LowLevel
 import MNIST
 
@@ -10,8 +11,8 @@ import MNIST
 /// evaluates it on the test part, and optionally writes the model file.
 struct ClassicTraining {
     static let models = ["perceptron", "linear", "ridge", "lasso", "tls", "logistic", "softmax", "svm",
-                         "knn", "kernel-smoothing", "local-linear"]
-    static let regressionModels: Set = ["linear", "ridge", "lasso", "tls", "kernel-smoothing", "local-linear"]
+                         "kernel-svm", "kernel-ridge", "kernel-logistic", "knn", "kernel-smoothing", "local-linear"]
+    static let regressionModels: Set = ["linear", "ridge", "lasso", "tls", "kernel-ridge", "kernel-smoothing", "local-linear"]
     static let smallDataSets = ["iris", "wine", "breast_cancer", "diabetes"]
 
     let options: Train
@@ -157,6 +158,31 @@ struct ClassicTraining {
             details["final_loss"] = m.epochLosses.last ?? .nan
             details["multiclass"] = m.multiclass.rawValue
             return m
+        case "kernel-svm", "kernel-ridge", "kernel-logistic":
+            let spec = try Self.kernelSpec(o)
+            details["kernel"] = spec.description
+            do {
+                switch o.model {
+                case "kernel-svm":
+                    let m = try KernelSVM.fit(set, kernel: spec, C: o.C ?? 1, arena: arena)
+                    details["support_vectors"] = m.report.supportVectors
+                    details["smo_iterations"] = m.report.iterations
+                    details["converged"] = m.report.converged
+                    details["C"] = Double(o.C ?? 1)
+                    details["kernel"] = m.kernel.description
+                    return m
+                case "kernel-ridge":
+                    let m = try KernelRidge.fit(set, kernel: spec, lambda: o.lambda ?? 1e-3, arena: arena)
+                    details["lambda"] = Double(m.lambda)
+                    details["kernel"] = m.kernel.description
+                    return m
+                default:
+                    let m = try KernelLogisticRegression.fit(set, kernel: spec, lambda: o.lambda ?? 1e-3, iterations: o.epochs ?? 2000, arena: arena)
+                    details["lambda"] = Double(m.lambda); details["iterations"] = m.iterations; details["converged"] = m.converged
+                    details["kernel"] = m.kernel.description
+                    return m
+                }
+            } catch { throw ValidationError("\(o.model): \(error)") }
         case "knn", "kernel-smoothing", "local-linear":
             let k = o.k ?? 5
             var distance = NearestNeighbours.Distance.metric(.l2)
@@ -173,6 +199,17 @@ struct ClassicTraining {
             catch let e as NearestNeighbours.FitError { throw ValidationError(e.description) }
         default:
             throw ValidationError("unknown model \(o.model)")
+        }
+    }
+
+    /// The kernel for the kernel machines: a nil σ is chosen from the training data.
+    static func kernelSpec(_ o: Train) throws -> KernelSpec {
+        switch o.kernel ?? "rbf" {
+        case "linear": return .linear
+        case "poly": return .polynomial(degree: o.degree ?? 3)
+        case "rbf": return .gaussian(sigma: o.sigma)
+        case "laplace": return .laplace(sigma: o.sigma)
+        default: throw ValidationError("unknown --kernel '\(o.kernel!)'; available: linear, poly, rbf, laplace")
         }
     }
 
@@ -251,10 +288,14 @@ struct ClassicTraining {
         }
     }
 
-    /// Rows and columns of the data set, read cheaply before the arena is sized.
+    /// Rows and columns of the data set, read before the arena is sized (MNIST's are fixed; a
+    /// small set is read twice, which costs microseconds).
     func dataSize() throws -> (Int, Int, Int) {
         if options.dataset == "mnist" { return (min(options.trainLimit ?? 60_000, 60_000), 10_000, 784) }
-        return (10_000, 10_000, 64) // the small sets are far below this
+        let directory = options.data ?? ProcessInfo.processInfo.environment["SMALL_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Bundle.module.url(forResource: "small", withExtension: nil)?.path ?? "."
+        guard let split = try? TabularData.loadSplit(name: options.dataset, directory: directory) else { return (1, 1, 1) }
+        return (min(split.train.rows, options.trainLimit ?? .max), split.test.rows, split.train.columns)
     }
 
     /// Working memory beyond the data, per model.
@@ -262,6 +303,11 @@ struct ClassicTraining {
         switch options.model {
         case "knn", "kernel-smoothing", "local-linear":
             return n * (d + 1) * 4 + (64 << 20) + (8 << 20)
+        case "kernel-svm":
+            // Cache (256 MiB per pair), a pair's copy, the n × pairs coefficients, support vectors.
+            return (256 << 20) + 3 * n * (d + 1) * 4 + n * 45 * 4 + (32 << 20)
+        case "kernel-ridge", "kernel-logistic":
+            return 3 * n * n * 8 + 4 * n * (d + 2) * 4 + (8 << 20)
         case "linear", "ridge", "lasso", "tls":
             return 1 << 20
         default:

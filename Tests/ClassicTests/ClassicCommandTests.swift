@@ -20,6 +20,9 @@ private func json(_ text: String) throws -> [String: Any] {
         (["--model", "logistic", "--dataset", "breast_cancer", "--batch", "16", "--epochs", "20"], "breast_cancer"),
         (["--model", "svm", "--dataset", "iris", "--C", "10"], "iris"),
         (["--model", "knn", "--dataset", "wine", "--k", "3", "--distance", "mahalanobis"], "wine"),
+        (["--model", "kernel-svm", "--dataset", "wine", "--kernel", "poly", "--degree", "2"], "wine"),
+        (["--model", "kernel-logistic", "--dataset", "breast_cancer", "--kernel", "laplace"], "breast_cancer"),
+        (["--model", "kernel-ridge", "--dataset", "diabetes", "--lambda", "0.01"], "diabetes"),
         (["--model", "ridge", "--dataset", "diabetes", "--lambda", "0.1"], "diabetes"),
         (["--model", "lasso", "--dataset", "diabetes"], "diabetes"),
         (["--model", "local-linear", "--dataset", "diabetes", "--sigma", "30"], "diabetes"),
@@ -60,6 +63,9 @@ private func json(_ text: String) throws -> [String: Any] {
             (["--model", "softmax", "--dataset", "iris", "--optimizer", "adam"], "--optimizer"),
             (["--model", "mlp", "--k", "3"], "classic models"),
             (["--model", "knn", "--dataset", "iris", "--data", "/nonexistent"], "cannot read"),
+            (["--model", "kernel-svm", "--dataset", "iris", "--kernel", "sigmoid"], "linear, poly, rbf, laplace"),
+            (["--model", "kernel-svm", "--dataset", "iris", "--kernel", "rbf", "--sigma", "-2"], "sigma"),
+            (["--model", "kernel-logistic", "--dataset", "iris"], "two-class"),
         ]
         for (arguments, needle) in cases {
             let r = try tool("train", arguments)

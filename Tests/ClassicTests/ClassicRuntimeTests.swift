@@ -2,6 +2,7 @@ import Testing
 import Arena
 import Classic
 import Infer
+import KernelMachines
 import LowLevel
 
 /// Every classic model exported with its standardisation and run through the C interface gives
@@ -26,6 +27,10 @@ import LowLevel
             models.append(try NearestNeighbours.fit(data.train, k: 5, distance: .metric(metric), arena: arena))
         }
         models.append(try NearestNeighbours.fit(data.train, k: 5, distance: .mahalanobis(matrix: nil), arena: arena))
+        for kernel in [KernelSpec.linear, .polynomial(degree: 2), .gaussian(sigma: nil), .laplace(sigma: nil)] {
+            models.append(try KernelSVM.fit(data.train, kernel: kernel, C: 1, arena: arena))
+        }
+        if data.train.classCount == 2 { models.append(try KernelLogisticRegression.fit(data.train, arena: arena)) }
         for model in models {
             try checkThroughC(model, prefix: [data.scaler.stage], raw: data.rawTest.features, on: data.test.features)
         }
@@ -47,6 +52,7 @@ import LowLevel
             try NearestNeighbours.fit(data.train, k: 1, regression: .kernelSmoothing(.gaussian(sigma: 10)), arena: arena),
             try NearestNeighbours.fit(data.train, k: 1, regression: .kernelSmoothing(.laplace(sigma: 3)), arena: arena),
             try NearestNeighbours.fit(data.train, k: 1, regression: .localLinear(sigma: 20), arena: arena),
+            try KernelRidge.fit(data.train, kernel: .gaussian(sigma: nil), lambda: 1e-2, arena: arena),
         ]
         for model in models {
             try checkThroughC(model, prefix: [data.scaler.stage], raw: data.rawTest.features, on: data.test.features, tolerance: 2e-4)

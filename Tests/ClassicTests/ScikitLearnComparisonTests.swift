@@ -3,6 +3,7 @@ import Testing
 import Arena
 import Classic
 import Infer
+import KernelMachines
 import LowLevel
 
 /// The documented comparison with scikit-learn (docs/CLASSIC.md): the same fixed split, the same
@@ -59,6 +60,14 @@ import LowLevel
         }
         expectComparable(try accuracy(NearestNeighbours.fit(data.train, k: 5, distance: .mahalanobis(matrix: nil), arena: arena)),
                          name, "knn5_mahalanobis")
+        // Kernel SVMs by SMO, C = 1, one-vs-one (SVC). RBF: σ = d·Var(X) (gamma = "scale");
+        // polynomial (⟨x, z⟩ + 1)³ (gamma = 1, coef0 = 1); Laplace with σ = √d.
+        let d = Float(data.train.featureCount)
+        let kernels: [(KernelSpec, String)] = [(.linear, "svm_linear"), (.gaussian(sigma: nil), "svm_rbf"),
+                                               (.polynomial(degree: 3), "svm_poly"), (.laplace(sigma: d.squareRoot()), "svm_laplace")]
+        for (kernel, key) in kernels {
+            expectComparable(try accuracy(KernelSVM.fit(data.train, kernel: kernel, C: 1, arena: arena)), name, key)
+        }
     }
 
     /// Least squares, ridge (α = 1, i.e. λ = 1/n) and lasso (α = 0.1, the same objective) on diabetes:
