@@ -10,7 +10,9 @@ import MNIST
 /// KernelMachineTests (MNISTSVMTests). Timings are in Benchmarks/classic.sh.
 @Suite(.serialized, .enabled(if: mnistDirectory != nil, "set MNIST_DIR to run the full-MNIST targets"))
 struct ClassicMNISTTargetTests {
-    static let data: (train: SampleSet, test: SampleSet, arena: ArenaAllocator)? = {
+    // Built once and used by one test at a time (the suite is serialised); each test releases its
+    // own allocations.
+    nonisolated(unsafe) static let data: (train: SampleSet, test: SampleSet, arena: ArenaAllocator)? = {
         guard let directory = mnistDirectory, let set = try? MNISTDataset(directory: directory),
               let arena = try? ArenaAllocator(capacity: 512 << 20),
               let train = try? SampleSet(images: set.train, arena: arena), let test = try? SampleSet(images: set.test, arena: arena)
@@ -22,12 +24,16 @@ struct ClassicMNISTTargetTests {
 
     @Test func softmaxRegressionReaches92Percent() throws {
         let (train, test, arena) = try #require(Self.data)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
         let model = try SoftmaxRegression.fit(train, arena: arena)
         #expect(try model.accuracy(on: test, arena: arena) >= 0.92)
     }
 
     @Test func linearSVMReaches91Percent() throws {
         let (train, test, arena) = try #require(Self.data)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
         let model = try LinearSVM.fit(train, arena: arena)
         #expect(try model.accuracy(on: test, arena: arena) >= 0.91)
     }
@@ -36,6 +42,8 @@ struct ClassicMNISTTargetTests {
     /// passes; the averaged perceptron (same updates) passes the 85% target.
     @Test func perceptronOneVsAll() throws {
         let (train, test, arena) = try #require(Self.data)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
         var s = Perceptron.Settings()
         s.maxPasses = 5
         s.threads = 2
@@ -49,6 +57,8 @@ struct ClassicMNISTTargetTests {
 
     @Test func threeNearestNeighboursReach97Percent() throws {
         let (train, test, arena) = try #require(Self.data)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
         let model = try NearestNeighbours.fit(train, k: 3, arena: arena)
         #expect(try model.accuracy(on: test, arena: arena) >= 0.97)
     }
