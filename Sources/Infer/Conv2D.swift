@@ -71,6 +71,13 @@ public final class Conv2D: Layer {
             + ArenaAllocator.footprint(of: Float.self, count: sizes.2)
     }
 
+    /// Whether single-sample inference vectorises across filters, with weights transposed to
+    /// [taps, filters]: with 16 filters or more, all vector lanes carry filters (LeNet's second
+    /// convolution); with fewer, the row-vectorised loop wastes fewer lanes.
+    static func usesTransposedWeights(_ g: ConvGeometry) -> Bool {
+        DirectConvolution.applies(to: g) && g.output.channels >= 16
+    }
+
     /// Floats of scratch `forwardOne` needs for this geometry.
     static func scratchForOne(_ g: ConvGeometry) -> Int {
         DirectConvolution.applies(to: g) ? DirectConvolution.paddedCount(g) + DirectConvolution.transposedWeightCount(g) : g.patch * g.positions
@@ -146,14 +153,22 @@ public final class Conv2D: Layer {
     /// One sample without BLAS: direct loops over a padded copy for stride 1, otherwise im2col
     /// into `scratch` and a vector-matrix product per filter (b + Σₖ W[f, k] · col[k, :]).
     /// `scratch` holds `scratchForOne(g)` floats.
+    /// `transposed`, for geometries where `usesTransposedWeights`, may hold the weights already
+    /// laid out by `DirectConvolution.transposeWeights` (the runtime does that once at open);
+    /// otherwise they are transposed into the scratch on every call.
     static func forwardOne(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                           scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+                           scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                           transposed: UnsafePointer<Float>? = nil) {
         if DirectConvolution.applies(to: g) {
             DirectConvolution.pad(x, g, into: scratch)
-            if g.output.channels >= 16 {
-                let transposed = scratch + DirectConvolution.paddedCount(g)
-                DirectConvolution.transposeWeights(weight, g, into: transposed)
-                DirectConvolution.forwardAcrossFilters(padded: scratch, g, transposedWeight: transposed, bias: bias, into: y)
+            if usesTransposedWeights(g) {
+                var transposed = transposed
+                if transposed == nil {
+                    let t = scratch + DirectConvolution.paddedCount(g)
+                    DirectConvolution.transposeWeights(weight, g, into: t)
+                    transposed = UnsafePointer(t)
+                }
+                DirectConvolution.forwardAcrossFilters(padded: scratch, g, transposedWeight: transposed!, bias: bias, into: y)
             } else {
                 DirectConvolution.forward(padded: scratch, g, weight: weight, bias: bias, into: y)
             }

@@ -40,6 +40,8 @@ public struct RuntimeModel {
         var metric: DistanceMetric = .l2
         var neighbourMode: ModelFormat.NeighbourModeCode = .classify
         var sigma: Float = 0
+        /// Convolutions vectorised across filters: their weights as [taps, filters], in the arena.
+        var transposed: UnsafePointer<Float>? = nil
     }
 
     /// Scratch for PNG input; all pointers into the arena.
@@ -85,6 +87,10 @@ public struct RuntimeModel {
         var plan = ArenaPlan()
         plan.reserve(RuntimeModel.self, 1)
         plan.reserve(Layer.self, file.layerCount)
+        for i in 0..<file.layerCount where file.layer(i).kind == .conv2d {
+            let g = convGeometry(file.layer(i))
+            if Conv2D.usesTransposedWeights(g) { plan.reserve(Float.self, DirectConvolution.transposedWeightCount(g)) }
+        }
         plan.reserve(Float.self, file.maxWidth)
         plan.reserve(Float.self, file.maxWidth)
         if file.layer(0).kind == .dense {
@@ -107,6 +113,14 @@ public struct RuntimeModel {
             plan.reserve(Float.self, side * side)
         }
         return plan.bytes
+    }
+
+    /// A convolution record's geometry (validated by `ModelFile`).
+    static func convGeometry(_ record: ModelFile.Layer) -> ConvGeometry {
+        let input = Shape3(channels: record.arg(2), height: record.arg(3), width: record.arg(4))
+        let output = Shape3(channels: record.outputs / (record.arg(11) * record.arg(12)), height: record.arg(11), width: record.arg(12))
+        return ConvGeometry(input: input, output: output, kernelHeight: record.arg(5), kernelWidth: record.arg(6),
+                            strideY: record.arg(7), strideX: record.arg(8), padTop: record.arg(9), padLeft: record.arg(10))
     }
 
     static func boxSide(height: Int, width: Int) -> Int {
@@ -143,10 +157,13 @@ public struct RuntimeModel {
             case .conv2d:
                 layer.weight = file.floats(record.arg(0))
                 layer.bias = file.floats(record.arg(1))
-                let input = Shape3(channels: record.arg(2), height: record.arg(3), width: record.arg(4))
-                let output = Shape3(channels: record.outputs / (record.arg(11) * record.arg(12)), height: record.arg(11), width: record.arg(12))
-                layer.conv = ConvGeometry(input: input, output: output, kernelHeight: record.arg(5), kernelWidth: record.arg(6),
-                                          strideY: record.arg(7), strideX: record.arg(8), padTop: record.arg(9), padLeft: record.arg(10))
+                let g = convGeometry(record)
+                layer.conv = g
+                if Conv2D.usesTransposedWeights(g) {
+                    let t = cursor.take(Float.self, DirectConvolution.transposedWeightCount(g))
+                    DirectConvolution.transposeWeights(layer.weight!, g, into: t)
+                    layer.transposed = UnsafePointer(t)
+                }
             case .maxPool, .averagePool:
                 let spec = PoolSpec(window: (record.arg(3), record.arg(4)), stride: (record.arg(5), record.arg(6)))
                 let input = Shape3(channels: record.arg(0), height: record.arg(1), width: record.arg(2))
@@ -222,7 +239,8 @@ public struct RuntimeModel {
             case .activation:
                 Activation.apply(layer.activation, x, into: out, count: layer.outputs)
             case .conv2d:
-                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out)
+                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out,
+                                  transposed: layer.transposed)
             case .maxPool, .averagePool:
                 let (spec, input, output) = layer.pool!
                 Pool2D.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)
