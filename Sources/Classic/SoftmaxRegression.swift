@@ -1,0 +1,36 @@
+import Arena
+import Infer
+import LowLevel
+
+/// Softmax (multinomial logistic) regression: P(class | x) = softmax(xW + b), trained on the
+/// cross-entropy with optional L2 by `LinearModelTrainer`. Outputs probabilities.
+public struct SoftmaxRegression: TrainedModel {
+    public let weight: [Float]
+    public let bias: [Float]
+    public let inputCount: Int
+    public let classCount: Int
+    public let epochLosses: [Double]
+
+    public var outputCount: Int { classCount }
+    public var outputKind: ModelFormat.OutputKind { .probabilities }
+
+    public static func defaultSettings(samples n: Int) -> LinearModelTrainer.Settings {
+        LinearModelTrainer.defaults(samples: n, rate: 0.1, decay: 0.1)
+    }
+
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> SoftmaxRegression {
+        let settings = settings ?? defaultSettings(samples: set.count)
+        precondition(set.isClassification)
+        let result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: set.classCount,
+                                                  loss: .softmax, settings: settings, arena: arena)
+        return SoftmaxRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: set.classCount,
+                                 epochLosses: result.epochLosses)
+    }
+
+    public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        LinearScores.compute(input, weight: weight, bias: bias, inputs: inputCount, into: output, vote: nil)
+        Kernels.softmaxRows(output, into: output, rows: 1, columns: classCount)
+    }
+
+    public var stages: [ModelStage] { [.dense(weight: weight, bias: bias, inputs: inputCount, outputs: classCount)] }
+}
