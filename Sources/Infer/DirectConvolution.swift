@@ -107,11 +107,12 @@ enum DirectConvolution {
     }
 
     /// y = b + W ∗ x for one padded sample, vectorised across filters: each tap's weights for 16
-    /// filters are one vector, multiplied by the broadcast input value of 8 output positions at
-    /// once (8 independent FMA chains, one weight load each). Unlike the row-vectorised batch loop,
-    /// no lanes are lost to short output rows (LeNet's second convolution has rows of 10), and
-    /// positions run on across row ends. A last block of fewer than 8 positions repeats its last
-    /// position; only real ones are stored.
+    /// filters are one vector, multiplied by the broadcast input value of 6 output positions at
+    /// once (6 independent FMA chains sharing one weight load; six accumulators, a weight vector
+    /// and a broadcast fit AVX2's 16 registers even when a SIMD16 takes two). Unlike the
+    /// row-vectorised loop, no lanes are lost to short output rows (LeNet's second convolution
+    /// has rows of 10), and positions run on across row ends. A last block of fewer than 6
+    /// positions repeats its last position; only real ones are stored.
     static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
@@ -128,31 +129,33 @@ enum DirectConvolution {
                     let q = min(p0 + k, positions - 1)
                     return p + (q / ow) * wp + q % ow
                 }
-                let x0 = origin(0), x1 = origin(1), x2 = origin(2), x3 = origin(3)
-                var a0 = b, a1 = b, a2 = b, a3 = b
-                var tap = 0
+                let x0 = origin(0), x1 = origin(1), x2 = origin(2), x3 = origin(3), x4 = origin(4), x5 = origin(5)
+                var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b
+                var weights = wt + f0
                 for c in 0..<channels {
                     for i in 0..<kh {
-                        var offset = c * hp * wp + i * wp
-                        for _ in 0..<kw {
-                            let w = load16(wt + tap * stride + f0)
+                        let rowOffset = c &* hp &* wp &+ i &* wp
+                        for j in 0..<kw {
+                            let offset = rowOffset &+ j
+                            let w = load16(weights)
+                            weights += stride
                             a0.addProduct(SIMD16(repeating: x0[offset]), w)
                             a1.addProduct(SIMD16(repeating: x1[offset]), w)
                             a2.addProduct(SIMD16(repeating: x2[offset]), w)
                             a3.addProduct(SIMD16(repeating: x3[offset]), w)
-                            offset += 1
-                            tap += 1
+                            a4.addProduct(SIMD16(repeating: x4[offset]), w)
+                            a5.addProduct(SIMD16(repeating: x5[offset]), w)
                         }
                     }
                 }
-                let valid = min(4, positions - p0), lanes = min(16, filters - f0)
+                let valid = min(6, positions - p0), lanes = min(16, filters - f0)
                 @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int) {
                     guard k < valid else { return }
                     let out = y + f0 * positions + p0 + k
                     for l in 0..<lanes { out[l * positions] = acc[l] }
                 }
-                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3)
-                p0 += 4
+                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5)
+                p0 += 6
             }
             f0 += 16
         }
