@@ -81,3 +81,38 @@ extension ConvolutionAlgorithmTests {
         }
     }
 }
+
+/// The vectorised 2×2 max pooling of inference (no argmax) equals the scalar path that records
+/// the winners, for row widths with and without a vector step.
+@Suite struct MaxPoolInferencePathTests {
+    @Test(arguments: [(6, 28, 28), (16, 10, 10), (3, 9, 33), (2, 4, 64)])
+    func vectorPathEqualsScalarPath(_ shape: (Int, Int, Int)) throws {
+        let input = Shape3(channels: shape.0, height: shape.1, width: shape.2)
+        let spec = PoolSpec(window: (2, 2))
+        let output = try #require(spec.output(input: input))
+        let arena = try ArenaAllocator(capacity: 1 << 20)
+        var rng = RandomGenerator(seed: 2)
+        let pool = try Pool2D(.max, spec: spec, input: input, arena: arena, maxBatch: 1)
+        var x = (0..<input.count).map { _ in rng.nextGaussian() }
+        var inference = [Float](repeating: 0, count: output.count), training = inference
+        x.withUnsafeMutableBufferPointer { xb in
+            inference.withUnsafeMutableBufferPointer { yb in
+                pool.forward(Matrix(xb, rows: 1, columns: input.count), into: Matrix(yb, rows: 1, columns: output.count), training: false)
+            }
+            training.withUnsafeMutableBufferPointer { yb in
+                pool.forward(Matrix(xb, rows: 1, columns: input.count), into: Matrix(yb, rows: 1, columns: output.count), training: true)
+            }
+        }
+        #expect(inference == training)
+        // And both are the true maxima.
+        for c in 0..<input.channels {
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    let a = c * input.spatial + 2 * oy * input.width + 2 * ox
+                    let m = max(max(x[a], x[a + 1]), max(x[a + input.width], x[a + input.width + 1]))
+                    #expect(inference[(c * output.height + oy) * output.width + ox] == m)
+                }
+            }
+        }
+    }
+}
