@@ -87,6 +87,18 @@ public final class Pool2D: Layer {
             let plane = c * input.spatial
             for oy in 0..<output.height {
                 let top = plane + 2 * oy * w
+                if argmax == nil {
+                    // Inference: the same selects without the winners' bookkeeping, on pointers.
+                    let upperRow = x + top, lowerRow = upperRow + w, out = y + o
+                    for ox in 0..<output.width {
+                        let a = 2 &* ox
+                        let va = upperRow[a], vb = upperRow[a &+ 1], vd = lowerRow[a], ve = lowerRow[a &+ 1]
+                        let upper = vb > va ? vb : va, lower = ve > vd ? ve : vd
+                        out[ox] = lower > upper ? lower : upper
+                    }
+                    o += output.width
+                    continue
+                }
                 for ox in 0..<output.width {
                     let a = top + 2 * ox
                     let va = x[a], vb = x[a + 1], vd = x[a + w], ve = x[a + w + 1]
