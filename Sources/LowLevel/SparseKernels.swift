@@ -21,7 +21,30 @@ private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointe
         store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32); store16(a3, y + c + 48)
         c += 64
     }
-    while c + 16 <= n {
+    // The last one to three whole vectors in one pass over the rows, so their FMA chains overlap
+    // (one pass per vector would leave each chain waiting on its own latency).
+    switch (n - c) / 16 {
+    case 3:
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>()
+        if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32) }
+        for k in 0..<count {
+            let (coefficient, start) = term(k)
+            let row = start + c, v = SIMD16<Float>(repeating: coefficient)
+            a0.addProduct(v, load16(row)); a1.addProduct(v, load16(row + 16)); a2.addProduct(v, load16(row + 32))
+        }
+        store16(a0, y + c); store16(a1, y + c + 16); store16(a2, y + c + 32)
+        c += 48
+    case 2:
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
+        if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16) }
+        for k in 0..<count {
+            let (coefficient, start) = term(k)
+            let row = start + c, v = SIMD16<Float>(repeating: coefficient)
+            a0.addProduct(v, load16(row)); a1.addProduct(v, load16(row + 16))
+        }
+        store16(a0, y + c); store16(a1, y + c + 16)
+        c += 32
+    case 1:
         var a = accumulate ? load16(y + c) : SIMD16<Float>()
         for k in 0..<count {
             let (coefficient, start) = term(k)
@@ -29,6 +52,8 @@ private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointe
         }
         store16(a, y + c)
         c += 16
+    default:
+        break
     }
     return c
 }
