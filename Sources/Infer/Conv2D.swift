@@ -25,6 +25,13 @@ public final class Conv2D: Layer {
     private let columnGradient: UnsafeMutableBufferPointer<Float>
     /// direct: maxBatch zero-padded output gradients.
     private let paddedGradients: UnsafeMutableBufferPointer<Float>
+    /// direct: what the input gradient and the batch forward pass work on — the weights turned
+    /// by 180° ([C, F, kh, kw]), one output gradient padded for the gradient correlation, C zero
+    /// biases, and (16+ filters) the weights as [taps, filters] for the across-filters kernel.
+    private let flippedWeights: UnsafeMutableBufferPointer<Float>
+    private let paddedOutputGradient: UnsafeMutableBufferPointer<Float>
+    private let zeroBias: UnsafeMutableBufferPointer<Float>
+    private let transposedWeights: UnsafeMutableBufferPointer<Float>
 
     public var inputCount: Int { geometry.input.count }
     public var outputCount: Int { geometry.output.count }
@@ -51,6 +58,11 @@ public final class Conv2D: Layer {
         columns = try arena.allocateFloats(sizes.0)
         columnGradient = try arena.allocateFloats(sizes.1)
         paddedGradients = try arena.allocateFloats(sizes.2)
+        let extra = Self.directExtras(geometry, algorithm: algorithm)
+        flippedWeights = try arena.allocateFloats(extra.flipped)
+        paddedOutputGradient = try arena.allocateFloats(extra.paddedGradient)
+        zeroBias = try arena.allocateFloats(extra.zeroBias)
+        transposedWeights = try arena.allocateFloats(extra.transposed)
         initializer.fill(weight.value, fanIn: k, fanOut: f * geometry.kernelHeight * geometry.kernelWidth, rng: &rng)
     }
 
@@ -62,13 +74,25 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Floats of the direct algorithm's extra buffers (all 0 for im2col).
+    private static func directExtras(_ g: ConvGeometry, algorithm: Algorithm) -> (flipped: Int, paddedGradient: Int, zeroBias: Int, transposed: Int) {
+        guard algorithm == .direct else { return (0, 0, 0, 0) }
+        return (g.output.channels * g.patch, DirectConvolution.paddedCount(DirectConvolution.gradientGeometry(g)), g.input.channels,
+                usesTransposedWeights(g) ? DirectConvolution.transposedWeightCount(g) : 0)
+    }
+
     static func arenaBytes(geometry: ConvGeometry, maxBatch: Int, algorithm: Algorithm? = nil) -> Int {
         let f = geometry.output.channels, k = geometry.patch
-        let sizes = scratchSizes(geometry, maxBatch: maxBatch, algorithm: algorithm ?? defaultAlgorithm(geometry))
+        let algorithm = algorithm ?? defaultAlgorithm(geometry)
+        let sizes = scratchSizes(geometry, maxBatch: maxBatch, algorithm: algorithm)
+        let extra = directExtras(geometry, algorithm: algorithm)
         return 2 * ArenaAllocator.footprint(of: Float.self, count: f * k) + 2 * ArenaAllocator.footprint(of: Float.self, count: f)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.0)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.1)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.2)
+            + [extra.flipped, extra.paddedGradient, extra.zeroBias, extra.transposed].reduce(0) {
+                $0 + ArenaAllocator.footprint(of: Float.self, count: $1)
+            }
     }
 
     /// Whether single-sample inference vectorises across filters, with weights transposed to
@@ -93,11 +117,18 @@ public final class Conv2D: Layer {
         }
         switch algorithm {
         case .direct:
+            let acrossFilters = Self.usesTransposedWeights(geometry)
+            if acrossFilters { DirectConvolution.transposeWeights(weight.value.baseAddress!, geometry, into: transposedWeights.baseAddress!) }
             for n in 0..<x.rows {
                 let padded = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)
                 DirectConvolution.pad(x.row(n), geometry, into: padded)
-                DirectConvolution.forward(padded: padded, geometry, weight: weight.value.baseAddress!,
-                                          bias: bias.value.baseAddress!, into: y.row(n))
+                if acrossFilters {
+                    DirectConvolution.forwardAcrossFilters(padded: padded, geometry, transposedWeight: transposedWeights.baseAddress!,
+                                                           bias: bias.value.baseAddress!, into: y.row(n))
+                } else {
+                    DirectConvolution.forward(padded: padded, geometry, weight: weight.value.baseAddress!,
+                                              bias: bias.value.baseAddress!, into: y.row(n))
+                }
             }
         case .im2col:
             // One GEMM per sample: measured faster at LeNet sizes than one GEMM over the whole
@@ -128,10 +159,11 @@ public final class Conv2D: Layer {
             DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
                                              batch: dy.rows, geometry, into: dw)
             if let dx {
+                DirectConvolution.flipWeights(weight.value.baseAddress!, geometry, into: flippedWeights.baseAddress!)
                 for n in 0..<dy.rows {
-                    DirectConvolution.inputGradient(gradient: paddedGradients.baseAddress! + n * stride, geometry,
-                                                    weight: weight.value.baseAddress!, scratch: columnGradient.baseAddress!,
-                                                    into: dx.row(n))
+                    DirectConvolution.inputGradient(outputGradient: dy.row(n), geometry, flipped: flippedWeights.baseAddress!,
+                                                    zeroBias: zeroBias.baseAddress!, paddedGradient: paddedOutputGradient.baseAddress!,
+                                                    plane: columnGradient.baseAddress!, into: dx.row(n))
                 }
             }
             return

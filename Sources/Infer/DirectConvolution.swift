@@ -215,43 +215,42 @@ enum DirectConvolution {
         }
     }
 
-    /// dx for one sample: the padded-input gradient Σ_f W[f] ⋆ dY[f], then cropped to the input.
-    static func inputGradient(gradient q: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
-                              scratch dp: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, stride = rowStride(g)
+    /// The input gradient as a forward correlation: with dy zero-padded by kh − 1 rows and
+    /// kw − 1 columns on every side and W′[c, f, i, j] = W[f, c, kh − 1 − i, kw − 1 − j],
+    /// dx_padded[c, y, x] = Σ_{f,i,j} W′[c, f, i, j] · dy_padded[f, y + i, x + j]. So the gradient
+    /// runs on the forward kernel (six output channels share each input load) instead of a
+    /// reduction over filters that waits on FMA latency.
+    static func gradientGeometry(_ g: ConvGeometry) -> ConvGeometry {
+        ConvGeometry(input: g.output, output: Shape3(channels: g.input.channels, height: paddedHeight(g), width: paddedWidth(g)),
+                     kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideY: 1, strideX: 1,
+                     padTop: g.kernelHeight - 1, padLeft: g.kernelWidth - 1)
+    }
+
+    /// W′ for `inputGradient`: [C, F, kh, kw], each kernel turned by 180°.
+    static func flipWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into flipped: UnsafeMutablePointer<Float>) {
         let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
-        let taps = channels * kh * kw
-        Kernels.fill(dp, with: 0, count: paddedCount(g))
-        for c in 0..<channels {
-            for i in 0..<kh {
-                for j in 0..<kw {
-                    let tap = (c * kh + i) * kw + j
-                    for oy in 0..<oh {
-                        let target = dp + c * hp * wp + (oy + i) * wp + j
-                        var cs = 0
-                        while cs < stride {
-                            // Lanes past the output row add W·0 (the gradient rows are zero-padded),
-                            // so storing all 16 leaves their targets unchanged. Two chains halve
-                            // the wait on FMA latency.
-                            var even = load16(target + cs), odd = SIMD16<Float>()
-                            var f = 0
-                            while f + 1 < filters {
-                                even.addProduct(SIMD16(repeating: weight[f * taps + tap]), load16(q + (f * oh + oy) * stride + cs))
-                                odd.addProduct(SIMD16(repeating: weight[(f + 1) * taps + tap]), load16(q + ((f + 1) * oh + oy) * stride + cs))
-                                f += 2
-                            }
-                            if f < filters {
-                                even.addProduct(SIMD16(repeating: weight[f * taps + tap]), load16(q + (f * oh + oy) * stride + cs))
-                            }
-                            store16(even + odd, target + cs)
-                            cs += 16
-                        }
+        for f in 0..<filters {
+            for c in 0..<channels {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        flipped[((c * filters + f) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = w[((f * channels + c) * kh + i) * kw + j]
                     }
                 }
             }
         }
-        let h = g.input.height, w = g.input.width
-        for c in 0..<channels {
+    }
+
+    /// dx for one sample from its output gradient `dy` (F × oh × ow) and `flipped` weights.
+    /// `paddedGradient` holds `paddedCount(gradientGeometry(g))` floats, `plane` holds
+    /// C × (oh + kh − 1) × (ow + kw − 1) + 16, `zeroBias` C zeros.
+    static func inputGradient(outputGradient dy: UnsafePointer<Float>, _ g: ConvGeometry, flipped: UnsafePointer<Float>,
+                              zeroBias: UnsafePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>,
+                              plane dp: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let gg = gradientGeometry(g)
+        pad(dy, gg, into: paddedGradient)
+        forward(padded: paddedGradient, gg, weight: flipped, bias: zeroBias, into: dp)
+        let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
+        for c in 0..<g.input.channels {
             for y in 0..<h {
                 let py = y + g.padTop
                 let target = dx + (c * h + y) * w
