@@ -32,6 +32,8 @@ public final class Conv2D: Layer {
     private let paddedOutputGradient: UnsafeMutableBufferPointer<Float>
     private let zeroBias: UnsafeMutableBufferPointer<Float>
     private let transposedWeights: UnsafeMutableBufferPointer<Float>
+    /// direct, 16+ filters: maxBatch output gradients as [positions, filters] for the weight gradient.
+    private let transposedGradients: UnsafeMutableBufferPointer<Float>
 
     public var inputCount: Int { geometry.input.count }
     public var outputCount: Int { geometry.output.count }
@@ -63,6 +65,7 @@ public final class Conv2D: Layer {
         paddedOutputGradient = try arena.allocateFloats(extra.paddedGradient)
         zeroBias = try arena.allocateFloats(extra.zeroBias)
         transposedWeights = try arena.allocateFloats(extra.transposed)
+        transposedGradients = try arena.allocateFloats(extra.transposedGradients * maxBatch)
         initializer.fill(weight.value, fanIn: k, fanOut: f * geometry.kernelHeight * geometry.kernelWidth, rng: &rng)
     }
 
@@ -75,10 +78,13 @@ public final class Conv2D: Layer {
     }
 
     /// Floats of the direct algorithm's extra buffers (all 0 for im2col).
-    private static func directExtras(_ g: ConvGeometry, algorithm: Algorithm) -> (flipped: Int, paddedGradient: Int, zeroBias: Int, transposed: Int) {
-        guard algorithm == .direct else { return (0, 0, 0, 0) }
+    /// (`transposedGradients` is per sample.)
+    private static func directExtras(_ g: ConvGeometry, algorithm: Algorithm)
+        -> (flipped: Int, paddedGradient: Int, zeroBias: Int, transposed: Int, transposedGradients: Int) {
+        guard algorithm == .direct else { return (0, 0, 0, 0, 0) }
+        let across = usesTransposedWeights(g)
         return (g.output.channels * g.patch, DirectConvolution.paddedCount(DirectConvolution.gradientGeometry(g)), g.input.channels,
-                usesTransposedWeights(g) ? DirectConvolution.transposedWeightCount(g) : 0)
+                across ? DirectConvolution.transposedWeightCount(g) : 0, across ? DirectConvolution.transposedGradientCount(g) : 0)
     }
 
     static func arenaBytes(geometry: ConvGeometry, maxBatch: Int, algorithm: Algorithm? = nil) -> Int {
@@ -90,7 +96,7 @@ public final class Conv2D: Layer {
             + ArenaAllocator.footprint(of: Float.self, count: sizes.0)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.1)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.2)
-            + [extra.flipped, extra.paddedGradient, extra.zeroBias, extra.transposed].reduce(0) {
+            + [extra.flipped, extra.paddedGradient, extra.zeroBias, extra.transposed, extra.transposedGradients * maxBatch].reduce(0) {
                 $0 + ArenaAllocator.footprint(of: Float.self, count: $1)
             }
     }
@@ -152,12 +158,21 @@ public final class Conv2D: Layer {
             for filter in 0..<f { db[filter] += Kernels.sum(dy.row(n) + filter * p, count: p) }
         }
         if algorithm == .direct {
-            let stride = DirectConvolution.gradientCount(geometry)
-            for n in 0..<dy.rows {
-                DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
+            if Self.usesTransposedWeights(geometry) {
+                let stride = DirectConvolution.transposedGradientCount(geometry)
+                for n in 0..<dy.rows {
+                    DirectConvolution.transposeGradient(dy.row(n), geometry, into: transposedGradients.baseAddress! + n * stride)
+                }
+                DirectConvolution.weightGradientAcrossFilters(padded: columns.baseAddress!, gradients: transposedGradients.baseAddress!,
+                                                              batch: dy.rows, geometry, into: dw)
+            } else {
+                let stride = DirectConvolution.gradientCount(geometry)
+                for n in 0..<dy.rows {
+                    DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
+                }
+                DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
+                                                 batch: dy.rows, geometry, into: dw)
             }
-            DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
-                                             batch: dy.rows, geometry, into: dw)
             if let dx {
                 DirectConvolution.flipWeights(weight.value.baseAddress!, geometry, into: flippedWeights.baseAddress!)
                 for n in 0..<dy.rows {

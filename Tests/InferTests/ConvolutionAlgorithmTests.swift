@@ -13,6 +13,8 @@ import LowLevel
         (Shape3(channels: 3, height: 7, width: 19), Conv2DSpec(filters: 2, kernel: (3, 2), padding: (1, 0))),
         (Shape3(channels: 2, height: 9, width: 8), Conv2DSpec(filters: 3, kernel: (4, 3), same: true)),
         (Shape3(channels: 1, height: 5, width: 40), Conv2DSpec(filters: 1, kernel: (1, 1))),
+        // More than 16 filters: the across-filters kernels' second, partial block.
+        (Shape3(channels: 2, height: 8, width: 9), Conv2DSpec(filters: 21, kernel: (3, 3), padding: (1, 1))),
     ]
 
     @Test(arguments: 0..<geometries.count) func directMatchesIm2col(index: Int) throws {
