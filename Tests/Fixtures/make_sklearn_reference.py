@@ -27,18 +27,21 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.svm import SVC, LinearSVC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The data and its split live with the train command, which bundles them; the reference figures
+# are written here, beside this script.
+DATA = os.path.join(HERE, "..", "..", "Sources", "train", "Resources", "small")
 SMALL = os.path.join(HERE, "small")
 CLASSIFICATION = ["iris", "breast_cancer", "wine"]
 REGRESSION = ["diabetes"]
 
 
 def load(name):
-    path = os.path.join(SMALL, name + ".csv")
+    path = os.path.join(DATA, name + ".csv")
     with open(path) as f:
         header = f.readline().strip().split(",")
     data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64)
-    train = np.loadtxt(os.path.join(SMALL, name + ".train.idx"), dtype=np.int64)
-    test = np.loadtxt(os.path.join(SMALL, name + ".test.idx"), dtype=np.int64)
+    train = np.loadtxt(os.path.join(DATA, name + ".train.idx"), dtype=np.int64)
+    test = np.loadtxt(os.path.join(DATA, name + ".test.idx"), dtype=np.int64)
     x, y = data[:, :-1], data[:, -1]
     if header[-1] == "label":
         y = y.astype(np.int64)
@@ -51,10 +54,10 @@ def load(name):
 
 def load_float32(name):
     """The same split standardised as the Swift runtime does it: in float32, as x * (1/std) + (-mean/std)."""
-    path = os.path.join(SMALL, name + ".csv")
+    path = os.path.join(DATA, name + ".csv")
     data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64)
-    train = np.loadtxt(os.path.join(SMALL, name + ".train.idx"), dtype=np.int64)
-    test = np.loadtxt(os.path.join(SMALL, name + ".test.idx"), dtype=np.int64)
+    train = np.loadtxt(os.path.join(DATA, name + ".train.idx"), dtype=np.int64)
+    test = np.loadtxt(os.path.join(DATA, name + ".test.idx"), dtype=np.int64)
     x = data[:, :-1]
     mean = x[train].mean(axis=0)
     std = x[train].std(axis=0, ddof=0)
