@@ -24,14 +24,11 @@ public struct Lasso: LinearRegressor {
         guard d > 0, n > 0, x.count == n * d else { throw LinearRegression.FitError(description: "need n × d features and n targets") }
         guard settings.lambda >= 0, settings.lambda.isFinite else { throw LinearRegression.FitError(description: "lambda must be ≥ 0") }
         guard x.allSatisfy(\.isFinite), y.allSatisfy(\.isFinite) else { throw LinearRegression.FitError(description: "features or targets contain NaN or infinity") }
-        var xm = [Double](repeating: 0, count: d), ym = 0.0
-        for r in 0..<n { for c in 0..<d { xm[c] += x[r * d + c] }; ym += y[r] }
-        for c in 0..<d { xm[c] /= Double(n) }
-        ym /= Double(n)
+        let centring = Centring(x: x, y: y, columns: d)
         // Column-major centred copy: coordinate descent walks columns.
         var cols = [Double](repeating: 0, count: n * d)
-        for r in 0..<n { for c in 0..<d { cols[c * n + r] = x[r * d + c] - xm[c] } }
-        var residual = y.map { $0 - ym }
+        for r in 0..<n { for c in 0..<d { cols[c * n + r] = centring.feature(x, r, c) } }
+        var residual = y.map { $0 - centring.targetMean }
         var w = [Double](repeating: 0, count: d)
         let norms = (0..<d).map { c in (0..<n).reduce(0.0) { $0 + cols[c * n + $1] * cols[c * n + $1] } / Double(n) }
         var sweeps = 0, converged = false
@@ -52,8 +49,6 @@ public struct Lasso: LinearRegressor {
             }
             if largest <= settings.tolerance { converged = true; break }
         }
-        var b = ym
-        for c in 0..<d { b -= w[c] * xm[c] }
-        return Lasso(weights: w, intercept: b, sweeps: sweeps, converged: converged)
+        return Lasso(weights: w, intercept: centring.intercept(for: w), sweeps: sweeps, converged: converged)
     }
 }

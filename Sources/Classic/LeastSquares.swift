@@ -40,15 +40,10 @@ public struct LinearRegression: LinearRegressor {
         guard d > 0, x.count == n * d, n > 0 else { throw FitError(description: "need n × d features and n targets, got \(x.count) values, \(n) targets, d = \(d)") }
         guard settings.lambda >= 0, settings.lambda.isFinite else { throw FitError(description: "lambda must be ≥ 0") }
         guard x.allSatisfy(\.isFinite), y.allSatisfy(\.isFinite) else { throw FitError(description: "features or targets contain NaN or infinity") }
-        var xm = [Double](repeating: 0, count: d), ym = 0.0
-        if settings.fitIntercept {
-            for r in 0..<n { for c in 0..<d { xm[c] += x[r * d + c] }; ym += y[r] }
-            for c in 0..<d { xm[c] /= Double(n) }
-            ym /= Double(n)
-        }
+        let centring = Centring(x: x, y: y, columns: d, enabled: settings.fitIntercept)
         var xc = x
-        for r in 0..<n { for c in 0..<d { xc[r * d + c] -= xm[c] } }
-        let yc = y.map { $0 - ym }
+        for r in 0..<n { for c in 0..<d { xc[r * d + c] = centring.feature(x, r, c) } }
+        let yc = y.map { $0 - centring.targetMean }
 
         var w: [Double]? = nil, used = Solver.normalEquations, rank = d
         if settings.solver != .svd {
@@ -82,9 +77,7 @@ public struct LinearRegression: LinearRegressor {
             (w, rank) = try pseudoInverseSolve(xc, yc, rows: n, columns: d, lambda: Double(n) * settings.lambda, rcond: settings.rcond)
         }
         let weights = w!
-        var b = ym
-        for c in 0..<d { b -= weights[c] * xm[c] }
-        return LinearRegression(weights: weights, intercept: settings.fitIntercept ? b : 0, solverUsed: used, rank: rank)
+        return LinearRegression(weights: weights, intercept: centring.intercept(for: weights), solverUsed: used, rank: rank)
     }
 
     /// w = V diag(σᵢ/(σᵢ² + μ)) Uᵀy (μ = nλ; with μ = 0 the pseudo-inverse X⁺y, dropping σᵢ ≤ rcond·σ₁).

@@ -22,3 +22,35 @@ extension LinearRegressor {
         [.dense(weight: weights.map { Float($0) }, bias: [Float(intercept)], inputs: weights.count, outputs: 1)]
     }
 }
+
+/// Feature and target means of a regression set, so the intercept b = ȳ − ⟨w, x̄⟩ stays out of
+/// the fit (and of any penalty) in least squares, lasso and total least squares.
+struct Centring {
+    let featureMeans: [Double]
+    let targetMean: Double
+
+    /// Means of row-major `x` (n × d) and `y` (n); all zero when `enabled` is false.
+    init(x: [Double], y: [Double], columns d: Int, enabled: Bool = true) {
+        let n = y.count
+        var xm = [Double](repeating: 0, count: d), ym = 0.0
+        if enabled && n > 0 {
+            for r in 0..<n { for c in 0..<d { xm[c] += x[r * d + c] }; ym += y[r] }
+            for c in 0..<d { xm[c] /= Double(n) }
+            ym /= Double(n)
+        }
+        featureMeans = xm
+        targetMean = ym
+    }
+
+    /// Element (r, c) of the centred features.
+    @inline(__always) func feature(_ x: [Double], _ r: Int, _ c: Int) -> Double {
+        x[r * featureMeans.count + c] - featureMeans[c]
+    }
+
+    /// The intercept that goes with weights fitted on centred data.
+    func intercept(for weights: [Double]) -> Double {
+        var b = targetMean
+        for c in 0..<weights.count { b -= weights[c] * featureMeans[c] }
+        return b
+    }
+}

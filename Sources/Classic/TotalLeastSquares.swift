@@ -28,20 +28,15 @@ public struct TotalLeastSquares: LinearRegressor {
     public static func fit(x: [Double], y: [Double], columns d: Int) throws -> TotalLeastSquares {
         let n = y.count
         guard d > 0, n > d, x.count == n * d else { throw LinearRegression.FitError(description: "need more samples than features") }
-        var xm = [Double](repeating: 0, count: d), ym = 0.0
-        for r in 0..<n { for c in 0..<d { xm[c] += x[r * d + c] }; ym += y[r] }
-        for c in 0..<d { xm[c] /= Double(n) }
-        ym /= Double(n)
+        let centring = Centring(x: x, y: y, columns: d)
         var a = [Double](repeating: 0, count: n * (d + 1))
         for r in 0..<n {
-            for c in 0..<d { a[r * (d + 1) + c] = x[r * d + c] - xm[c] }
-            a[r * (d + 1) + d] = y[r] - ym
+            for c in 0..<d { a[r * (d + 1) + c] = centring.feature(x, r, c) }
+            a[r * (d + 1) + d] = y[r] - centring.targetMean
         }
         let (v, _) = try smallestSingularVector(a, rows: n, columns: d + 1)
         guard abs(v[d]) > 1e-12 else { throw LinearRegression.FitError(description: "the best-fitting plane is parallel to the y axis") }
         let w = (0..<d).map { -v[$0] / v[d] }
-        var b = ym
-        for c in 0..<d { b -= w[c] * xm[c] }
-        return TotalLeastSquares(weights: w, intercept: b)
+        return TotalLeastSquares(weights: w, intercept: centring.intercept(for: w))
     }
 }
