@@ -110,7 +110,8 @@ public final class Conv2D: Layer {
 
     /// Floats of scratch `forwardOne` needs for this geometry.
     static func scratchForOne(_ g: ConvGeometry) -> Int {
-        DirectConvolution.applies(to: g) ? DirectConvolution.paddedCount(g) + DirectConvolution.transposedWeightCount(g) : g.patch * g.positions
+        guard DirectConvolution.applies(to: g) else { return g.patch * g.positions }
+        return DirectConvolution.paddedCount(g) + (usesTransposedWeights(g) ? DirectConvolution.transposedWeightCount(g) : 0)
     }
 
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {

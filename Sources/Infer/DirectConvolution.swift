@@ -95,15 +95,22 @@ enum DirectConvolution {
     /// Floats of transposed weights: one row of `filterStride` per tap.
     static func transposedWeightCount(_ g: ConvGeometry) -> Int { g.patch * filterStride(g) }
 
-    /// W [F, taps] into [taps, filterStride] with zeros past the last filter, so one vector load
-    /// gives a tap's weights for 16 filters.
-    static func transposeWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
-        let taps = g.patch, filters = g.output.channels, stride = filterStride(g)
-        for tap in 0..<taps {
-            let row = t + tap * stride
-            for f in 0..<filters { row[f] = w[f * taps + tap] }
+    /// A per-filter array m [F, n] as [n, filterStride] with zeros past the last filter, so one
+    /// vector load gives the 16 filters' values of one column: weights (n = taps) and output
+    /// gradients (n = positions) for the across-filters kernels.
+    static func transposeAcrossFilters(_ m: UnsafePointer<Float>, columns n: Int, _ g: ConvGeometry,
+                                       into t: UnsafeMutablePointer<Float>) {
+        let filters = g.output.channels, stride = filterStride(g)
+        for column in 0..<n {
+            let row = t + column * stride
+            for f in 0..<filters { row[f] = m[f * n + column] }
             for f in filters..<stride { row[f] = 0 }
         }
+    }
+
+    /// W [F, taps] as [taps, filterStride].
+    static func transposeWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
+        transposeAcrossFilters(w, columns: g.patch, g, into: t)
     }
 
     /// y = b + W ∗ x for one padded sample, vectorised across filters: each tap's weights for 16
@@ -165,14 +172,9 @@ enum DirectConvolution {
     /// one row of `filterStride` per output position.
     static func transposedGradientCount(_ g: ConvGeometry) -> Int { g.output.spatial * filterStride(g) }
 
-    /// One sample's output gradient [F, positions] as [positions, filterStride], zeros past F.
+    /// One sample's output gradient [F, positions] as [positions, filterStride].
     static func transposeGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
-        let positions = g.output.spatial, filters = g.output.channels, stride = filterStride(g)
-        for p in 0..<positions {
-            let row = t + p * stride
-            for f in 0..<filters { row[f] = dy[f * positions + p] }
-            for f in filters..<stride { row[f] = 0 }
-        }
+        transposeAcrossFilters(dy, columns: g.output.spatial, g, into: t)
     }
 
     /// dW = Σ over the batch of dY ∗ x, vectorised across filters (16 a vector): for six taps at a
