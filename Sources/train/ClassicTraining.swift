@@ -32,7 +32,7 @@ struct ClassicTraining {
             throw ValidationError("unknown --distance '\(d)'; available: l1, l2, linf, cosine, mahalanobis")
         }
         if let m = o.multiclass, MulticlassStrategy(rawValue: m) == nil { throw ValidationError("unknown --multiclass '\(m)'; available: ova, ovo") }
-        if o.kernel != nil { _ = try kernel(o, dimension: 1, variance: 1) }
+        if o.kernel != nil { _ = try kernelSpec(o) }
         if let c = o.C, !(c > 0 && c.isFinite) { throw ValidationError("--C must be a positive number, not \(c)") }
         if let l = o.lambda, !(l >= 0 && l.isFinite) { throw ValidationError("--lambda must be 0 or more, not \(l)") }
         if let t = o.trainLimit, t <= 0 { throw ValidationError("--train-limit must be positive, not \(t)") }
@@ -41,21 +41,6 @@ struct ClassicTraining {
         if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
         if let decay = o.lrDecay, !(decay >= 0 && decay.isFinite) { throw ValidationError("--lr-decay must be 0 or more, not \(decay)") }
         guard o.threads >= 1 && o.threads <= 64 else { throw ValidationError("--threads must be between 1 and 64, not \(o.threads)") }
-    }
-
-    /// The kernel from --kernel/--degree/--sigma; rbf's default σ is d·Var(X) (scikit-learn's
-    /// gamma = "scale"), laplace's √d·std(X).
-    static func kernel(_ o: Train, dimension d: Int, variance: Double) throws -> KernelFunction {
-        let k: KernelFunction
-        switch o.kernel ?? "rbf" {
-        case "linear": k = .linear
-        case "poly": k = .polynomial(degree: o.degree ?? 3)
-        case "rbf": k = .gaussian(sigma: o.sigma ?? Float(Double(d) * variance))
-        case "laplace": k = .laplace(sigma: o.sigma ?? Float((Double(d) * variance).squareRoot()))
-        default: throw ValidationError("unknown --kernel '\(o.kernel!)'; available: linear, poly, rbf, laplace")
-        }
-        if let problem = k.problem { throw ValidationError("--kernel: \(problem)") }
-        return k
     }
 
     /// Train and test sets in one arena, with what the export needs to know about the input.
@@ -187,11 +172,12 @@ struct ClassicTraining {
             let k = o.k ?? 5
             var distance = NearestNeighbours.Distance.metric(.l2)
             if let d = o.distance { distance = d == "mahalanobis" ? .mahalanobis(matrix: nil) : .metric(DistanceMetric(rawValue: d)!) }
-            let variance = Self.variance(set)
             let mode: NeighbourMode
             switch o.model {
-            case "kernel-smoothing": mode = .kernelSmoothing(try Self.kernel(o, dimension: set.featureCount, variance: variance))
-            case "local-linear": mode = .localLinear(sigma: o.sigma ?? Float(Double(set.featureCount) * variance))
+            case "kernel-smoothing":
+                do { mode = .kernelSmoothing(try Self.kernelSpec(o).resolved(for: set.features)) }
+                catch let e as KernelMachineError { throw ValidationError("--kernel: \(e)") }
+            case "local-linear": mode = .localLinear(sigma: o.sigma ?? KernelSpec.scaleSigma(set.features))
             default: mode = .regress
             }
             details["k"] = k; details["distance"] = o.distance ?? "l2"
@@ -202,25 +188,27 @@ struct ClassicTraining {
         }
     }
 
-    /// The kernel for the kernel machines: a nil σ is chosen from the training data.
+    /// The kernel from --kernel/--degree/--sigma, for the kernel machines and kernel smoothing.
+    /// Without --sigma, rbf's σ is d·Var(X) (scikit-learn's gamma = "scale") and laplace's its
+    /// square root, chosen from the training data (`KernelSpec.resolved(for:)`). The given
+    /// parameters are checked here, so bad ones fail before any data is read.
     static func kernelSpec(_ o: Train) throws -> KernelSpec {
+        let spec: KernelSpec
         switch o.kernel ?? "rbf" {
-        case "linear": return .linear
-        case "poly": return .polynomial(degree: o.degree ?? 3)
-        case "rbf": return .gaussian(sigma: o.sigma)
-        case "laplace": return .laplace(sigma: o.sigma)
+        case "linear": spec = .linear
+        case "poly": spec = .polynomial(degree: o.degree ?? 3)
+        case "rbf": spec = .gaussian(sigma: o.sigma)
+        case "laplace": spec = .laplace(sigma: o.sigma)
         default: throw ValidationError("unknown --kernel '\(o.kernel!)'; available: linear, poly, rbf, laplace")
         }
-    }
-
-    /// Variance of all feature values of the set (for kernel width defaults).
-    static func variance(_ set: SampleSet) -> Double {
-        let count = set.count * set.featureCount
-        guard count > 0 else { return 1 }
-        var sum = 0.0, sq = 0.0
-        for i in 0..<count { let v = Double(set.features.base[i]); sum += v; sq += v * v }
-        let mean = sum / Double(count)
-        return max(sq / Double(count) - mean * mean, 1e-12)
+        let check: KernelFunction = switch spec {
+        case .linear: .linear
+        case .polynomial(let p): .polynomial(degree: p)
+        case .gaussian(let s): .gaussian(sigma: s ?? 1)
+        case .laplace(let s): .laplace(sigma: s ?? 1)
+        }
+        if let problem = check.problem { throw ValidationError("--kernel: \(problem)") }
+        return spec
     }
 
     func run() throws {
