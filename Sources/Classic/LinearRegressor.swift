@@ -1,3 +1,4 @@
+import Arena
 import Infer
 
 /// A fitted linear regression y = ⟨w, x⟩ + b (least squares, ridge, lasso, total least squares).
@@ -16,6 +17,13 @@ extension LinearRegressor {
     public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
         LinearScores.compute(input, weight: weights.map { Float($0) }, bias: [Float(intercept)], inputs: weights.count,
                              into: output, vote: nil)
+    }
+
+    /// Rows of `x`, with the weights rounded to Float once rather than per row.
+    public func predict(_ x: Matrix, into output: Matrix, arena: ArenaAllocator) throws(ArenaError) {
+        precondition(x.columns == inputCount && output.columns == 1 && output.rows >= x.rows)
+        let weight = weights.map { Float($0) }, bias = [Float(intercept)]
+        for r in 0..<x.rows { LinearScores.compute(x.row(r), weight: weight, bias: bias, inputs: inputCount, into: output.row(r), vote: nil) }
     }
 
     public var stages: [ModelStage] {
