@@ -89,8 +89,6 @@ public struct Perceptron: TrainedModel {
         let (d, k) = (set.featureCount, set.classCount)
         let mark = arena.mark()
         defer { arena.reset(to: mark) }
-        let w = try arena.allocate(Float.self, count: d)
-        let sum = try arena.allocate(Float.self, count: d)
         var weight: [Float], bias: [Float], reports: [Report] = []
         if k == 2 || settings.multiclass == .oneVsAll {
             let columns = k == 2 ? 1 : k
@@ -124,6 +122,7 @@ public struct Perceptron: TrainedModel {
             }
         } else {
             let pairs = ClassPairs.all(classes: k)
+            let w = try arena.allocate(Float.self, count: d), sum = try arena.allocate(Float.self, count: d)
             weight = [Float](repeating: 0, count: d * pairs.count); bias = [Float](repeating: 0, count: pairs.count)
             for (p, (a, c)) in pairs.enumerated() {
                 let inner = arena.mark()
