@@ -34,6 +34,8 @@ public final class Conv2D: Layer {
     private let transposedWeights: UnsafeMutableBufferPointer<Float>
     /// direct, 16+ filters: maxBatch output gradients as [positions, filters] for the weight gradient.
     private let transposedGradients: UnsafeMutableBufferPointer<Float>
+    /// direct: the weight gradient's partial sums, carried from sample to sample.
+    private let weightGradientPartial: UnsafeMutableBufferPointer<Float>
 
     public var inputCount: Int { geometry.input.count }
     public var outputCount: Int { geometry.output.count }
@@ -66,6 +68,7 @@ public final class Conv2D: Layer {
         zeroBias = try arena.allocateFloats(extra.zeroBias)
         transposedWeights = try arena.allocateFloats(extra.transposed)
         transposedGradients = try arena.allocateFloats(extra.transposedGradients * maxBatch)
+        weightGradientPartial = try arena.allocateFloats(extra.partial)
         initializer.fill(weight.value, fanIn: k, fanOut: f * geometry.kernelHeight * geometry.kernelWidth, rng: &rng)
     }
 
@@ -80,11 +83,12 @@ public final class Conv2D: Layer {
     /// Floats of the direct algorithm's extra buffers (all 0 for im2col).
     /// (`transposedGradients` is per sample.)
     private static func directExtras(_ g: ConvGeometry, algorithm: Algorithm)
-        -> (flipped: Int, paddedGradient: Int, zeroBias: Int, transposed: Int, transposedGradients: Int) {
-        guard algorithm == .direct else { return (0, 0, 0, 0, 0) }
+        -> (flipped: Int, paddedGradient: Int, zeroBias: Int, transposed: Int, transposedGradients: Int, partial: Int) {
+        guard algorithm == .direct else { return (0, 0, 0, 0, 0, 0) }
         let across = usesTransposedWeights(g)
         return (g.output.channels * g.patch, DirectConvolution.paddedCount(DirectConvolution.gradientGeometry(g)), g.input.channels,
-                across ? DirectConvolution.transposedWeightCount(g) : 0, across ? DirectConvolution.transposedGradientCount(g) : 0)
+                across ? DirectConvolution.transposedWeightCount(g) : 0, across ? DirectConvolution.transposedGradientCount(g) : 0,
+                across ? DirectConvolution.acrossFiltersPartialCount(g) : DirectConvolution.rowPartialCount(g))
     }
 
     static func arenaBytes(geometry: ConvGeometry, maxBatch: Int, algorithm: Algorithm? = nil) -> Int {
@@ -96,7 +100,8 @@ public final class Conv2D: Layer {
             + ArenaAllocator.footprint(of: Float.self, count: sizes.0)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.1)
             + ArenaAllocator.footprint(of: Float.self, count: sizes.2)
-            + [extra.flipped, extra.paddedGradient, extra.zeroBias, extra.transposed, extra.transposedGradients * maxBatch].reduce(0) {
+            + [extra.flipped, extra.paddedGradient, extra.zeroBias, extra.transposed, extra.transposedGradients * maxBatch,
+                extra.partial].reduce(0) {
                 $0 + ArenaAllocator.footprint(of: Float.self, count: $1)
             }
     }
@@ -165,14 +170,14 @@ public final class Conv2D: Layer {
                     DirectConvolution.transposeGradient(dy.row(n), geometry, into: transposedGradients.baseAddress! + n * stride)
                 }
                 DirectConvolution.weightGradientAcrossFilters(padded: columns.baseAddress!, gradients: transposedGradients.baseAddress!,
-                                                              batch: dy.rows, geometry, into: dw)
+                                                              batch: dy.rows, geometry, partial: weightGradientPartial.baseAddress!, into: dw)
             } else {
                 let stride = DirectConvolution.gradientCount(geometry)
                 for n in 0..<dy.rows {
                     DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
                 }
                 DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
-                                                 batch: dy.rows, geometry, into: dw)
+                                                 batch: dy.rows, geometry, partial: weightGradientPartial.baseAddress!, into: dw)
             }
             if let dx {
                 DirectConvolution.flipWeights(weight.value.baseAddress!, geometry, into: flippedWeights.baseAddress!)

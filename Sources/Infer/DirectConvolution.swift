@@ -40,12 +40,31 @@ enum DirectConvolution {
     /// y = b + W ∗ x for one padded sample, vectorised along output rows (16 columns at a time).
     /// Six filters at a time share each input load and give six independent FMA chains (one chain
     /// alone waits on FMA latency); six accumulators fit the 16 vector registers of AVX2 even
-    /// when a SIMD16 takes two of them.
+    /// when a SIMD16 takes two of them. Kernel rows that fall on the padding rows above and below
+    /// the data are skipped (they would add zeros: half the work of the input gradient's full
+    /// correlation). With rows of 16 or more, a row's last block is moved back to end at the
+    /// row's end, so every store is a whole vector (a few columns are computed twice).
     static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        // A constant kernel width unrolls the innermost loop completely.
+        switch g.kernelWidth {
+        case 5: forwardRows(padded: p, g, kernelWidth: 5, weight: weight, bias: bias, into: y)
+        case 3: forwardRows(padded: p, g, kernelWidth: 3, weight: weight, bias: bias, into: y)
+        default: forwardRows(padded: p, g, kernelWidth: g.kernelWidth, weight: weight, bias: bias, into: y)
+        }
+    }
+
+    /// The padded rows that hold data: [padTop, padTop + input height), within the padded plane.
+    static func dataRows(_ g: ConvGeometry) -> Range<Int> {
+        min(g.padTop, paddedHeight(g))..<min(g.padTop + g.input.height, paddedHeight(g))
+    }
+
+    @inline(__always)
+    private static func forwardRows(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int, weight: UnsafePointer<Float>,
+                                    bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
-        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
-        let taps = channels * kh * kw
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
+        let taps = channels * kh * kw, rows = dataRows(g)
         var f0 = 0
         while f0 < filters {
             // A short last block repeats its last filter; only real filters are stored.
@@ -54,25 +73,26 @@ enum DirectConvolution {
             let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps
             let w3 = weight + f3 * taps, w4 = weight + f4 * taps, w5 = weight + f5 * taps
             for oy in 0..<oh {
+                let firstRow = max(0, rows.lowerBound - oy), endRow = max(firstRow, min(kh, rows.upperBound - oy))
                 var cs = 0
                 while cs < ow {
+                    if cs + 16 > ow && ow >= 16 { cs = ow - 16 }
                     var a0 = SIMD16<Float>(repeating: bias[f0]), a1 = SIMD16<Float>(repeating: bias[f1])
                     var a2 = SIMD16<Float>(repeating: bias[f2]), a3 = SIMD16<Float>(repeating: bias[f3])
                     var a4 = SIMD16<Float>(repeating: bias[f4]), a5 = SIMD16<Float>(repeating: bias[f5])
-                    var tap = 0
                     for c in 0..<channels {
-                        let plane = p + c * hp * wp
-                        for i in 0..<kh {
-                            let row = plane + (oy + i) * wp + cs
+                        let plane = p + (c &* hp &* wp &+ cs)
+                        for i in firstRow..<endRow {
+                            let row = plane + (oy &+ i) &* wp
+                            let tap = (c &* kh &+ i) &* kw
                             for j in 0..<kw {
                                 let v = load16(row + j)
-                                a0.addProduct(SIMD16(repeating: w0[tap]), v)
-                                a1.addProduct(SIMD16(repeating: w1[tap]), v)
-                                a2.addProduct(SIMD16(repeating: w2[tap]), v)
-                                a3.addProduct(SIMD16(repeating: w3[tap]), v)
-                                a4.addProduct(SIMD16(repeating: w4[tap]), v)
-                                a5.addProduct(SIMD16(repeating: w5[tap]), v)
-                                tap += 1
+                                a0.addProduct(SIMD16(repeating: w0[tap &+ j]), v)
+                                a1.addProduct(SIMD16(repeating: w1[tap &+ j]), v)
+                                a2.addProduct(SIMD16(repeating: w2[tap &+ j]), v)
+                                a3.addProduct(SIMD16(repeating: w3[tap &+ j]), v)
+                                a4.addProduct(SIMD16(repeating: w4[tap &+ j]), v)
+                                a5.addProduct(SIMD16(repeating: w5[tap &+ j]), v)
                             }
                         }
                     }
@@ -122,8 +142,19 @@ enum DirectConvolution {
     /// positions repeats its last position; only real ones are stored.
     static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        switch g.kernelWidth {
+        case 5: forwardAcrossFilters(padded: p, g, kernelWidth: 5, transposedWeight: wt, bias: bias, into: y)
+        case 3: forwardAcrossFilters(padded: p, g, kernelWidth: 3, transposedWeight: wt, bias: bias, into: y)
+        default: forwardAcrossFilters(padded: p, g, kernelWidth: g.kernelWidth, transposedWeight: wt, bias: bias, into: y)
+        }
+    }
+
+    @inline(__always)
+    private static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int,
+                                             transposedWeight wt: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                             into y: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
-        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
         let stride = filterStride(g), positions = oh * ow
         var f0 = 0
         while f0 < filters {
@@ -144,8 +175,7 @@ enum DirectConvolution {
                         let rowOffset = c &* hp &* wp &+ i &* wp
                         for j in 0..<kw {
                             let offset = rowOffset &+ j
-                            let w = load16(weights)
-                            weights += stride
+                            let w = load16(weights + j &* stride)
                             a0.addProduct(SIMD16(repeating: x0[offset]), w)
                             a1.addProduct(SIMD16(repeating: x1[offset]), w)
                             a2.addProduct(SIMD16(repeating: x2[offset]), w)
@@ -153,15 +183,20 @@ enum DirectConvolution {
                             a4.addProduct(SIMD16(repeating: x4[offset]), w)
                             a5.addProduct(SIMD16(repeating: x5[offset]), w)
                         }
+                        weights += kw &* stride
                     }
                 }
+                // Through a small block on the stack: taking lanes out of a register one at a
+                // time costs a whole-vector spill each.
                 let valid = min(6, positions - p0), lanes = min(16, filters - f0)
-                @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int) {
-                    guard k < valid else { return }
-                    let out = y + f0 * positions + p0 + k
-                    for l in 0..<lanes { out[l * positions] = acc[l] }
+                withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 6) { block in
+                    block[0] = a0; block[1] = a1; block[2] = a2; block[3] = a3; block[4] = a4; block[5] = a5
+                    let values = UnsafeRawPointer(block.baseAddress!).assumingMemoryBound(to: Float.self)
+                    let out = y + (f0 * positions + p0)
+                    for l in 0..<lanes {
+                        for k in 0..<valid { out[l * positions + k] = values[k * 16 + l] }
+                    }
                 }
-                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5)
                 p0 += 6
             }
             f0 += 16
@@ -177,13 +212,20 @@ enum DirectConvolution {
         transposeAcrossFilters(dy, columns: g.output.spatial, g, into: t)
     }
 
+    /// Floats of the per-tap partial sums `weightGradientAcrossFilters` keeps: one vector of
+    /// `filterStride` per tap.
+    static func acrossFiltersPartialCount(_ g: ConvGeometry) -> Int { transposedWeightCount(g) }
+
     /// dW = Σ over the batch of dY ∗ x, vectorised across filters (16 a vector): for six taps at a
     /// time, each output position's gradient vector (one load) meets the six broadcast inputs it
     /// multiplies, six independent FMA chains. For LeNet's second convolution this uses every lane
     /// (16 filters), where the row-vectorised `weightGradient` wastes 6 of 16 on rows of 10.
+    /// Samples are the outer loop, so each sample's input and gradient stay in L1 while every tap
+    /// meets them (tap-outer order streamed the whole batch from L2 once per six taps); the sums
+    /// carry over between samples in `partial` ([taps, filterStride], `acrossFiltersPartialCount`).
     /// `gradients` holds each sample's `transposeGradient`, `transposedGradientCount` floats apart.
     static func weightGradientAcrossFilters(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int,
-                                            _ g: ConvGeometry, into dw: UnsafeMutablePointer<Float>) {
+                                            _ g: ConvGeometry, partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
         let kh = g.kernelHeight, kw = g.kernelWidth, filters = g.output.channels
         let taps = g.patch, stride = filterStride(g)
@@ -192,16 +234,21 @@ enum DirectConvolution {
             let t = min(tap, taps - 1), c = t / (kh * kw), i = (t / kw) % kh, j = t % kw
             return (c * hp + i) * wp + j
         }
-        var f0 = 0
-        while f0 < filters {
-            var t0 = 0
-            while t0 < taps {
-                let o0 = offset(t0), o1 = offset(t0 + 1), o2 = offset(t0 + 2)
-                let o3 = offset(t0 + 3), o4 = offset(t0 + 4), o5 = offset(t0 + 5)
-                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>()
-                var a3 = SIMD16<Float>(), a4 = SIMD16<Float>(), a5 = SIMD16<Float>()
-                for n in 0..<batch {
-                    let x = padded + n &* sampleIn
+        Kernels.fill(partial, with: 0, count: taps * stride)
+        for n in 0..<batch {
+            let x = padded + n &* sampleIn
+            var f0 = 0
+            while f0 < filters {
+                var t0 = 0
+                while t0 < taps {
+                    let o0 = offset(t0), o1 = offset(t0 + 1), o2 = offset(t0 + 2)
+                    let o3 = offset(t0 + 3), o4 = offset(t0 + 4), o5 = offset(t0 + 5)
+                    // Rows past the last tap are a short block's repeats: summed, never stored.
+                    let sums = partial + (t0 &* stride &+ f0)
+                    let last = min(5, taps - 1 - t0) &* stride
+                    var a0 = load16(sums), a1 = load16(sums + min(stride, last)), a2 = load16(sums + min(2 &* stride, last))
+                    var a3 = load16(sums + min(3 &* stride, last)), a4 = load16(sums + min(4 &* stride, last))
+                    var a5 = load16(sums + last)
                     var dyRow = gradients + (n &* sampleGrad &+ f0)
                     for oy in 0..<oh {
                         let base = x + oy &* wp
@@ -217,16 +264,20 @@ enum DirectConvolution {
                             a5.addProduct(SIMD16(repeating: b[o5]), v)
                         }
                     }
+                    let block = min(6, taps - t0)
+                    store16(a0, sums)
+                    if block > 1 { store16(a1, sums + stride) }
+                    if block > 2 { store16(a2, sums + 2 &* stride) }
+                    if block > 3 { store16(a3, sums + 3 &* stride) }
+                    if block > 4 { store16(a4, sums + 4 &* stride) }
+                    if block > 5 { store16(a5, sums + 5 &* stride) }
+                    t0 += 6
                 }
-                let lanes = min(16, filters - f0)
-                @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int) {
-                    guard t0 + k < taps else { return }
-                    for l in 0..<lanes { dw[(f0 + l) * taps + t0 + k] = acc[l] }
-                }
-                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5)
-                t0 += 6
+                f0 += 16
             }
-            f0 += 16
+        }
+        for f in 0..<filters {
+            for t in 0..<taps { dw[f * taps + t] = partial[t * stride + f] }
         }
     }
 
@@ -240,47 +291,71 @@ enum DirectConvolution {
         }
     }
 
+    /// Floats of the partial sums `weightGradient` keeps: one vector per filter and tap, for
+    /// filters rounded up to whole blocks of six.
+    static func rowPartialCount(_ g: ConvGeometry) -> Int { (g.output.channels + 5) / 6 * 6 * g.patch * 16 }
+
     /// dW = Σ over the batch of dY ∗ x (correlation of each padded input with the output gradient),
-    /// four filters at a time sharing each input load.
+    /// six filters at a time sharing each input load (six FMA chains). Samples are the outer loop
+    /// so each sample's input and gradient stay in L1 while every tap meets them; each (filter, tap)
+    /// keeps a vector of partial sums in `partial` (`rowPartialCount`), reduced once at the end.
     static func weightGradient(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
-                               into dw: UnsafeMutablePointer<Float>) {
+                               partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        switch g.kernelWidth {
+        case 5: weightGradientRows(padded: padded, gradients: gradients, batch: batch, g, kernelWidth: 5, partial: partial, into: dw)
+        case 3: weightGradientRows(padded: padded, gradients: gradients, batch: batch, g, kernelWidth: 3, partial: partial, into: dw)
+        default: weightGradientRows(padded: padded, gradients: gradients, batch: batch, g, kernelWidth: g.kernelWidth, partial: partial, into: dw)
+        }
+    }
+
+    @inline(__always)
+    private static func weightGradientRows(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
+                                           kernelWidth kw: Int, partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, stride = rowStride(g)
-        let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
         let taps = channels * kh * kw
         let sampleIn = paddedCount(g), sampleGrad = gradientCount(g)
-        var f0 = 0
-        while f0 < filters {
-            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
-            for c in 0..<channels {
-                for i in 0..<kh {
-                    for j in 0..<kw {
-                        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-                        for n in 0..<batch {
-                            let plane = padded + n * sampleIn + c * hp * wp + i * wp + j
-                            let grad = gradients + n * sampleGrad
-                            let g0 = grad + f0 * oh * stride, g1 = grad + f1 * oh * stride
-                            let g2 = grad + f2 * oh * stride, g3 = grad + f3 * oh * stride
+        Kernels.fill(partial, with: 0, count: rowPartialCount(g))
+        for n in 0..<batch {
+            let grad = gradients + n &* sampleGrad
+            var f0 = 0
+            while f0 < filters {
+                let g0 = grad + f0 * oh * stride, g1 = grad + min(f0 + 1, filters - 1) * oh * stride
+                let g2 = grad + min(f0 + 2, filters - 1) * oh * stride, g3 = grad + min(f0 + 3, filters - 1) * oh * stride
+                let g4 = grad + min(f0 + 4, filters - 1) * oh * stride, g5 = grad + min(f0 + 5, filters - 1) * oh * stride
+                for c in 0..<channels {
+                    for i in 0..<kh {
+                        for j in 0..<kw {
+                            let tap = (c &* kh &+ i) &* kw &+ j
+                            // Vectors of filters f0 … f0 + 5 for this tap, six taps' worth apart.
+                            let sums = partial + (f0 &* taps &+ tap &* 6) &* 16
+                            var a0 = load16(sums), a1 = load16(sums + 16), a2 = load16(sums + 32)
+                            var a3 = load16(sums + 48), a4 = load16(sums + 64), a5 = load16(sums + 80)
+                            let plane = padded + (n &* sampleIn &+ c &* hp &* wp &+ i &* wp &+ j)
                             for oy in 0..<oh {
                                 var cs = 0
                                 while cs < stride {
-                                    let v = load16(plane + oy * wp + cs), o = oy * stride + cs
+                                    let v = load16(plane + (oy &* wp &+ cs)), o = oy &* stride &+ cs
                                     a0.addProduct(load16(g0 + o), v)
                                     a1.addProduct(load16(g1 + o), v)
                                     a2.addProduct(load16(g2 + o), v)
                                     a3.addProduct(load16(g3 + o), v)
-                                    cs += 16
+                                    a4.addProduct(load16(g4 + o), v)
+                                    a5.addProduct(load16(g5 + o), v)
+                                    cs &+= 16
                                 }
                             }
+                            store16(a0, sums); store16(a1, sums + 16); store16(a2, sums + 32)
+                            store16(a3, sums + 48); store16(a4, sums + 64); store16(a5, sums + 80)
                         }
-                        let tap = (c * kh + i) * kw + j
-                        dw[f0 * taps + tap] = a0.sum()
-                        if f0 + 1 < filters { dw[f1 * taps + tap] = a1.sum() }
-                        if f0 + 2 < filters { dw[f2 * taps + tap] = a2.sum() }
-                        if f0 + 3 < filters { dw[f3 * taps + tap] = a3.sum() }
                     }
                 }
+                f0 += 6
             }
-            f0 += 4
+        }
+        for f in 0..<filters {
+            let block = f / 6 * 6
+            for tap in 0..<taps { dw[f * taps + tap] = load16(partial + ((block * taps + tap * 6) + f - block) * 16).sum() }
         }
     }
 

@@ -15,6 +15,9 @@ import LowLevel
         (Shape3(channels: 1, height: 5, width: 40), Conv2DSpec(filters: 1, kernel: (1, 1))),
         // More than 16 filters: the across-filters kernels' second, partial block.
         (Shape3(channels: 2, height: 8, width: 9), Conv2DSpec(filters: 21, kernel: (3, 3), padding: (1, 1))),
+        // Two blocks of the six-filter row kernels (the second short), and rows of 17: the last
+        // column block moves back to end at the row's end.
+        (Shape3(channels: 2, height: 6, width: 17), Conv2DSpec(filters: 9, kernel: (3, 3), padding: (2, 1))),
     ]
 
     @Test(arguments: 0..<geometries.count) func directMatchesIm2col(index: Int) throws {
