@@ -99,6 +99,14 @@ public final class Pool2D: Layer {
                     o += output.width
                     continue
                 }
+                let lastBlock = (output.width &- 1) / 16 &* 16
+                if let argmax, o &+ lastBlock &+ 16 <= output.count, top &+ w &+ 2 &* lastBlock &+ 32 <= input.count {
+                    // 16 outputs at a time; lanes past the row's end are stored too and rewritten
+                    // by the next row (the conditions keep every load and store in the sample).
+                    maxPool2x2Row(x + top, width: w, outputs: output.width, indexBase: top, into: y + o, argmax: argmax + o)
+                    o += output.width
+                    continue
+                }
                 for ox in 0..<output.width {
                     let a = top + 2 * ox
                     let va = x[a], vb = x[a + 1], vd = x[a + w], ve = x[a + w + 1]
@@ -111,6 +119,34 @@ public final class Pool2D: Layer {
                     o += 1
                 }
             }
+        }
+    }
+
+    /// One output row of 2x2 max pooling with winners, 16 outputs a vector: the selects of the
+    /// scalar loop, lane by lane, so the same input wins. Writes whole vectors (up to 15 values
+    /// past `outputs`) and reads 32 floats past the start of each block in both input rows.
+    @inline(__always)
+    private static func maxPool2x2Row(_ upper: UnsafePointer<Float>, width w: Int, outputs: Int, indexBase: Int,
+                                      into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let lower = upper + w
+        let lanes = SIMD16<Int32>(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+        // A Float comparison's mask is reused as the same lanes' mask for Int32 vectors (both
+        // are 16 lanes of 32-bit all-ones or zeros), so the winners' indices are selected as integers.
+        var ox = 0
+        while ox < outputs {
+            let u = UnsafeRawPointer(upper + 2 &* ox).loadUnaligned(as: SIMD32<Float>.self)
+            let l = UnsafeRawPointer(lower + 2 &* ox).loadUnaligned(as: SIMD32<Float>.self)
+            let va = u.evenHalf, vb = u.oddHalf, vd = l.evenHalf, ve = l.oddHalf
+            let upperPick = vb .> va, lowerPick = ve .> vd
+            let upperValue = va.replacing(with: vb, where: upperPick), lowerValue = vd.replacing(with: ve, where: lowerPick)
+            let lowerWins = lowerValue .> upperValue
+            store16(upperValue.replacing(with: lowerValue, where: lowerWins), y + ox)
+            let a = lanes &+ Int32(truncatingIfNeeded: indexBase &+ 2 &* ox), b = a &+ Int32(truncatingIfNeeded: w)
+            let index = a.replacing(with: a &+ 1, where: unsafeBitCast(upperPick, to: SIMDMask<SIMD16<Int32>>.self))
+                .replacing(with: b.replacing(with: b &+ 1, where: unsafeBitCast(lowerPick, to: SIMDMask<SIMD16<Int32>>.self)),
+                           where: unsafeBitCast(lowerWins, to: SIMDMask<SIMD16<Int32>>.self))
+            UnsafeMutableRawPointer(argmax + ox).storeBytes(of: index, as: SIMD16<Int32>.self)
+            ox &+= 16
         }
     }
 

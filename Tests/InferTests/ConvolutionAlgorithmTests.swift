@@ -120,4 +120,52 @@ extension ConvolutionAlgorithmTests {
             }
         }
     }
+
+    /// Training's winners (vectorised for most rows, scalar near each sample's end) are the first
+    /// maxima in row-major window order, ties included: the backward pass routes each output's
+    /// gradient to exactly that input, in every sample of a batch.
+    @Test(arguments: [(6, 28, 28), (16, 10, 10), (3, 9, 33), (2, 4, 64), (1, 5, 5)])
+    func trainingWinnersAreTheFirstMaxima(_ shape: (Int, Int, Int)) throws {
+        let input = Shape3(channels: shape.0, height: shape.1, width: shape.2)
+        let spec = PoolSpec(window: (2, 2))
+        let output = try #require(spec.output(input: input))
+        let batch = 3
+        let arena = try ArenaAllocator(capacity: 1 << 21)
+        var rng = RandomGenerator(seed: 3)
+        let pool = try Pool2D(.max, spec: spec, input: input, arena: arena, maxBatch: batch)
+        // Few distinct values, so windows often hold ties.
+        var x = (0..<batch * input.count).map { _ in Float(Int(rng.nextUniform() * 4)) }
+        let dy = (0..<batch * output.count).map { Float($0 + 1) }
+        var y = [Float](repeating: 0, count: batch * output.count), dx = [Float](repeating: -1, count: batch * input.count)
+        var dyCopy = dy
+        x.withUnsafeMutableBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                dyCopy.withUnsafeMutableBufferPointer { gb in
+                    dx.withUnsafeMutableBufferPointer { db in
+                        let mx = Matrix(xb, rows: batch, columns: input.count), my = Matrix(yb, rows: batch, columns: output.count)
+                        pool.forward(mx, into: my, training: true)
+                        pool.backward(input: mx, output: my, outputGradient: Matrix(gb, rows: batch, columns: output.count),
+                                      inputGradient: Matrix(db, rows: batch, columns: input.count))
+                    }
+                }
+            }
+        }
+        var expected = [Float](repeating: 0, count: batch * input.count)
+        for n in 0..<batch {
+            for c in 0..<input.channels {
+                for oy in 0..<output.height {
+                    for ox in 0..<output.width {
+                        let a = n * input.count + c * input.spatial + 2 * oy * input.width + 2 * ox
+                        let window = [a, a + 1, a + input.width, a + input.width + 1]
+                        let best = window.map { x[$0] }.max()!
+                        let o = n * output.count + (c * output.height + oy) * output.width + ox
+                        #expect(y[o] == best)
+                        expected[window.first { x[$0] == best }!] = dy[o]
+                    }
+                }
+            }
+        }
+        let misrouted = zip(dx, expected).filter { $0 != $1 }.count
+        #expect(misrouted == 0, "\(misrouted) of \(dx.count) input gradients differ")
+    }
 }
