@@ -113,6 +113,14 @@ public final class Conv2D: Layer {
         DirectConvolution.applies(to: g) && g.output.channels >= 16
     }
 
+    /// Whether the direct loops read the input where it is, without a padded copy: the
+    /// across-filters kernels read single values inside the planes only, so an unpadded input
+    /// needs no slack (LeNet's second convolution).
+    static func readsInputInPlace(_ g: ConvGeometry) -> Bool {
+        usesTransposedWeights(g) && g.padTop == 0 && g.padLeft == 0
+            && DirectConvolution.paddedHeight(g) == g.input.height && DirectConvolution.paddedWidth(g) == g.input.width
+    }
+
     /// Floats of scratch `forwardOne` needs for this geometry.
     static func scratchForOne(_ g: ConvGeometry) -> Int {
         guard DirectConvolution.applies(to: g) else { return g.patch * g.positions }
@@ -132,8 +140,14 @@ public final class Conv2D: Layer {
             let acrossFilters = Self.usesTransposedWeights(geometry)
             if acrossFilters { DirectConvolution.transposeWeights(weight.value.baseAddress!, geometry, into: transposedWeights.baseAddress!) }
             for n in 0..<x.rows {
-                let padded = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)
-                DirectConvolution.pad(x.row(n), geometry, into: padded)
+                let padded: UnsafePointer<Float>
+                if Self.readsInputInPlace(geometry) {
+                    padded = UnsafePointer(x.row(n))
+                } else {
+                    let copy = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)
+                    DirectConvolution.pad(x.row(n), geometry, into: copy)
+                    padded = UnsafePointer(copy)
+                }
                 if acrossFilters {
                     DirectConvolution.forwardAcrossFilters(padded: padded, geometry, transposedWeight: transposedWeights.baseAddress!,
                                                            bias: bias.value.baseAddress!, into: y.row(n))
@@ -169,8 +183,11 @@ public final class Conv2D: Layer {
                 for n in 0..<dy.rows {
                     DirectConvolution.transposeGradient(dy.row(n), geometry, into: transposedGradients.baseAddress! + n * stride)
                 }
-                DirectConvolution.weightGradientAcrossFilters(padded: columns.baseAddress!, gradients: transposedGradients.baseAddress!,
-                                                              batch: dy.rows, geometry, partial: weightGradientPartial.baseAddress!, into: dw)
+                let inPlace = Self.readsInputInPlace(geometry)
+                DirectConvolution.weightGradientAcrossFilters(padded: inPlace ? x.base : columns.baseAddress!,
+                                                              sampleStride: inPlace ? x.columns : DirectConvolution.paddedCount(geometry),
+                                                              gradients: transposedGradients.baseAddress!, batch: dy.rows, geometry,
+                                                              partial: weightGradientPartial.baseAddress!, into: dw)
             } else {
                 let stride = DirectConvolution.gradientCount(geometry)
                 for n in 0..<dy.rows {
@@ -213,7 +230,9 @@ public final class Conv2D: Layer {
                            scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
                            transposed: UnsafePointer<Float>? = nil) {
         if DirectConvolution.applies(to: g) {
-            DirectConvolution.pad(x, g, into: scratch)
+            let inPlace = readsInputInPlace(g)
+            if !inPlace { DirectConvolution.pad(x, g, into: scratch) }
+            let padded = inPlace ? x : UnsafePointer(scratch)
             if usesTransposedWeights(g) {
                 var transposed = transposed
                 if transposed == nil {
@@ -221,7 +240,7 @@ public final class Conv2D: Layer {
                     DirectConvolution.transposeWeights(weight, g, into: t)
                     transposed = UnsafePointer(t)
                 }
-                DirectConvolution.forwardAcrossFilters(padded: scratch, g, transposedWeight: transposed!, bias: bias, into: y)
+                DirectConvolution.forwardAcrossFilters(padded: padded, g, transposedWeight: transposed!, bias: bias, into: y)
             } else {
                 DirectConvolution.forward(padded: scratch, g, weight: weight, bias: bias, into: y)
             }

@@ -223,13 +223,14 @@ enum DirectConvolution {
     /// Samples are the outer loop, so each sample's input and gradient stay in L1 while every tap
     /// meets them (tap-outer order streamed the whole batch from L2 once per six taps); the sums
     /// carry over between samples in `partial` ([taps, filterStride], `acrossFiltersPartialCount`).
-    /// `gradients` holds each sample's `transposeGradient`, `transposedGradientCount` floats apart.
-    static func weightGradientAcrossFilters(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int,
-                                            _ g: ConvGeometry, partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+    /// `padded` holds the batch's padded samples `sampleStride` floats apart; `gradients` holds
+    /// each sample's `transposeGradient`, `transposedGradientCount` floats apart.
+    static func weightGradientAcrossFilters(padded: UnsafePointer<Float>, sampleStride sampleIn: Int, gradients: UnsafePointer<Float>,
+                                            batch: Int, _ g: ConvGeometry, partial: UnsafeMutablePointer<Float>,
+                                            into dw: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
         let kh = g.kernelHeight, kw = g.kernelWidth, filters = g.output.channels
-        let taps = g.patch, stride = filterStride(g)
-        let sampleIn = paddedCount(g), sampleGrad = transposedGradientCount(g)
+        let taps = g.patch, stride = filterStride(g), sampleGrad = transposedGradientCount(g)
         @inline(__always) func offset(_ tap: Int) -> Int {
             let t = min(tap, taps - 1), c = t / (kh * kw), i = (t / kw) % kh, j = t % kw
             return (c * hp + i) * wp + j
