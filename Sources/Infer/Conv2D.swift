@@ -65,6 +65,7 @@ public final class Conv2D: Layer {
         let extra = Self.directExtras(geometry, algorithm: algorithm)
         flippedWeights = try arena.allocateFloats(extra.flipped)
         paddedOutputGradient = try arena.allocateFloats(extra.paddedGradient)
+        // Zeroed by the arena; only its interior is ever written (`DirectConvolution.inputGradient`).
         zeroBias = try arena.allocateFloats(extra.zeroBias)
         transposedWeights = try arena.allocateFloats(extra.transposed)
         transposedGradients = try arena.allocateFloats(extra.transposedGradients * maxBatch)

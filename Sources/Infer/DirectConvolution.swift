@@ -23,6 +23,19 @@ enum DirectConvolution {
 
     static func applies(to g: ConvGeometry) -> Bool { g.strideY == 1 && g.strideX == 1 }
 
+    /// Copies one sample into the data rows and columns of its padded layout, leaving the
+    /// padding as it is (zero in a buffer that only ever receives samples this way).
+    static func copyInterior(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
+        let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
+        let count = min(w, wp - g.padLeft)
+        for c in 0..<g.input.channels {
+            for y in 0..<min(h, hp - g.padTop) {
+                let source = x + (c &* h &+ y) &* w, target = p + ((c &* hp &+ y &+ g.padTop) &* wp &+ g.padLeft)
+                for i in 0..<count { target[i] = source[i] }
+            }
+        }
+    }
+
     /// Copies one sample into its zero-padded layout.
     static func pad(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
@@ -121,10 +134,15 @@ enum DirectConvolution {
     static func transposeAcrossFilters(_ m: UnsafePointer<Float>, columns n: Int, _ g: ConvGeometry,
                                        into t: UnsafeMutablePointer<Float>) {
         let filters = g.output.channels, stride = filterStride(g)
-        for column in 0..<n {
-            let row = t + column * stride
-            for f in 0..<filters { row[f] = m[f * n + column] }
-            for f in filters..<stride { row[f] = 0 }
+        // Reads run along each filter's row; the writes, `stride` apart, stay within L1.
+        for f in 0..<filters {
+            let source = m + f &* n, target = t + f
+            for column in 0..<n { target[column &* stride] = source[column] }
+        }
+        if filters < stride {
+            for column in 0..<n {
+                for f in filters..<stride { t[column &* stride &+ f] = 0 }
+            }
         }
     }
 
@@ -386,13 +404,14 @@ enum DirectConvolution {
     }
 
     /// dx for one sample from its output gradient `dy` (F × oh × ow) and `flipped` weights.
-    /// `paddedGradient` holds `paddedCount(gradientGeometry(g))` floats, `plane` holds
+    /// `paddedGradient` holds `paddedCount(gradientGeometry(g))` floats, zero except where `dy`
+    /// goes (its border is never written: zero it once), `plane` holds
     /// C × (oh + kh − 1) × (ow + kw − 1) + 16, `zeroBias` C zeros.
     static func inputGradient(outputGradient dy: UnsafePointer<Float>, _ g: ConvGeometry, flipped: UnsafePointer<Float>,
                               zeroBias: UnsafePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>,
                               plane dp: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let gg = gradientGeometry(g)
-        pad(dy, gg, into: paddedGradient)
+        copyInterior(dy, gg, into: paddedGradient)
         forward(padded: paddedGradient, gg, weight: flipped, bias: zeroBias, into: dp)
         let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
         for c in 0..<g.input.channels {
