@@ -12,11 +12,26 @@ let vectorFlags: [String] = ["-Xcc", "-march=\(march)"]
 let vectorFlags: [String] = []
 #endif
 
+// Whether that target has AVX-512's 32 vector registers: kernels then keep more accumulators in
+// registers (`#if WIDE_VECTOR_REGISTERS`). With 16 (AVX2), the same blocking would spill.
+#if arch(x86_64)
+let wideVectorRegisters: Bool = {
+    if march == "native" {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return cpuinfo.contains(" avx512f")
+    }
+    return ["x86-64-v4", "skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "icelake-client", "tigerlake",
+            "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5"].contains(march)
+}()
+#else
+let wideVectorRegisters = false
+#endif
+
 // Kernels are 100-1000x slower unoptimised, so the numeric modules are optimised in debug builds too.
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(vectorFlags),
     .unsafeFlags(["-O"], .when(configuration: .debug)),
-]
+] + (wideVectorRegisters ? [.define("WIDE_VECTOR_REGISTERS")] : [])
 
 let package = Package(
     name: "infer",

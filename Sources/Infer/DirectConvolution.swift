@@ -207,9 +207,9 @@ enum DirectConvolution {
                 // Through a small block on the stack: taking lanes out of a register one at a
                 // time costs a whole-vector spill each.
                 let valid = min(6, positions - p0), lanes = min(16, filters - f0)
-                withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 6) { block in
-                    block[0] = a0; block[1] = a1; block[2] = a2; block[3] = a3; block[4] = a4; block[5] = a5
-                    let values = UnsafeRawPointer(block.baseAddress!).assumingMemoryBound(to: Float.self)
+                var block = (a0, a1, a2, a3, a4, a5)
+                withUnsafeBytes(of: &block) { bytes in
+                    let values = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
                     let out = y + (f0 * positions + p0)
                     for l in 0..<lanes {
                         for k in 0..<valid { out[l * positions + k] = values[k * 16 + l] }
