@@ -60,12 +60,88 @@ enum DirectConvolution {
     static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         // A constant kernel width unrolls the innermost loop completely.
+        #if WIDE_VECTOR_REGISTERS
+        switch g.kernelWidth {
+        case 5: forwardRowPairs(padded: p, g, kernelWidth: 5, weight: weight, bias: bias, into: y)
+        case 3: forwardRowPairs(padded: p, g, kernelWidth: 3, weight: weight, bias: bias, into: y)
+        default: forwardRowPairs(padded: p, g, kernelWidth: g.kernelWidth, weight: weight, bias: bias, into: y)
+        }
+        #else
         switch g.kernelWidth {
         case 5: forwardRows(padded: p, g, kernelWidth: 5, weight: weight, bias: bias, into: y)
         case 3: forwardRows(padded: p, g, kernelWidth: 3, weight: weight, bias: bias, into: y)
         default: forwardRows(padded: p, g, kernelWidth: g.kernelWidth, weight: weight, bias: bias, into: y)
         }
+        #endif
     }
+
+    #if WIDE_VECTOR_REGISTERS
+    /// `forwardRows` for AVX-512's 32 registers: two blocks of 16 outputs at a time (the next
+    /// block along the row, or the next row's) share each weight broadcast, 12 FMA chains. Their
+    /// kernel rows run over the union of the two blocks' data rows (the padding rows add zeros).
+    @inline(__always)
+    private static func forwardRowPairs(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int,
+                                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
+        let taps = channels * kh * kw, rows = dataRows(g)
+        let perRow = (ow + 15) / 16, blocks = oh * perRow
+        // Block b: output row b / perRow, columns from `start`; a row's last block ends at the row's end.
+        @inline(__always) func block(_ b: Int) -> (oy: Int, cs: Int) {
+            let oy = b / perRow, cs = (b % perRow) * 16
+            return (oy, cs + 16 > ow && ow >= 16 ? ow - 16 : cs)
+        }
+        var f0 = 0
+        while f0 < filters {
+            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
+            let f4 = min(f0 + 4, filters - 1), f5 = min(f0 + 5, filters - 1)
+            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps
+            let w3 = weight + f3 * taps, w4 = weight + f4 * taps, w5 = weight + f5 * taps
+            var b = 0
+            while b < blocks {
+                // An odd last block is paired with itself; it is stored once.
+                let first = block(b), second = block(min(b + 1, blocks - 1))
+                let firstRow = max(0, rows.lowerBound - second.oy)
+                let endRow = max(firstRow, min(kh, rows.upperBound - first.oy))
+                var a0 = SIMD16<Float>(repeating: bias[f0]), a1 = SIMD16<Float>(repeating: bias[f1])
+                var a2 = SIMD16<Float>(repeating: bias[f2]), a3 = SIMD16<Float>(repeating: bias[f3])
+                var a4 = SIMD16<Float>(repeating: bias[f4]), a5 = SIMD16<Float>(repeating: bias[f5])
+                var c0 = a0, c1 = a1, c2 = a2, c3 = a3, c4 = a4, c5 = a5
+                for c in 0..<channels {
+                    let plane = p + c &* hp &* wp
+                    for i in firstRow..<endRow {
+                        let rowA = plane + ((first.oy &+ i) &* wp &+ first.cs), rowB = plane + ((second.oy &+ i) &* wp &+ second.cs)
+                        let tap = (c &* kh &+ i) &* kw
+                        for j in 0..<kw {
+                            let u = load16(rowA + j), v = load16(rowB + j)
+                            let s0 = SIMD16<Float>(repeating: w0[tap &+ j]), s1 = SIMD16<Float>(repeating: w1[tap &+ j])
+                            let s2 = SIMD16<Float>(repeating: w2[tap &+ j]), s3 = SIMD16<Float>(repeating: w3[tap &+ j])
+                            let s4 = SIMD16<Float>(repeating: w4[tap &+ j]), s5 = SIMD16<Float>(repeating: w5[tap &+ j])
+                            a0.addProduct(s0, u); c0.addProduct(s0, v)
+                            a1.addProduct(s1, u); c1.addProduct(s1, v)
+                            a2.addProduct(s2, u); c2.addProduct(s2, v)
+                            a3.addProduct(s3, u); c3.addProduct(s3, v)
+                            a4.addProduct(s4, u); c4.addProduct(s4, v)
+                            a5.addProduct(s5, u); c5.addProduct(s5, v)
+                        }
+                    }
+                }
+                @inline(__always) func put(_ acc: SIMD16<Float>, _ k: Int, _ at: (oy: Int, cs: Int)) {
+                    guard f0 + k < filters else { return }
+                    let count = min(16, ow - at.cs)
+                    let out = y + ((f0 + k) * oh + at.oy) * ow + at.cs
+                    if count == 16 { store16(acc, out) } else { for l in 0..<count { out[l] = acc[l] } }
+                }
+                put(a0, 0, first); put(a1, 1, first); put(a2, 2, first); put(a3, 3, first); put(a4, 4, first); put(a5, 5, first)
+                if b + 1 < blocks {
+                    put(c0, 0, second); put(c1, 1, second); put(c2, 2, second); put(c3, 3, second); put(c4, 4, second); put(c5, 5, second)
+                }
+                b += 2
+            }
+            f0 += 6
+        }
+    }
+    #endif
 
     /// The padded rows that hold data: [padTop, padTop + input height), within the padded plane.
     static func dataRows(_ g: ConvGeometry) -> Range<Int> {
