@@ -236,6 +236,10 @@ enum DirectConvolution {
     /// positions repeats its last position; only real ones are stored.
     static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        #if WIDE_VECTOR_REGISTERS
+        if g.output.width >= 10 { forwardRowSegments10(padded: p, g, transposedWeight: wt, bias: bias, into: y); return }
+        #endif
+        if g.output.width >= 5 { forwardRowSegments5(padded: p, g, transposedWeight: wt, bias: bias, into: y); return }
         switch g.kernelWidth {
         case 5: forwardAcrossFilters(padded: p, g, kernelWidth: 5, transposedWeight: wt, bias: bias, into: y)
         case 3: forwardAcrossFilters(padded: p, g, kernelWidth: 3, transposedWeight: wt, bias: bias, into: y)
@@ -292,6 +296,90 @@ enum DirectConvolution {
                     }
                 }
                 p0 += 6
+            }
+            f0 += 16
+        }
+    }
+
+    @inline(never)
+    private static func forwardRowSegments5(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
+                                            bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        switch g.kernelWidth {
+        case 5: forwardRowSegments(padded: p, g, kernelWidth: 5, positions: 5, transposedWeight: wt, bias: bias, into: y)
+        case 3: forwardRowSegments(padded: p, g, kernelWidth: 3, positions: 5, transposedWeight: wt, bias: bias, into: y)
+        default: forwardRowSegments(padded: p, g, kernelWidth: g.kernelWidth, positions: 5, transposedWeight: wt, bias: bias, into: y)
+        }
+    }
+
+    #if WIDE_VECTOR_REGISTERS
+    @inline(never)
+    private static func forwardRowSegments10(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
+                                             bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        switch g.kernelWidth {
+        case 5: forwardRowSegments(padded: p, g, kernelWidth: 5, positions: 10, transposedWeight: wt, bias: bias, into: y)
+        case 3: forwardRowSegments(padded: p, g, kernelWidth: 3, positions: 10, transposedWeight: wt, bias: bias, into: y)
+        default: forwardRowSegments(padded: p, g, kernelWidth: g.kernelWidth, positions: 10, transposedWeight: wt, bias: bias, into: y)
+        }
+    }
+    #endif
+
+    /// The across-filters forward pass on segments of `n` (5 or 10, ≤ the output width) adjacent
+    /// outputs of one row: one input pointer, and neighbouring positions share input values (the
+    /// value position k meets at tap j is the one position k + 1 meets at tap j − 1), so a row of
+    /// kw taps loads n + kw − 1 broadcasts instead of n · kw. A row's last segment is moved back to
+    /// end at the row's end (some positions are computed twice). Ten accumulators need AVX-512's
+    /// 32 registers; five fit AVX2's 16.
+    @inline(__always)
+    private static func forwardRowSegments(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int, positions n: Int,
+                                           transposedWeight wt: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                           into y: UnsafeMutablePointer<Float>) {
+        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
+        let stride = filterStride(g), positions = oh * ow
+        var f0 = 0
+        while f0 < filters {
+            var b = SIMD16<Float>()
+            for l in 0..<min(16, filters - f0) { b[l] = bias[f0 + l] }
+            for oy in 0..<oh {
+                var ox = 0
+                while ox < ow {
+                    if ox + n > ow { ox = ow - n }
+                    let base = p + (oy &* wp &+ ox)
+                    var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b
+                    var weights = wt + f0
+                    for c in 0..<channels {
+                        for i in 0..<kh {
+                            let row = base + (c &* hp &* wp &+ i &* wp)
+                            for j in 0..<kw {
+                                let x = row + j, w = load16(weights + j &* stride)
+                                a0.addProduct(SIMD16(repeating: x[0]), w)
+                                a1.addProduct(SIMD16(repeating: x[1]), w)
+                                a2.addProduct(SIMD16(repeating: x[2]), w)
+                                a3.addProduct(SIMD16(repeating: x[3]), w)
+                                a4.addProduct(SIMD16(repeating: x[4]), w)
+                                if n > 5 {
+                                    a5.addProduct(SIMD16(repeating: x[5]), w)
+                                    a6.addProduct(SIMD16(repeating: x[6]), w)
+                                    a7.addProduct(SIMD16(repeating: x[7]), w)
+                                    a8.addProduct(SIMD16(repeating: x[8]), w)
+                                    a9.addProduct(SIMD16(repeating: x[9]), w)
+                                }
+                            }
+                            weights += kw &* stride
+                        }
+                    }
+                    // Through a block on the stack: taking lanes out of a register one at a time
+                    // costs a whole-vector spill each.
+                    var block = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9)
+                    let lanes = min(16, filters - f0), out = y + (f0 &* positions &+ oy &* ow &+ ox)
+                    withUnsafeBytes(of: &block) { bytes in
+                        let values = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+                        for l in 0..<lanes {
+                            for k in 0..<n { out[l &* positions &+ k] = values[k &* 16 &+ l] }
+                        }
+                    }
+                    ox += n
+                }
             }
             f0 += 16
         }

@@ -18,6 +18,10 @@ import LowLevel
         // Two blocks of the six-filter row kernels (the second short), and rows of 17: the last
         // column block moves back to end at the row's end.
         (Shape3(channels: 2, height: 6, width: 17), Conv2DSpec(filters: 9, kernel: (3, 3), padding: (2, 1))),
+        // Across filters on row segments: rows of 23 (segments of 5 or 10, the last moved back),
+        // and rows of 2, too short for a segment.
+        (Shape3(channels: 2, height: 5, width: 23), Conv2DSpec(filters: 17, kernel: (3, 3), padding: (1, 1))),
+        (Shape3(channels: 3, height: 6, width: 4), Conv2DSpec(filters: 16, kernel: (3, 3))),
     ]
 
     @Test(arguments: 0..<geometries.count) func directMatchesIm2col(index: Int) throws {
