@@ -7,6 +7,7 @@
 #   2. inference from C: Benchmarks/c/infer_bench.c (infer_run, infer_classify_png_memory,
 #      infer_classify_png; medians; malloc calls per call), against onnxruntime's batch-1 run of the
 #      same model (Benchmarks/reference/mlp_onnxruntime.py), and the C example's cold start.
+#   3. LeNet-5: Benchmarks/lenet.sh (accuracy, training samples/s, infer_run against onnxruntime).
 # Usage: scripts/bench.sh [--skip-training]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,3 +66,6 @@ for _ in range(50):
 runs.sort()
 print(f"cold start (classify one PNG, process start to exit): median {runs[25] * 1e3:.2f} ms, best {runs[0] * 1e3:.2f} ms")
 PY
+
+# LeNet-5 (issue 4): accuracy, training throughput, infer_run against onnxruntime.
+Benchmarks/lenet.sh

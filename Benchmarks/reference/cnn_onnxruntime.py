@@ -1,0 +1,152 @@
+"""Same-run reference for infer_run on convolutional models (LeNet-5): the model file's layers
+(conv2d, max/average pool, activation, dense) rebuilt as an ONNX graph and run by onnxruntime at
+batch 1 on one thread. Reads the weights straight from our model file (docs/FORMAT.md), checks
+onnxruntime's probabilities against a float64 NumPy forward pass of the same layers, and prints the
+median time of `InferenceSession.run`.
+
+Usage: python3 cnn_onnxruntime.py model.bin [iterations]
+"""
+import struct
+import sys
+import time
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+ACTIVATIONS = {1: "Relu", 2: "Elu", 3: "Sigmoid", 4: "Tanh"}
+
+
+def read_model(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"INFMODL\x00", "not a model file"
+    layers, tensors = struct.unpack_from("<II", data, 16)
+    layer_table, tensor_table = struct.unpack_from("<QQ", data, 24)
+    shape = struct.unpack_from("<III", data, 64)
+    arrays = []
+    for t in range(tensors):
+        r = tensor_table + 96 * t
+        rank = struct.unpack_from("<I", data, r + 52)[0]
+        dims = struct.unpack_from("<4I", data, r + 56)[:rank]
+        offset, length = struct.unpack_from("<QQ", data, r + 72)
+        arrays.append(np.frombuffer(data, dtype="<f4", count=length // 4, offset=offset).reshape(dims))
+    steps = []
+    for l in range(layers):
+        kind, inputs, outputs, *args = struct.unpack_from("<16I", data, layer_table + 64 * l)
+        if kind == 1:
+            steps.append(("dense", arrays[args[0]], arrays[args[1]]))
+        elif kind == 2:
+            steps.append(("act", args[0]))
+        elif kind == 3:
+            c, h, w, kh, kw, sy, sx, top, left, oh, ow = args[2:13]
+            bottom, right = (oh - 1) * sy + kh - h - top, (ow - 1) * sx + kw - w - left
+            steps.append(("conv", arrays[args[0]], arrays[args[1]], (sy, sx), (top, left, bottom, right)))
+        elif kind in (4, 5):
+            steps.append(("maxpool" if kind == 4 else "avgpool", tuple(args[3:5]), tuple(args[5:7])))
+        else:
+            raise SystemExit(f"layer kind {kind} is not handled by this reference")
+    return shape, steps
+
+
+def build_graph(shape, steps):
+    nodes, inits, current, image = [], [], "x", True
+    for i, step in enumerate(steps):
+        out = f"y{i}"
+        if step[0] == "conv":
+            _, w, b, strides, (top, left, bottom, right) = step
+            inits += [helper.make_tensor(f"w{i}", TensorProto.FLOAT, w.shape, w.flatten().tolist()),
+                      helper.make_tensor(f"b{i}", TensorProto.FLOAT, b.shape, b.flatten().tolist())]
+            nodes.append(helper.make_node("Conv", [current, f"w{i}", f"b{i}"], [out], strides=list(strides),
+                                          pads=[top, left, bottom, right], kernel_shape=list(w.shape[2:])))
+        elif step[0] in ("maxpool", "avgpool"):
+            op = "MaxPool" if step[0] == "maxpool" else "AveragePool"
+            nodes.append(helper.make_node(op, [current], [out], kernel_shape=list(step[1]), strides=list(step[2])))
+        elif step[0] == "act":
+            nodes.append(helper.make_node(ACTIVATIONS[step[1]], [current], [out]))
+        else:
+            _, w, b = step
+            if image:
+                nodes.append(helper.make_node("Flatten", [current], [f"f{i}"], axis=1))
+                current, image = f"f{i}", False
+            inits += [helper.make_tensor(f"w{i}", TensorProto.FLOAT, w.shape, w.flatten().tolist()),
+                      helper.make_tensor(f"b{i}", TensorProto.FLOAT, b.shape, b.flatten().tolist())]
+            nodes.append(helper.make_node("Gemm", [current, f"w{i}", f"b{i}"], [out]))
+        current = out
+    nodes.append(helper.make_node("Softmax", [current], ["p"], axis=-1))
+    graph = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *shape])],
+                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def numpy_forward(x, steps):
+    h = x.astype(np.float64)  # C x H x W, then a vector after the first dense layer
+    for step in steps:
+        if step[0] == "conv":
+            _, w, b, (sy, sx), (top, left, bottom, right) = step
+            f, c, kh, kw = w.shape
+            p = np.pad(h, ((0, 0), (top, bottom), (left, right)))
+            oh, ow = (p.shape[1] - kh) // sy + 1, (p.shape[2] - kw) // sx + 1
+            y = np.zeros((f, oh, ow)) + b.astype(np.float64)[:, None, None]
+            for i in range(kh):
+                for j in range(kw):
+                    patch = p[:, i:i + sy * (oh - 1) + 1:sy, j:j + sx * (ow - 1) + 1:sx]
+                    y += np.einsum("fc,chw->fhw", w[:, :, i, j].astype(np.float64), patch)
+            h = y
+        elif step[0] in ("maxpool", "avgpool"):
+            (wh, ww), (sy, sx) = step[1], step[2]
+            c, height, width = h.shape
+            oh, ow = (height - wh) // sy + 1, (width - ww) // sx + 1
+            windows = np.stack([h[:, i:i + sy * (oh - 1) + 1:sy, j:j + sx * (ow - 1) + 1:sx]
+                                for i in range(wh) for j in range(ww)])
+            h = windows.max(axis=0) if step[0] == "maxpool" else windows.mean(axis=0)
+        elif step[0] == "act":
+            h = {1: lambda v: np.maximum(v, 0), 2: lambda v: np.where(v > 0, v, np.exp(v) - 1),
+                 3: lambda v: 1 / (1 + np.exp(-v)), 4: np.tanh}[step[1]](h)
+        else:
+            h = h.reshape(-1) @ step[1].astype(np.float64) + step[2]
+    e = np.exp(h - h.max())
+    return e / e.sum()
+
+
+def main():
+    path = sys.argv[1]
+    iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+    shape, steps = read_model(path)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(build_graph(shape, steps).SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random((1, *shape)) < 0.2, rng.random((1, *shape)), 0).astype(np.float32)
+    out = session.run(None, {"x": x})[0]
+    assert np.abs(out[0] - numpy_forward(x[0], steps)).max() < 1e-5, "onnxruntime disagrees with NumPy"
+    feed = {"x": x}
+    for _ in range(200):
+        session.run(None, feed)
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    print(f"onnxruntime {ort.__version__} batch-1 run: median {times[len(times) // 2] * 1e6:.2f} us "
+          f"(p90 {times[len(times) * 9 // 10] * 1e6:.2f} us)")
+    # The floor of one call from Python: an Identity graph of the same input.
+    identity = helper.make_model(
+        helper.make_graph([helper.make_node("Identity", ["x"], ["p"])], "floor",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *shape])],
+                          [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)]),
+        opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    floor_session = ort.InferenceSession(identity.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        floor_session.run(None, feed)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    print(f"onnxruntime {ort.__version__} Identity floor: median {times[len(times) // 2] * 1e6:.2f} us")
+
+
+if __name__ == "__main__":
+    main()
