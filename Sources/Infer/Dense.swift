@@ -19,6 +19,10 @@ public final class Dense: Layer {
     private let sparse: SparseInput?
     /// One row of scratch for the sparse weight update.
     private let rowScratch: UnsafeMutableBufferPointer<Float>?
+    /// Layers that do not read the network's input: scratch for a single sample's non-zero
+    /// inputs, so one sample takes the same sparse-or-dense kernel as the C runtime
+    /// (`forwardOne`); activations after ReLU and pooling are often mostly zeros.
+    private let singleSample: (indices: UnsafeMutableBufferPointer<Int32>, values: UnsafeMutableBufferPointer<Float>)?
     /// Whether the last forward pass took the sparse path (backward must match it).
     private var forwardWasSparse = false
 
@@ -45,6 +49,7 @@ public final class Dense: Layer {
             sparse = nil
             rowScratch = nil
         }
+        singleSample = maxBatch == nil ? (try arena.allocate(Int32.self, count: inputs), try arena.allocateFloats(inputs)) : nil
         initializer.fill(weight.value, fanIn: inputs, fanOut: outputs, rng: &rng)
     }
 
@@ -55,6 +60,8 @@ public final class Dense: Layer {
         if let maxBatch {
             total += SparseInput.arenaBytes(maxBatch: maxBatch, columns: inputs)
                 + ArenaAllocator.footprint(of: Float.self, count: outputs)
+        } else {
+            total += ArenaAllocator.footprint(of: Int32.self, count: inputs) + ArenaAllocator.footprint(of: Float.self, count: inputs)
         }
         return total
     }
@@ -80,9 +87,9 @@ public final class Dense: Layer {
         }
         forwardWasSparse = false
         if x.rows == 1 {
-            // One sample: a SIMD vector-matrix product, the same arithmetic the C runtime uses.
-            Kernels.vectorMatrix(x.base, rows: inputCount, matrix: w, ld: outputCount, columns: outputCount,
-                                 into: y.base, accumulate: true)
+            // One sample: the C runtime's arithmetic (sparse rows or a SIMD vector-matrix product).
+            Self.forwardOne(x.base, inputs: inputCount, outputs: outputCount, weight: w, bias: bias.value.baseAddress!,
+                            into: y.base, indices: singleSample?.indices.baseAddress, values: singleSample?.values.baseAddress)
             return
         }
         // y already holds b in every row: y += x·W.

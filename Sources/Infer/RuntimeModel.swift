@@ -82,6 +82,14 @@ public struct RuntimeModel {
     public var inputLength: Int { file.inputLength }
     public var outputLength: Int { file.outputLength }
 
+    /// The widest dense layer's input: the size of the scratch its non-zero inputs go into
+    /// (`Dense.forwardOne`), nil without dense layers.
+    static func maxDenseInputs(_ file: ModelFile) -> Int? {
+        var widest: Int? = nil
+        for i in 0..<file.layerCount where file.layer(i).kind == .dense { widest = max(widest ?? 0, Int(file.layer(i).inputs)) }
+        return widest
+    }
+
     /// Arena bytes `open` needs for `file`, exactly.
     public static func arenaBytes(for file: ModelFile) -> Int {
         var plan = ArenaPlan()
@@ -93,9 +101,9 @@ public struct RuntimeModel {
         }
         plan.reserve(Float.self, file.maxWidth)
         plan.reserve(Float.self, file.maxWidth)
-        if file.layer(0).kind == .dense {
-            plan.reserve(Int32.self, file.inputLength)
-            plan.reserve(Float.self, file.inputLength)
+        if let inputs = maxDenseInputs(file) {
+            plan.reserve(Int32.self, inputs)
+            plan.reserve(Float.self, inputs)
         }
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
         if file.maxNeighbours > 0 {
@@ -196,9 +204,9 @@ public struct RuntimeModel {
         }
         let bufferA = cursor.take(Float.self, file.maxWidth), bufferB = cursor.take(Float.self, file.maxWidth)
         var indices: UnsafeMutablePointer<Int32>? = nil, values: UnsafeMutablePointer<Float>? = nil
-        if file.layer(0).kind == .dense {
-            indices = cursor.take(Int32.self, file.inputLength)
-            values = cursor.take(Float.self, file.inputLength)
+        if let inputs = maxDenseInputs(file) {
+            indices = cursor.take(Int32.self, inputs)
+            values = cursor.take(Float.self, inputs)
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
@@ -235,7 +243,7 @@ public struct RuntimeModel {
             switch layer.kind {
             case .dense:
                 Dense.forwardOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
-                                 into: out, indices: i == 0 ? sparseIndices : nil, values: i == 0 ? sparseValues : nil)
+                                 into: out, indices: sparseIndices, values: sparseValues)
             case .activation:
                 Activation.apply(layer.activation, x, into: out, count: layer.outputs)
             case .conv2d:

@@ -83,45 +83,60 @@ private func denseTail(m: Int, from c: Int, columns n: Int, matrix: UnsafePointe
 }
 
 #if WIDE_VECTOR_REGISTERS
-/// y[0..<n] (+)= Σᵢ x[i] · M[i, 0..<n] with a row's `vectors` = ⌈n/16⌉ (5 to 8) vectors all in
-/// registers, so M is read in one pass, row after row (the 64-column passes read each row two or
-/// three times). Needs AVX-512's 32 registers. A row's last, partial vector is loaded whole: its
-/// extra lanes read the next row and are dropped; the last row's is gathered lane by lane.
+/// y[0..<n] (+)= Σₖ coefficient(k) · row(k)[0..<n] with a row's `vectors` = ⌈n/16⌉ (5 to 8)
+/// vectors all in registers, so each row is read once, in one pass (the 64-column passes read it
+/// two or three times). Needs AVX-512's 32 registers. A row's last, partial vector is loaded
+/// whole (its extra lanes read the next row and are dropped), except from the matrix's last row
+/// (`lastRow`), where it is gathered lane by lane. Shared by the dense and sparse products.
 @inline(__always)
-private func combineAllColumns(vectors: Int, _ x: UnsafePointer<Float>, rows m: Int, matrix: UnsafePointer<Float>, ld: Int,
-                               columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+private func combineAllColumns(vectors: Int, count: Int, lastRow: UnsafePointer<Float>, columns n: Int,
+                               into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                               _ term: (Int) -> (Float, UnsafePointer<Float>)) {
     let partial = n &- 16 &* (vectors &- 1) // lanes used in the last vector, 1 to 16
-    @inline(__always) func lastVector(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        var v = SIMD16<Float>()
-        for l in 0..<partial { v[l] = p[l] }
-        return v
-    }
     var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
     var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
-    for i in 0..<m {
-        let c = SIMD16<Float>(repeating: x[i]), row = matrix + i &* ld, isLast = i == m &- 1
-        @inline(__always) func term(_ k: Int) -> SIMD16<Float> {
-            isLast && k == vectors &- 1 ? lastVector(row + 16 &* k) : load16(row + 16 &* k)
+    for k in 0..<count {
+        let (coefficient, row) = term(k)
+        let c = SIMD16<Float>(repeating: coefficient), isLast = row == lastRow
+        @inline(__always) func vector(_ v: Int) -> SIMD16<Float> {
+            guard isLast && v == vectors &- 1 else { return load16(row + 16 &* v) }
+            var last = SIMD16<Float>()
+            for l in 0..<partial { last[l] = row[16 &* v &+ l] }
+            return last
         }
-        a0.addProduct(c, term(0))
-        if vectors > 1 { a1.addProduct(c, term(1)) }
-        if vectors > 2 { a2.addProduct(c, term(2)) }
-        if vectors > 3 { a3.addProduct(c, term(3)) }
-        if vectors > 4 { a4.addProduct(c, term(4)) }
-        if vectors > 5 { a5.addProduct(c, term(5)) }
-        if vectors > 6 { a6.addProduct(c, term(6)) }
-        if vectors > 7 { a7.addProduct(c, term(7)) }
+        a0.addProduct(c, vector(0))
+        if vectors > 1 { a1.addProduct(c, vector(1)) }
+        if vectors > 2 { a2.addProduct(c, vector(2)) }
+        if vectors > 3 { a3.addProduct(c, vector(3)) }
+        if vectors > 4 { a4.addProduct(c, vector(4)) }
+        if vectors > 5 { a5.addProduct(c, vector(5)) }
+        if vectors > 6 { a6.addProduct(c, vector(6)) }
+        if vectors > 7 { a7.addProduct(c, vector(7)) }
     }
-    @inline(__always) func put(_ a: SIMD16<Float>, _ k: Int) {
-        guard k < vectors else { return }
-        let out = y + 16 &* k
-        if k < vectors &- 1 {
+    @inline(__always) func put(_ a: SIMD16<Float>, _ v: Int) {
+        guard v < vectors else { return }
+        let out = y + 16 &* v
+        if v < vectors &- 1 {
             store16(accumulate ? a + load16(out) : a, out)
         } else {
             for l in 0..<partial { out[l] = accumulate ? out[l] + a[l] : a[l] }
         }
     }
     put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7)
+}
+
+/// `combineAllColumns` when n needs 5 to 8 vectors (returns false otherwise), one specialisation each.
+@inline(__always)
+private func combineAllColumnsIfWide(count: Int, lastRow: UnsafePointer<Float>, columns n: Int, into y: UnsafeMutablePointer<Float>,
+                                     accumulate: Bool, _ term: (Int) -> (Float, UnsafePointer<Float>)) -> Bool {
+    switch (n + 15) / 16 {
+    case 8: combineAllColumns(vectors: 8, count: count, lastRow: lastRow, columns: n, into: y, accumulate: accumulate, term)
+    case 7: combineAllColumns(vectors: 7, count: count, lastRow: lastRow, columns: n, into: y, accumulate: accumulate, term)
+    case 6: combineAllColumns(vectors: 6, count: count, lastRow: lastRow, columns: n, into: y, accumulate: accumulate, term)
+    case 5: combineAllColumns(vectors: 5, count: count, lastRow: lastRow, columns: n, into: y, accumulate: accumulate, term)
+    default: return false
+    }
+    return true
 }
 #endif
 
@@ -134,6 +149,15 @@ extension Kernels {
     public static func sparseRowCombination(coefficients: UnsafePointer<Float>, rows: UnsafePointer<Int32>, count: Int,
                                             matrix: UnsafePointer<Float>, ld: Int, columns n: Int,
                                             into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        #if WIDE_VECTOR_REGISTERS
+        // Rows below the highest index named are read whole; that row is gathered lane by lane.
+        if count > 0 {
+            var highest: Int32 = 0
+            for k in 0..<count { highest = max(highest, rows[k]) }
+            if combineAllColumnsIfWide(count: count, lastRow: matrix + Int(highest) * ld, columns: n, into: y, accumulate: accumulate,
+                                       { k in (coefficients[k], matrix + Int(rows[k]) &* ld) }) { return }
+        }
+        #endif
         var c = combineRows(count: count, columns: n, into: y, accumulate: accumulate) { k in
             (coefficients[k], matrix + Int(rows[k]) * ld)
         }
@@ -151,13 +175,8 @@ extension Kernels {
     public static func vectorMatrix(_ x: UnsafePointer<Float>, rows m: Int, matrix: UnsafePointer<Float>, ld: Int,
                                     columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         #if WIDE_VECTOR_REGISTERS
-        switch (n + 15) / 16 {
-        case 8: combineAllColumns(vectors: 8, x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate); return
-        case 7: combineAllColumns(vectors: 7, x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate); return
-        case 6: combineAllColumns(vectors: 6, x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate); return
-        case 5: combineAllColumns(vectors: 5, x, rows: m, matrix: matrix, ld: ld, columns: n, into: y, accumulate: accumulate); return
-        default: break
-        }
+        if m > 0, combineAllColumnsIfWide(count: m, lastRow: matrix + (m - 1) * ld, columns: n, into: y, accumulate: accumulate,
+                                          { i in (x[i], matrix + i &* ld) }) { return }
         #endif
         let c = combineRows(count: m, columns: n, into: y, accumulate: accumulate) { i in (x[i], matrix + i * ld) }
         denseTail(m: m, from: c, columns: n, matrix: matrix, ld: ld, into: y, accumulate: accumulate) { x[$0] }

@@ -33,4 +33,31 @@ import LowLevel
             }
         }
     }
+
+    /// The sparse product over the same column regimes, with row sets that include and leave out
+    /// the matrix's last row (whose partial vector must not be read past the matrix's end).
+    @Test(arguments: [10, 64, 84, 100, 120, 128, 130])
+    func sparseRowsMatchAReferenceProduct(columns n: Int) {
+        let m = 50, ld = n + 1
+        let matrix = randomArray((m - 1) * ld + n, seed: UInt64(n)) // ends exactly at the last row's last column
+        let rowSets: [[Int32]] = [[3, 7, 49], [0, 1, 2, 48], [49], Array(0..<50)]
+        for rows in rowSets {
+            let coefficients = randomArray(rows.count, seed: UInt64(rows.count + n))
+            let y0 = randomArray(n, seed: 5)
+            for accumulate in [false, true] {
+                var y = y0
+                matrix.withUnsafeBufferPointer { mb in
+                    Kernels.sparseRowCombination(coefficients: coefficients, rows: rows, count: rows.count, matrix: mb.baseAddress!,
+                                                 ld: ld, columns: n, into: &y, accumulate: accumulate)
+                }
+                var worst = 0.0
+                for c in 0..<n {
+                    var expected = accumulate ? Double(y0[c]) : 0
+                    for (k, r) in rows.enumerated() { expected += Double(coefficients[k]) * Double(matrix[Int(r) * ld + c]) }
+                    worst = max(worst, abs(Double(y[c]) - expected))
+                }
+                #expect(worst < 1e-4, "n \(n) rows \(rows.count) accumulate \(accumulate): off by \(worst)")
+            }
+        }
+    }
 }
