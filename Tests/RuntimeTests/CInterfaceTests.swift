@@ -17,7 +17,7 @@ import MallocCounter
             let input = testInput(trained.test, i)
             let (status, output) = model.run(input)
             #expect(status == 0)
-            let logits = swiftOutput(trained.run.network, input)
+            let logits = trained.swiftLogits(input)
             // Identical arithmetic up to the softmax the runtime applies for probability models.
             var expected = logits
             Kernels.softmaxRows(expected, into: &expected, rows: 1, columns: 10)
@@ -139,7 +139,7 @@ import MallocCounter
         for i in 0..<test.count {
             let input = testInput(test, i)
             let c = Kernels.argmax(model.run(input).output, count: 10)
-            let s = Kernels.argmax(swiftOutput(trained.run.network, input), count: 10)
+            let s = Kernels.argmax(trained.swiftLogits(input), count: 10)
             if c == s { agree += 1 }
             if c == Int(test.labels[i]) { correctC += 1 }
             if s == Int(test.labels[i]) { correctSwift += 1 }

@@ -21,7 +21,7 @@ private func json(_ text: String) throws -> [String: Any] {
         let dir = NSTemporaryDirectory() + "export-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Checkpoint(trainer: trained.run.trainer).write(to: dir + "/run.ckpt")
+        try trained.writeCheckpoint(to: dir + "/run.ckpt")
         let convert = try exportTool(["convert", dir + "/run.ckpt", "-o", dir + "/model.bin"])
         #expect(convert.status == 0, "\(convert.stderr)")
         // The same bytes as writing the trained network directly: optimizer state dropped.
@@ -92,7 +92,7 @@ private func json(_ text: String) throws -> [String: Any] {
         #expect(r.status == 0, "\(r.stderr)")
         let object = try json(r.stdout)
         #expect(object["count"] as? Int == 200)
-        let expected = trained.run.trainer.evaluate(trained.test).accuracy
+        let expected = trained.swiftAccuracy(trained.test)
         #expect(abs((object["accuracy"] as? Double ?? -1) - expected) < 1e-9)
     }
 }

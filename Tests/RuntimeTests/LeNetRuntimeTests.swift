@@ -17,7 +17,7 @@ import MNIST
         for i in 0..<lenet.test.count {
             let input = testInput(lenet.test, i)
             let output = model.run(input).output
-            var expected = swiftOutput(lenet.run.network, input)
+            var expected = lenet.swiftLogits(input)
             Kernels.softmaxRows(expected, into: &expected, rows: 1, columns: 10)
             #expect(output == expected, "sample \(i)")
             if Kernels.argmax(output, count: 10) == Int(lenet.test.labels[i]) { correct += 1 }

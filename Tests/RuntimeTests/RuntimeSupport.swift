@@ -28,6 +28,19 @@ class TrainedOnSample: @unchecked Sendable {
         _ = try run.run(train: train, test: nil, measureTrainAccuracy: false)
         bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
     }
+
+    /// Suites run in parallel and a network's forward pass writes its own buffers: every use of
+    /// the shared network goes through this lock.
+    private let lock = NSLock()
+
+    /// The Swift network's logits for one input.
+    func swiftLogits(_ input: [Float]) -> [Float] { lock.withLock { swiftOutput(run.network, input) } }
+
+    /// The Swift network's accuracy on `set` (batched evaluation).
+    func swiftAccuracy(_ set: ClassificationSet) -> Double { lock.withLock { run.trainer.evaluate(set).accuracy } }
+
+    /// Writes the trainer's checkpoint.
+    func writeCheckpoint(to path: String) throws { try lock.withLock { try Checkpoint(trainer: run.trainer).write(to: path) } }
 }
 
 /// MLP 784-64-10.
