@@ -418,6 +418,15 @@ enum DirectConvolution {
             return (c * hp + i) * wp + j
         }
         Kernels.fill(partial, with: 0, count: taps * stride)
+        #if WIDE_VECTOR_REGISTERS
+        if kw == 5 {
+            weightGradientSlidingRows(padded: padded, sampleStride: sampleIn, gradients: gradients, batch: batch, g, partial: partial)
+            for f in 0..<filters {
+                for t in 0..<taps { dw[f * taps + t] = partial[t * stride + f] }
+            }
+            return
+        }
+        #endif
         for n in 0..<batch {
             let x = padded + n &* sampleIn
             var f0 = 0
@@ -463,6 +472,65 @@ enum DirectConvolution {
             for t in 0..<taps { dw[f * taps + t] = partial[t * stride + f] }
         }
     }
+
+    #if WIDE_VECTOR_REGISTERS
+    /// The across-filters weight gradient for 5-wide kernels on AVX-512: two kernel rows at a
+    /// time, ten accumulators (taps (c, i, 0…4) and (c, i + 1, 0…4)). Along an output row the five
+    /// inputs a position meets are the previous position's shifted by one, so each step loads one
+    /// new broadcast per kernel row (kept in rotating registers) and one gradient vector for ten
+    /// FMAs, instead of six broadcasts and a gradient vector for six. Adds into `partial`.
+    private static func weightGradientSlidingRows(padded: UnsafePointer<Float>, sampleStride sampleIn: Int,
+                                                  gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
+                                                  partial: UnsafeMutablePointer<Float>) {
+        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
+        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
+        let stride = filterStride(g), sampleGrad = transposedGradientCount(g)
+        for n in 0..<batch {
+            let x = padded + n &* sampleIn
+            var f0 = 0
+            while f0 < filters {
+                for c in 0..<channels {
+                    var i = 0
+                    while i < kh {
+                        // An odd last row is paired with itself; its copy is summed, never stored.
+                        let i2 = min(i + 1, kh - 1)
+                        let sumsA = partial + (((c &* kh &+ i) &* 5) &* stride &+ f0)
+                        let sumsB = partial + (((c &* kh &+ i2) &* 5) &* stride &+ f0)
+                        var a0 = load16(sumsA), a1 = load16(sumsA + stride), a2 = load16(sumsA + 2 &* stride)
+                        var a3 = load16(sumsA + 3 &* stride), a4 = load16(sumsA + 4 &* stride)
+                        var c0 = load16(sumsB), c1 = load16(sumsB + stride), c2 = load16(sumsB + 2 &* stride)
+                        var c3 = load16(sumsB + 3 &* stride), c4 = load16(sumsB + 4 &* stride)
+                        var dyRow = gradients + (n &* sampleGrad &+ f0)
+                        for oy in 0..<oh {
+                            let rowA = x + ((c &* hp &+ oy &+ i) &* wp), rowB = x + ((c &* hp &+ oy &+ i2) &* wp)
+                            var p0 = SIMD16<Float>(repeating: rowA[0]), p1 = SIMD16<Float>(repeating: rowA[1])
+                            var p2 = SIMD16<Float>(repeating: rowA[2]), p3 = SIMD16<Float>(repeating: rowA[3])
+                            var q0 = SIMD16<Float>(repeating: rowB[0]), q1 = SIMD16<Float>(repeating: rowB[1])
+                            var q2 = SIMD16<Float>(repeating: rowB[2]), q3 = SIMD16<Float>(repeating: rowB[3])
+                            for ox in 0..<ow {
+                                let v = load16(dyRow)
+                                dyRow += stride
+                                let p4 = SIMD16<Float>(repeating: rowA[ox &+ 4]), q4 = SIMD16<Float>(repeating: rowB[ox &+ 4])
+                                a0.addProduct(p0, v); a1.addProduct(p1, v); a2.addProduct(p2, v); a3.addProduct(p3, v); a4.addProduct(p4, v)
+                                c0.addProduct(q0, v); c1.addProduct(q1, v); c2.addProduct(q2, v); c3.addProduct(q3, v); c4.addProduct(q4, v)
+                                p0 = p1; p1 = p2; p2 = p3; p3 = p4
+                                q0 = q1; q1 = q2; q2 = q3; q3 = q4
+                            }
+                        }
+                        store16(a0, sumsA); store16(a1, sumsA + stride); store16(a2, sumsA + 2 &* stride)
+                        store16(a3, sumsA + 3 &* stride); store16(a4, sumsA + 4 &* stride)
+                        if i2 != i {
+                            store16(c0, sumsB); store16(c1, sumsB + stride); store16(c2, sumsB + 2 &* stride)
+                            store16(c3, sumsB + 3 &* stride); store16(c4, sumsB + 4 &* stride)
+                        }
+                        i += 2
+                    }
+                }
+                f0 += 16
+            }
+        }
+    }
+    #endif
 
     /// Copies one sample's output gradient into rows of `rowStride` floats, zero-padded.
     static func padGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into q: UnsafeMutablePointer<Float>) {
