@@ -576,6 +576,43 @@ enum DirectConvolution {
                 let g4 = grad + min(f0 + 4, filters - 1) * oh * stride, g5 = grad + min(f0 + 5, filters - 1) * oh * stride
                 for c in 0..<channels {
                     for i in 0..<kh {
+                        #if WIDE_VECTOR_REGISTERS
+                        // Two taps (j, j + 1) at a time share the six gradient loads: 12 FMA chains.
+                        var j = 0
+                        while j < kw {
+                            let j2 = min(j + 1, kw - 1) // an odd last tap is paired with itself, stored once
+                            let tapA = (c &* kh &+ i) &* kw &+ j, tapB = (c &* kh &+ i) &* kw &+ j2
+                            let sumsA = partial + (f0 &* taps &+ tapA &* 6) &* 16, sumsB = partial + (f0 &* taps &+ tapB &* 6) &* 16
+                            var a0 = load16(sumsA), a1 = load16(sumsA + 16), a2 = load16(sumsA + 32)
+                            var a3 = load16(sumsA + 48), a4 = load16(sumsA + 64), a5 = load16(sumsA + 80)
+                            var b0 = load16(sumsB), b1 = load16(sumsB + 16), b2 = load16(sumsB + 32)
+                            var b3 = load16(sumsB + 48), b4 = load16(sumsB + 64), b5 = load16(sumsB + 80)
+                            let plane = padded + (n &* sampleIn &+ c &* hp &* wp &+ i &* wp)
+                            for oy in 0..<oh {
+                                var cs = 0
+                                while cs < stride {
+                                    let at = plane + (oy &* wp &+ cs), o = oy &* stride &+ cs
+                                    let u = load16(at + j), v = load16(at + j2)
+                                    let d0 = load16(g0 + o), d1 = load16(g1 + o), d2 = load16(g2 + o)
+                                    let d3 = load16(g3 + o), d4 = load16(g4 + o), d5 = load16(g5 + o)
+                                    a0.addProduct(d0, u); b0.addProduct(d0, v)
+                                    a1.addProduct(d1, u); b1.addProduct(d1, v)
+                                    a2.addProduct(d2, u); b2.addProduct(d2, v)
+                                    a3.addProduct(d3, u); b3.addProduct(d3, v)
+                                    a4.addProduct(d4, u); b4.addProduct(d4, v)
+                                    a5.addProduct(d5, u); b5.addProduct(d5, v)
+                                    cs &+= 16
+                                }
+                            }
+                            store16(a0, sumsA); store16(a1, sumsA + 16); store16(a2, sumsA + 32)
+                            store16(a3, sumsA + 48); store16(a4, sumsA + 64); store16(a5, sumsA + 80)
+                            if j2 != j {
+                                store16(b0, sumsB); store16(b1, sumsB + 16); store16(b2, sumsB + 32)
+                                store16(b3, sumsB + 48); store16(b4, sumsB + 64); store16(b5, sumsB + 80)
+                            }
+                            j += 2
+                        }
+                        #else
                         for j in 0..<kw {
                             let tap = (c &* kh &+ i) &* kw &+ j
                             // Vectors of filters f0 … f0 + 5 for this tap, six taps' worth apart.
@@ -599,6 +636,7 @@ enum DirectConvolution {
                             store16(a0, sums); store16(a1, sums + 16); store16(a2, sums + 32)
                             store16(a3, sums + 48); store16(a4, sums + 64); store16(a5, sums + 80)
                         }
+                        #endif
                     }
                 }
                 f0 += 6
