@@ -7,7 +7,7 @@
 #      reference, does not install here.)
 #   3. infer_run at batch 1 from C (Benchmarks/c/infer_bench.c, malloc calls counted), alternating
 #      with onnxruntime running the same model file rebuilt as an ONNX graph, one thread
-#      (Benchmarks/reference/cnn_onnxruntime.py), and onnxruntime's own per-call floor (an Identity
+#      (Benchmarks/reference/model_onnxruntime.py), and onnxruntime's own per-call floor (an Identity
 #      graph of the same input, so the Python call overhead is visible).
 # This VM's timings switch between a fast and a slower mode for seconds at a time: each figure is
 # the median of a run, several runs alternate, and the best and the median of those are printed.
@@ -47,7 +47,7 @@ python3 -c "import onnxruntime, onnx" 2>/dev/null || pip install -q onnxruntime 
 for _ in $(seq "$rounds"); do
     "$work/infer_bench" "$work/lenet5.bin" "$digit" 10000 | awk '/^infer_run/ { print "ours", $3, $12 }' >> "$work/lenet_infer.txt"
     if python3 -c "import onnxruntime, onnx" 2>/dev/null; then
-        python3 Benchmarks/reference/cnn_onnxruntime.py "$work/lenet5.bin" 10000 | awk '/batch-1 run/ { print "ort", $6 } /Identity/ { print "floor", $6 }' >> "$work/lenet_infer.txt"
+        python3 Benchmarks/reference/model_onnxruntime.py "$work/lenet5.bin" 10000 | awk '/batch-1 run/ { print "ort", $6 } /Identity/ { print "floor", $6 }' >> "$work/lenet_infer.txt"
     fi
 done
 

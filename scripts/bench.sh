@@ -6,7 +6,7 @@
 #      PyTorch figure (about 91,000 samples/s) cannot be re-measured: PyTorch does not install here.
 #   2. inference from C: Benchmarks/c/infer_bench.c (infer_run, infer_classify_png_memory,
 #      infer_classify_png; medians; malloc calls per call), against onnxruntime's batch-1 run of the
-#      same model (Benchmarks/reference/mlp_onnxruntime.py), and the C example's cold start.
+#      same model (Benchmarks/reference/model_onnxruntime.py), and the C example's cold start.
 #   3. LeNet-5: Benchmarks/lenet.sh (accuracy, training samples/s, infer_run against onnxruntime).
 # Usage: scripts/bench.sh [--skip-training]
 set -euo pipefail
@@ -48,8 +48,8 @@ digit=$(ls "$work"/digits/*.png | head -1)
 "$work/infer_bench" "$work/mlp.bin" "$digit" | tee "$work/c.txt"
 python3 -c "import onnxruntime, onnx" 2>/dev/null || pip install -q onnxruntime onnx >/dev/null 2>&1 || true
 if python3 -c "import onnxruntime, onnx" 2>/dev/null; then
-    python3 Benchmarks/reference/mlp_onnxruntime.py "$work/mlp.bin" | tee "$work/ort.txt"
-    awk '/^infer_run/ { ours = $3 } /^onnxruntime/ { ort = $6 }
+    python3 Benchmarks/reference/model_onnxruntime.py "$work/mlp.bin" | tee "$work/ort.txt"
+    awk '/^infer_run/ { ours = $3 } /batch-1 run/ { ort = $6 }
          END { if (ours > 0 && ort > 0) printf "infer_run is %.1fx faster than onnxruntime batch-1 (same run)\n", ort / ours }' \
         "$work/c.txt" "$work/ort.txt"
 else

@@ -228,107 +228,60 @@ enum DirectConvolution {
     }
 
     /// y = b + W ∗ x for one padded sample, vectorised across filters: each tap's weights for 16
-    /// filters are one vector, multiplied by the broadcast input value of 6 output positions at
-    /// once (6 independent FMA chains sharing one weight load; six accumulators, a weight vector
-    /// and a broadcast fit AVX2's 16 registers even when a SIMD16 takes two). Unlike the
-    /// row-vectorised loop, no lanes are lost to short output rows (LeNet's second convolution
-    /// has rows of 10), and positions run on across row ends. A last block of fewer than 6
-    /// positions repeats its last position; only real ones are stored.
+    /// filters are one vector, multiplied by the broadcast input value of several output positions
+    /// at once (independent FMA chains sharing one weight load). Unlike the row-vectorised loop, no
+    /// lanes are lost to short output rows (LeNet's second convolution has rows of 10).
     static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         #if WIDE_VECTOR_REGISTERS
         if g.output.width >= 10 { forwardRowSegments10(padded: p, g, transposedWeight: wt, bias: bias, into: y); return }
         #endif
-        if g.output.width >= 5 { forwardRowSegments5(padded: p, g, transposedWeight: wt, bias: bias, into: y); return }
-        switch g.kernelWidth {
-        case 5: forwardAcrossFilters(padded: p, g, kernelWidth: 5, transposedWeight: wt, bias: bias, into: y)
-        case 3: forwardAcrossFilters(padded: p, g, kernelWidth: 3, transposedWeight: wt, bias: bias, into: y)
-        default: forwardAcrossFilters(padded: p, g, kernelWidth: g.kernelWidth, transposedWeight: wt, bias: bias, into: y)
+        if g.output.width >= 5 {
+            forwardRowSegments5(padded: p, g, transposedWeight: wt, bias: bias, into: y)
+        } else {
+            forwardRowSegments1(padded: p, g, transposedWeight: wt, bias: bias, into: y)
         }
     }
 
-    @inline(__always)
-    private static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int,
-                                             transposedWeight wt: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                                             into y: UnsafeMutablePointer<Float>) {
-        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
-        let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
-        let stride = filterStride(g), positions = oh * ow
-        var f0 = 0
-        while f0 < filters {
-            var b = SIMD16<Float>()
-            for l in 0..<min(16, filters - f0) { b[l] = bias[f0 + l] }
-            var p0 = 0
-            while p0 < positions {
-                // Top-left input offsets of the block's positions.
-                @inline(__always) func origin(_ k: Int) -> UnsafePointer<Float> {
-                    let q = min(p0 + k, positions - 1)
-                    return p + (q / ow) * wp + q % ow
-                }
-                let x0 = origin(0), x1 = origin(1), x2 = origin(2), x3 = origin(3), x4 = origin(4), x5 = origin(5)
-                var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b
-                var weights = wt + f0
-                for c in 0..<channels {
-                    for i in 0..<kh {
-                        let rowOffset = c &* hp &* wp &+ i &* wp
-                        for j in 0..<kw {
-                            let offset = rowOffset &+ j
-                            let w = load16(weights + j &* stride)
-                            a0.addProduct(SIMD16(repeating: x0[offset]), w)
-                            a1.addProduct(SIMD16(repeating: x1[offset]), w)
-                            a2.addProduct(SIMD16(repeating: x2[offset]), w)
-                            a3.addProduct(SIMD16(repeating: x3[offset]), w)
-                            a4.addProduct(SIMD16(repeating: x4[offset]), w)
-                            a5.addProduct(SIMD16(repeating: x5[offset]), w)
-                        }
-                        weights += kw &* stride
-                    }
-                }
-                // Through a small block on the stack: taking lanes out of a register one at a
-                // time costs a whole-vector spill each.
-                let valid = min(6, positions - p0), lanes = min(16, filters - f0)
-                var block = (a0, a1, a2, a3, a4, a5)
-                withUnsafeBytes(of: &block) { bytes in
-                    let values = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
-                    let out = y + (f0 * positions + p0)
-                    for l in 0..<lanes {
-                        for k in 0..<valid { out[l * positions + k] = values[k * 16 + l] }
-                    }
-                }
-                p0 += 6
-            }
-            f0 += 16
-        }
+    // One specialisation per segment length (constant accumulator count), each specialised again
+    // per kernel width (`forwardRowSegments(kernelWidthOf:)`).
+    @inline(never)
+    private static func forwardRowSegments1(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
+                                            bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        forwardRowSegments(kernelWidthOf: p, g, positions: 1, transposedWeight: wt, bias: bias, into: y)
     }
 
     @inline(never)
     private static func forwardRowSegments5(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                             bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        switch g.kernelWidth {
-        case 5: forwardRowSegments(padded: p, g, kernelWidth: 5, positions: 5, transposedWeight: wt, bias: bias, into: y)
-        case 3: forwardRowSegments(padded: p, g, kernelWidth: 3, positions: 5, transposedWeight: wt, bias: bias, into: y)
-        default: forwardRowSegments(padded: p, g, kernelWidth: g.kernelWidth, positions: 5, transposedWeight: wt, bias: bias, into: y)
-        }
+        forwardRowSegments(kernelWidthOf: p, g, positions: 5, transposedWeight: wt, bias: bias, into: y)
     }
 
     #if WIDE_VECTOR_REGISTERS
     @inline(never)
     private static func forwardRowSegments10(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                              bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        switch g.kernelWidth {
-        case 5: forwardRowSegments(padded: p, g, kernelWidth: 5, positions: 10, transposedWeight: wt, bias: bias, into: y)
-        case 3: forwardRowSegments(padded: p, g, kernelWidth: 3, positions: 10, transposedWeight: wt, bias: bias, into: y)
-        default: forwardRowSegments(padded: p, g, kernelWidth: g.kernelWidth, positions: 10, transposedWeight: wt, bias: bias, into: y)
-        }
+        forwardRowSegments(kernelWidthOf: p, g, positions: 10, transposedWeight: wt, bias: bias, into: y)
     }
     #endif
 
-    /// The across-filters forward pass on segments of `n` (5 or 10, ≤ the output width) adjacent
-    /// outputs of one row: one input pointer, and neighbouring positions share input values (the
-    /// value position k meets at tap j is the one position k + 1 meets at tap j − 1), so a row of
-    /// kw taps loads n + kw − 1 broadcasts instead of n · kw. A row's last segment is moved back to
-    /// end at the row's end (some positions are computed twice). Ten accumulators need AVX-512's
-    /// 32 registers; five fit AVX2's 16.
+    @inline(__always)
+    private static func forwardRowSegments(kernelWidthOf p: UnsafePointer<Float>, _ g: ConvGeometry, positions n: Int,
+                                           transposedWeight wt: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                           into y: UnsafeMutablePointer<Float>) {
+        switch g.kernelWidth {
+        case 5: forwardRowSegments(padded: p, g, kernelWidth: 5, positions: n, transposedWeight: wt, bias: bias, into: y)
+        case 3: forwardRowSegments(padded: p, g, kernelWidth: 3, positions: n, transposedWeight: wt, bias: bias, into: y)
+        default: forwardRowSegments(padded: p, g, kernelWidth: g.kernelWidth, positions: n, transposedWeight: wt, bias: bias, into: y)
+        }
+    }
+
+    /// The across-filters forward pass on segments of `n` (1, 5 or 10, ≤ the output width)
+    /// adjacent outputs of one row: one input pointer, and neighbouring positions share input
+    /// values (the value position k meets at tap j is the one position k + 1 meets at tap j − 1),
+    /// so a row of kw taps loads n + kw − 1 broadcasts instead of n · kw. A row's last segment is
+    /// moved back to end at the row's end (some positions are computed twice). Ten accumulators
+    /// need AVX-512's 32 registers; five fit AVX2's 16; rows shorter than 5 go one position at a time.
     @inline(__always)
     private static func forwardRowSegments(padded p: UnsafePointer<Float>, _ g: ConvGeometry, kernelWidth kw: Int, positions n: Int,
                                            transposedWeight wt: UnsafePointer<Float>, bias: UnsafePointer<Float>,
@@ -353,10 +306,12 @@ enum DirectConvolution {
                             for j in 0..<kw {
                                 let x = row + j, w = load16(weights + j &* stride)
                                 a0.addProduct(SIMD16(repeating: x[0]), w)
-                                a1.addProduct(SIMD16(repeating: x[1]), w)
-                                a2.addProduct(SIMD16(repeating: x[2]), w)
-                                a3.addProduct(SIMD16(repeating: x[3]), w)
-                                a4.addProduct(SIMD16(repeating: x[4]), w)
+                                if n > 1 {
+                                    a1.addProduct(SIMD16(repeating: x[1]), w)
+                                    a2.addProduct(SIMD16(repeating: x[2]), w)
+                                    a3.addProduct(SIMD16(repeating: x[3]), w)
+                                    a4.addProduct(SIMD16(repeating: x[4]), w)
+                                }
                                 if n > 5 {
                                     a5.addProduct(SIMD16(repeating: x[5]), w)
                                     a6.addProduct(SIMD16(repeating: x[6]), w)

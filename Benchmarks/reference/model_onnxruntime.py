@@ -1,10 +1,11 @@
-"""Same-run reference for infer_run on convolutional models (LeNet-5): the model file's layers
-(conv2d, max/average pool, activation, dense) rebuilt as an ONNX graph and run by onnxruntime at
-batch 1 on one thread. Reads the weights straight from our model file (docs/FORMAT.md), checks
+"""Same-run reference for infer_run: a model file's layers (dense, activation, conv2d, max/average
+pool) rebuilt as an ONNX graph and run by onnxruntime at batch 1 on one thread (the MLP and LeNet-5
+benchmarks both use it). Reads the weights straight from our model file (docs/FORMAT.md), checks
 onnxruntime's probabilities against a float64 NumPy forward pass of the same layers, and prints the
-median time of `InferenceSession.run`.
+median time of `InferenceSession.run`, then the same for an Identity graph of the same input: the
+floor of one call from Python.
 
-Usage: python3 cnn_onnxruntime.py model.bin [iterations]
+Usage: python3 model_onnxruntime.py model.bin [iterations]
 """
 import struct
 import sys
@@ -122,6 +123,17 @@ def main():
     out = session.run(None, {"x": x})[0]
     assert np.abs(out[0] - numpy_forward(x[0], steps)).max() < 1e-5, "onnxruntime disagrees with NumPy"
     feed = {"x": x}
+    print(f"onnxruntime {ort.__version__} batch-1 run: median {median_us(session, feed, iterations):.2f} us")
+    identity = helper.make_model(
+        helper.make_graph([helper.make_node("Identity", ["x"], ["p"])], "floor",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *shape])],
+                          [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)]),
+        opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    floor = ort.InferenceSession(identity.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    print(f"onnxruntime {ort.__version__} Identity floor: median {median_us(floor, feed, iterations):.2f} us")
+
+
+def median_us(session, feed, iterations):
     for _ in range(200):
         session.run(None, feed)
     times = []
@@ -130,22 +142,7 @@ def main():
         session.run(None, feed)
         times.append(time.perf_counter() - start)
     times.sort()
-    print(f"onnxruntime {ort.__version__} batch-1 run: median {times[len(times) // 2] * 1e6:.2f} us "
-          f"(p90 {times[len(times) * 9 // 10] * 1e6:.2f} us)")
-    # The floor of one call from Python: an Identity graph of the same input.
-    identity = helper.make_model(
-        helper.make_graph([helper.make_node("Identity", ["x"], ["p"])], "floor",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *shape])],
-                          [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)]),
-        opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    floor_session = ort.InferenceSession(identity.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        floor_session.run(None, feed)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    print(f"onnxruntime {ort.__version__} Identity floor: median {times[len(times) // 2] * 1e6:.2f} us")
+    return times[len(times) // 2] * 1e6
 
 
 if __name__ == "__main__":
