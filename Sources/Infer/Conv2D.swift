@@ -77,7 +77,7 @@ public final class Conv2D: Layer {
         switch algorithm {
         case .im2col: (max(maxBatch * g.patch * g.positions, scratchForOne(g)), g.patch * g.positions, 0)
         case .direct: (max(maxBatch * DirectConvolution.paddedCount(g), scratchForOne(g)), DirectConvolution.paddedCount(g),
-                       maxBatch * DirectConvolution.gradientCount(g))
+                       usesTransposedWeights(g) || DirectConvolution.readsGradientInPlace(g) ? 0 : maxBatch * DirectConvolution.gradientCount(g))
         }
     }
 
@@ -190,11 +190,15 @@ public final class Conv2D: Layer {
                                                               gradients: transposedGradients.baseAddress!, batch: dy.rows, geometry,
                                                               partial: weightGradientPartial.baseAddress!, into: dw)
             } else {
-                let stride = DirectConvolution.gradientCount(geometry)
-                for n in 0..<dy.rows {
-                    DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
+                var gradients = UnsafePointer(dy.base)
+                if !DirectConvolution.readsGradientInPlace(geometry) {
+                    let stride = DirectConvolution.gradientCount(geometry)
+                    for n in 0..<dy.rows {
+                        DirectConvolution.padGradient(dy.row(n), geometry, into: paddedGradients.baseAddress! + n * stride)
+                    }
+                    gradients = UnsafePointer(paddedGradients.baseAddress!)
                 }
-                DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: paddedGradients.baseAddress!,
+                DirectConvolution.weightGradient(padded: columns.baseAddress!, gradients: gradients,
                                                  batch: dy.rows, geometry, partial: weightGradientPartial.baseAddress!, into: dw)
             }
             if let dx {

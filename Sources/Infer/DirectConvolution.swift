@@ -501,10 +501,17 @@ enum DirectConvolution {
     /// filters rounded up to whole blocks of six.
     static func rowPartialCount(_ g: ConvGeometry) -> Int { (g.output.channels + 5) / 6 * 6 * g.patch * 16 }
 
+    /// Whether `weightGradient` reads output gradients where they are (rows of 16 or more: a
+    /// row's last, overlapping vector masks the lanes the previous one covered) rather than from
+    /// copies padded to whole vectors (`padGradient`).
+    static func readsGradientInPlace(_ g: ConvGeometry) -> Bool { g.output.width >= 16 }
+
     /// dW = Σ over the batch of dY ∗ x (correlation of each padded input with the output gradient),
     /// six filters at a time sharing each input load (six FMA chains). Samples are the outer loop
     /// so each sample's input and gradient stay in L1 while every tap meets them; each (filter, tap)
     /// keeps a vector of partial sums in `partial` (`rowPartialCount`), reduced once at the end.
+    /// `gradients` holds each sample's output gradient: as it is (`sampleStride` = outputs, rows of
+    /// ow) when `readsGradientInPlace`, else `padGradient`'s copies (`gradientCount`, `rowStride`).
     static func weightGradient(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
                                partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         switch g.kernelWidth {
@@ -517,10 +524,16 @@ enum DirectConvolution {
     @inline(__always)
     private static func weightGradientRows(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
                                            kernelWidth kw: Int, partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
-        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, stride = rowStride(g)
+        let inPlace = readsGradientInPlace(g)
+        let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, stride = inPlace ? g.output.width : rowStride(g)
         let kh = g.kernelHeight, channels = g.input.channels, filters = g.output.channels
         let taps = channels * kh * kw
-        let sampleIn = paddedCount(g), sampleGrad = gradientCount(g)
+        let sampleIn = paddedCount(g), sampleGrad = inPlace ? g.output.count : gradientCount(g)
+        // Column blocks of a row: whole vectors, then (rows not a multiple of 16) one ending at
+        // the row's end whose first `overlap` lanes were counted already and are masked off.
+        let wholeBlocks = stride / 16, tail = stride - 16, blocks = (stride + 15) / 16
+        let overlap = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Float(16 - stride % 16)
+        let zero = SIMD16<Float>()
         Kernels.fill(partial, with: 0, count: rowPartialCount(g))
         for n in 0..<batch {
             let grad = gradients + n &* sampleGrad
@@ -544,19 +557,20 @@ enum DirectConvolution {
                             var b3 = load16(sumsB + 48), b4 = load16(sumsB + 64), b5 = load16(sumsB + 80)
                             let plane = padded + (n &* sampleIn &+ c &* hp &* wp &+ i &* wp)
                             for oy in 0..<oh {
-                                var cs = 0
-                                while cs < stride {
+                                for k in 0..<blocks {
+                                    let masked = k == wholeBlocks, cs = masked ? tail : k &* 16
                                     let at = plane + (oy &* wp &+ cs), o = oy &* stride &+ cs
                                     let u = load16(at + j), v = load16(at + j2)
-                                    let d0 = load16(g0 + o), d1 = load16(g1 + o), d2 = load16(g2 + o)
-                                    let d3 = load16(g3 + o), d4 = load16(g4 + o), d5 = load16(g5 + o)
+                                    @inline(__always) func d(_ gk: UnsafePointer<Float>) -> SIMD16<Float> {
+                                        masked ? load16(gk + o).replacing(with: zero, where: overlap) : load16(gk + o)
+                                    }
+                                    let d0 = d(g0), d1 = d(g1), d2 = d(g2), d3 = d(g3), d4 = d(g4), d5 = d(g5)
                                     a0.addProduct(d0, u); b0.addProduct(d0, v)
                                     a1.addProduct(d1, u); b1.addProduct(d1, v)
                                     a2.addProduct(d2, u); b2.addProduct(d2, v)
                                     a3.addProduct(d3, u); b3.addProduct(d3, v)
                                     a4.addProduct(d4, u); b4.addProduct(d4, v)
                                     a5.addProduct(d5, u); b5.addProduct(d5, v)
-                                    cs &+= 16
                                 }
                             }
                             store16(a0, sumsA); store16(a1, sumsA + 16); store16(a2, sumsA + 32)
@@ -576,16 +590,18 @@ enum DirectConvolution {
                             var a3 = load16(sums + 48), a4 = load16(sums + 64), a5 = load16(sums + 80)
                             let plane = padded + (n &* sampleIn &+ c &* hp &* wp &+ i &* wp &+ j)
                             for oy in 0..<oh {
-                                var cs = 0
-                                while cs < stride {
+                                for k in 0..<blocks {
+                                    let masked = k == wholeBlocks, cs = masked ? tail : k &* 16
                                     let v = load16(plane + (oy &* wp &+ cs)), o = oy &* stride &+ cs
-                                    a0.addProduct(load16(g0 + o), v)
-                                    a1.addProduct(load16(g1 + o), v)
-                                    a2.addProduct(load16(g2 + o), v)
-                                    a3.addProduct(load16(g3 + o), v)
-                                    a4.addProduct(load16(g4 + o), v)
-                                    a5.addProduct(load16(g5 + o), v)
-                                    cs &+= 16
+                                    @inline(__always) func d(_ gk: UnsafePointer<Float>) -> SIMD16<Float> {
+                                        masked ? load16(gk + o).replacing(with: zero, where: overlap) : load16(gk + o)
+                                    }
+                                    a0.addProduct(d(g0), v)
+                                    a1.addProduct(d(g1), v)
+                                    a2.addProduct(d(g2), v)
+                                    a3.addProduct(d(g3), v)
+                                    a4.addProduct(d(g4), v)
+                                    a5.addProduct(d(g5), v)
                                 }
                             }
                             store16(a0, sums); store16(a1, sums + 16); store16(a2, sums + 32)
