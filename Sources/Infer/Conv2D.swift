@@ -37,6 +37,10 @@ public final class Conv2D: Layer {
     /// direct: the weight gradient's partial sums, carried from sample to sample.
     private let weightGradientPartial: UnsafeMutableBufferPointer<Float>
 
+    /// Set by `Network` when the ReLU after this layer is fused into it (`NetworkSpec.reluIsFused`):
+    /// each sample's output is passed through max(x, 0) right after it is computed.
+    public internal(set) var appliesReLU = false
+
     public var inputCount: Int { geometry.input.count }
     public var outputCount: Int { geometry.output.count }
     public var summary: String {
@@ -134,6 +138,7 @@ public final class Conv2D: Layer {
             // One sample for inference: the path the C runtime uses, so both give identical outputs.
             Self.forwardOne(x.base, geometry, weight: weight.value.baseAddress!, bias: bias.value.baseAddress!,
                             scratch: columns.baseAddress!, into: y.base)
+            if appliesReLU { Kernels.relu(y.base, into: y.base, count: outputCount) }
             return
         }
         switch algorithm {
@@ -156,6 +161,7 @@ public final class Conv2D: Layer {
                     DirectConvolution.forward(padded: padded, geometry, weight: weight.value.baseAddress!,
                                               bias: bias.value.baseAddress!, into: y.row(n))
                 }
+                if appliesReLU { Kernels.relu(y.row(n), into: y.row(n), count: outputCount) }
             }
         case .im2col:
             // One GEMM per sample: measured faster at LeNet sizes than one GEMM over the whole

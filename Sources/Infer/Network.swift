@@ -15,6 +15,9 @@ public final class Network {
     /// outputGradients[i]: dL/d(outputs[i]).
     private let outputGradients: [UnsafeMutableBufferPointer<Float>]
 
+    /// fused[i]: layer i is a ReLU run inside its neighbours (`NetworkSpec.reluIsFused`), skipped here.
+    private let fused: [Bool]
+
     /// The generator dropout layers draw from (in the arena; checkpoints save its state).
     public let dropoutRandom: UnsafeMutablePointer<RandomGenerator>
 
@@ -69,9 +72,19 @@ public final class Network {
                 layer = try Dropout(rate: rate, count: input.count, maxBatch: maxBatch, random: dropoutRandom, arena: arena)
             }
             layers.append(layer)
-            outputs.append(try arena.allocateFloats(maxBatch * layer.outputCount))
-            outputGradients.append(try arena.allocateFloats(maxBatch * layer.outputCount))
+            if spec.reluIsFused(at: index) {
+                // Runs inside its neighbours: the convolution's output is the ReLU's, and the pool's
+                // input gradient goes straight to the convolution.
+                (layers[index - 1] as! Conv2D).appliesReLU = true
+                outputs.append(outputs[index - 1])
+                outputGradients.append(outputGradients[index - 1])
+            } else {
+                outputs.append(try arena.allocateFloats(maxBatch * layer.outputCount))
+                outputGradients.append(try arena.allocateFloats(maxBatch * layer.outputCount))
+            }
+            if index > 0, spec.reluIsFused(at: index - 1) { (layer as! Pool2D).routesOnlyToPositiveInputs = true }
         }
+        fused = spec.layers.indices.map { spec.reluIsFused(at: $0) }
         self.layers = layers
         self.outputs = outputs
         self.outputGradients = outputGradients
@@ -95,7 +108,7 @@ public final class Network {
         precondition(input.columns == inputCount && input.rows <= maxBatch && input.rows > 0,
                      "input \(input.rows)x\(input.columns) does not fit a network of \(inputCount) inputs, batch ≤ \(maxBatch)")
         var x = input
-        for i in layers.indices {
+        for i in layers.indices where !fused[i] {
             let y = Matrix(outputs[i], rows: input.rows, columns: layers[i].outputCount)
             layers[i].forward(x, into: y, training: training)
             x = y
@@ -125,7 +138,7 @@ public final class Network {
         let loss = spec.loss.evaluate(output: output, targets: targets, gradient: lossGradient)
         if !loss.isFinite { return loss }
         let rows = input.rows
-        for i in stride(from: last, through: 0, by: -1) {
+        for i in stride(from: last, through: 0, by: -1) where !fused[i] {
             let x = i == 0 ? input : Matrix(outputs[i - 1], rows: rows, columns: layers[i].inputCount)
             let y = Matrix(outputs[i], rows: rows, columns: layers[i].outputCount)
             let dy = Matrix(outputGradients[i], rows: rows, columns: layers[i].outputCount)

@@ -157,8 +157,21 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         var total = ArenaAllocator.footprint(of: RandomGenerator.self, count: 1)
         for (index, layer) in layers.enumerated() {
             total += layer.arenaBytes(input: shapes[index], maxBatch: maxBatch, first: index == 0)
+            if reluIsFused(at: index) { continue } // shares its neighbours' buffers
             total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * shapes[index + 1].count)
         }
         return total
+    }
+
+    /// Whether layer `index` is a ReLU between a direct (stride-1) convolution and a max pool. The
+    /// network then runs it inside its neighbours: the convolution applies max(x, 0) to each
+    /// sample's output while it is still in cache, the pool routes a gradient only to winners
+    /// that are positive, and the ReLU layer itself is skipped (its output and gradient are the
+    /// convolution's). The values are the same as running the three layers one by one.
+    public func reluIsFused(at index: Int) -> Bool {
+        guard index > 0, index + 1 < layers.count, let shapes, layers[index] == .activation(.relu),
+              case .maxPool2d = layers[index + 1], case .conv2d(let conv) = layers[index - 1],
+              let g = conv.geometry(input: shapes[index - 1]) else { return false }
+        return Conv2D.defaultAlgorithm(g) == .direct
     }
 }

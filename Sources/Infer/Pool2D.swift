@@ -15,6 +15,11 @@ public final class Pool2D: Layer {
     /// For max pooling: the input index (within the sample) of each output's maximum.
     private let argmax: UnsafeMutableBufferPointer<Int32>?
 
+    /// Set by `Network` when the ReLU before this max pool is fused (`NetworkSpec.reluIsFused`):
+    /// the backward pass then also applies that ReLU's derivative, routing a gradient only to
+    /// winners whose input (the ReLU's output) is positive.
+    public internal(set) var routesOnlyToPositiveInputs = false
+
     public var inputCount: Int { input.count }
     public var outputCount: Int { output.count }
     public var summary: String {
@@ -158,7 +163,15 @@ public final class Pool2D: Layer {
             Kernels.fill(d, with: 0, count: input.count)
             if let argmax {
                 let winners = argmax.baseAddress! + n * output.count
-                for o in 0..<output.count { d[Int(winners[o])] += g[o] }
+                if routesOnlyToPositiveInputs {
+                    let input = x.row(n)
+                    for o in 0..<output.count {
+                        let w = Int(winners[o])
+                        d[w] += input[w] > 0 ? g[o] : 0
+                    }
+                } else {
+                    for o in 0..<output.count { d[Int(winners[o])] += g[o] }
+                }
                 continue
             }
             var o = 0

@@ -77,6 +77,15 @@ import LowLevel
         try labels.withUnsafeBufferPointer { try check(spec, batch: 3, targets: .labels($0.baseAddress!), seed: 21) }
     }
 
+    /// Convolution → ReLU → max pool, with the ReLU fused into its neighbours.
+    @Test func convolutionReLUMaxPoolFused() throws {
+        let spec = ReLUFusionTests.spec(fused: true)
+        let labels: [Int32] = [2, 0, 1]
+        try labels.withUnsafeBufferPointer {
+            try check(spec, batch: 3, targets: .labels($0.baseAddress!), seed: 21)
+        }
+    }
+
     @Test func samePaddingMaxPoolAndAveragePools() throws {
         let spec = NetworkSpec(inputShape: Shape3(channels: 3, height: 9, width: 8), layers: [
             .conv2d(Conv2DSpec(filters: 4, kernel: (3, 3), stride: (2, 2), same: true)), .activation(.tanh),
