@@ -93,10 +93,7 @@ enum DirectConvolution {
         }
         var f0 = 0
         while f0 < filters {
-            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
-            let f4 = min(f0 + 4, filters - 1), f5 = min(f0 + 5, filters - 1)
-            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps
-            let w3 = weight + f3 * taps, w4 = weight + f4 * taps, w5 = weight + f5 * taps
+            let ((f1, f2, f3, f4, f5), (w0, w1, w2, w3, w4, w5)) = sixFilterBlock(f0, filters: filters, weight: weight, taps: taps)
             var b = 0
             while b < blocks {
                 // An odd last block is paired with itself; it is stored once.
@@ -143,6 +140,18 @@ enum DirectConvolution {
     }
     #endif
 
+    /// A block of six filters from `f0`: the other five filter indices (a short last block
+    /// repeats its last filter, computed but never stored) and the six filters' weight rows.
+    @inline(__always)
+    private static func sixFilterBlock(_ f0: Int, filters: Int, weight: UnsafePointer<Float>, taps: Int)
+        -> ((Int, Int, Int, Int, Int), (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                        UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)) {
+        let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
+        let f4 = min(f0 + 4, filters - 1), f5 = min(f0 + 5, filters - 1)
+        return ((f1, f2, f3, f4, f5),
+                (weight + f0 * taps, weight + f1 * taps, weight + f2 * taps, weight + f3 * taps, weight + f4 * taps, weight + f5 * taps))
+    }
+
     /// The padded rows that hold data: [padTop, padTop + input height), within the padded plane.
     static func dataRows(_ g: ConvGeometry) -> Range<Int> {
         min(g.padTop, paddedHeight(g))..<min(g.padTop + g.input.height, paddedHeight(g))
@@ -156,11 +165,7 @@ enum DirectConvolution {
         let taps = channels * kh * kw, rows = dataRows(g)
         var f0 = 0
         while f0 < filters {
-            // A short last block repeats its last filter; only real filters are stored.
-            let f1 = min(f0 + 1, filters - 1), f2 = min(f0 + 2, filters - 1), f3 = min(f0 + 3, filters - 1)
-            let f4 = min(f0 + 4, filters - 1), f5 = min(f0 + 5, filters - 1)
-            let w0 = weight + f0 * taps, w1 = weight + f1 * taps, w2 = weight + f2 * taps
-            let w3 = weight + f3 * taps, w4 = weight + f4 * taps, w5 = weight + f5 * taps
+            let ((f1, f2, f3, f4, f5), (w0, w1, w2, w3, w4, w5)) = sixFilterBlock(f0, filters: filters, weight: weight, taps: taps)
             for oy in 0..<oh {
                 let firstRow = max(0, rows.lowerBound - oy), endRow = max(firstRow, min(kh, rows.upperBound - oy))
                 var cs = 0

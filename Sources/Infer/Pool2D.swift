@@ -135,8 +135,8 @@ public final class Pool2D: Layer {
                                       into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
         let lower = upper + w
         let lanes = SIMD16<Int32>(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
-        // A Float comparison's mask is reused as the same lanes' mask for Int32 vectors (both
-        // are 16 lanes of 32-bit all-ones or zeros), so the winners' indices are selected as integers.
+        // A Float comparison's mask is the Int32 vectors' mask type too (SIMDMask<SIMD16<Int32>>),
+        // so the winners' indices are selected as integers with the same masks.
         var ox = 0
         while ox < outputs {
             let u = UnsafeRawPointer(upper + 2 &* ox).loadUnaligned(as: SIMD32<Float>.self)
@@ -147,9 +147,8 @@ public final class Pool2D: Layer {
             let lowerWins = lowerValue .> upperValue
             store16(upperValue.replacing(with: lowerValue, where: lowerWins), y + ox)
             let a = lanes &+ Int32(truncatingIfNeeded: indexBase &+ 2 &* ox), b = a &+ Int32(truncatingIfNeeded: w)
-            let index = a.replacing(with: a &+ 1, where: unsafeBitCast(upperPick, to: SIMDMask<SIMD16<Int32>>.self))
-                .replacing(with: b.replacing(with: b &+ 1, where: unsafeBitCast(lowerPick, to: SIMDMask<SIMD16<Int32>>.self)),
-                           where: unsafeBitCast(lowerWins, to: SIMDMask<SIMD16<Int32>>.self))
+            let index = a.replacing(with: a &+ 1, where: upperPick)
+                .replacing(with: b.replacing(with: b &+ 1, where: lowerPick), where: lowerWins)
             UnsafeMutableRawPointer(argmax + ox).storeBytes(of: index, as: SIMD16<Int32>.self)
             ox &+= 16
         }
