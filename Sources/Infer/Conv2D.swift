@@ -68,8 +68,8 @@ public final class Conv2D: Layer {
         paddedGradients = try arena.allocateFloats(sizes.2)
         let extra = Self.directExtras(geometry, algorithm: algorithm)
         flippedWeights = try arena.allocateFloats(extra.flipped)
-        paddedOutputGradient = try arena.allocateFloats(extra.paddedGradient)
         // Zeroed by the arena; only its interior is ever written (`DirectConvolution.inputGradient`).
+        paddedOutputGradient = try arena.allocateFloats(extra.paddedGradient)
         zeroBias = try arena.allocateFloats(extra.zeroBias)
         transposedWeights = try arena.allocateFloats(extra.transposed)
         transposedGradients = try arena.allocateFloats(extra.transposedGradients * maxBatch)
@@ -143,11 +143,11 @@ public final class Conv2D: Layer {
         }
         switch algorithm {
         case .direct:
-            let acrossFilters = Self.usesTransposedWeights(geometry)
+            let acrossFilters = Self.usesTransposedWeights(geometry), inPlace = Self.readsInputInPlace(geometry)
             if acrossFilters { DirectConvolution.transposeWeights(weight.value.baseAddress!, geometry, into: transposedWeights.baseAddress!) }
             for n in 0..<x.rows {
                 let padded: UnsafePointer<Float>
-                if Self.readsInputInPlace(geometry) {
+                if inPlace {
                     padded = UnsafePointer(x.row(n))
                 } else {
                     let copy = columns.baseAddress! + n * DirectConvolution.paddedCount(geometry)

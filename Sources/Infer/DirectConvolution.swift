@@ -38,16 +38,8 @@ enum DirectConvolution {
 
     /// Copies one sample into its zero-padded layout.
     static func pad(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
-        let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
         Kernels.fill(p, with: 0, count: paddedCount(g))
-        for c in 0..<g.input.channels {
-            for y in 0..<h {
-                let py = y + g.padTop
-                guard py < hp else { break }
-                let source = x + (c * h + y) * w, target = p + (c * hp + py) * wp + g.padLeft
-                for i in 0..<min(w, wp - g.padLeft) { target[i] = source[i] }
-            }
-        }
+        copyInterior(x, g, into: p)
     }
 
     /// y = b + W ∗ x for one padded sample, vectorised along output rows (16 columns at a time).
@@ -379,15 +371,15 @@ enum DirectConvolution {
         }
         Kernels.fill(partial, with: 0, count: taps * stride)
         #if WIDE_VECTOR_REGISTERS
-        if kw == 5 {
+        let sliding = kw == 5
+        if sliding {
             weightGradientSlidingRows(padded: padded, sampleStride: sampleIn, gradients: gradients, batch: batch, g, partial: partial)
-            for f in 0..<filters {
-                for t in 0..<taps { dw[f * taps + t] = partial[t * stride + f] }
-            }
-            return
         }
+        #else
+        let sliding = false
         #endif
-        for n in 0..<batch {
+        // Six taps at a time, unless the sliding-row kernel above has already summed every tap.
+        for n in 0..<batch where !sliding {
             let x = padded + n &* sampleIn
             var f0 = 0
             while f0 < filters {

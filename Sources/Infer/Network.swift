@@ -32,6 +32,7 @@ public final class Network {
         self.maxBatch = maxBatch
         self.arena = arena
         let shapes = spec.shapes!
+        let fused = spec.layers.indices.map { spec.reluIsFused(at: $0, shapes: shapes) }
         dropoutRandom = try arena.allocate(RandomGenerator.self, count: 1).baseAddress!
         dropoutRandom.initialize(to: RandomGenerator(seed: 0)) // seeded below, after the weights
         var layers: [any Layer] = []
@@ -72,7 +73,7 @@ public final class Network {
                 layer = try Dropout(rate: rate, count: input.count, maxBatch: maxBatch, random: dropoutRandom, arena: arena)
             }
             layers.append(layer)
-            if spec.reluIsFused(at: index) {
+            if fused[index] {
                 // Runs inside its neighbours: the convolution's output is the ReLU's, and the pool's
                 // input gradient goes straight to the convolution.
                 (layers[index - 1] as! Conv2D).appliesReLU = true
@@ -82,9 +83,9 @@ public final class Network {
                 outputs.append(try arena.allocateFloats(maxBatch * layer.outputCount))
                 outputGradients.append(try arena.allocateFloats(maxBatch * layer.outputCount))
             }
-            if index > 0, spec.reluIsFused(at: index - 1) { (layer as! Pool2D).routesOnlyToPositiveInputs = true }
+            if index > 0, fused[index - 1] { (layer as! Pool2D).routesOnlyToPositiveInputs = true }
         }
-        fused = spec.layers.indices.map { spec.reluIsFused(at: $0) }
+        self.fused = fused
         self.layers = layers
         self.outputs = outputs
         self.outputGradients = outputGradients

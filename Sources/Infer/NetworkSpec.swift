@@ -157,7 +157,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         var total = ArenaAllocator.footprint(of: RandomGenerator.self, count: 1)
         for (index, layer) in layers.enumerated() {
             total += layer.arenaBytes(input: shapes[index], maxBatch: maxBatch, first: index == 0)
-            if reluIsFused(at: index) { continue } // shares its neighbours' buffers
+            if reluIsFused(at: index, shapes: shapes) { continue } // shares its neighbours' buffers
             total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * shapes[index + 1].count)
         }
         return total
@@ -169,7 +169,13 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     /// that are positive, and the ReLU layer itself is skipped (its output and gradient are the
     /// convolution's). The values are the same as running the three layers one by one.
     public func reluIsFused(at index: Int) -> Bool {
-        guard index > 0, index + 1 < layers.count, let shapes, layers[index] == .activation(.relu),
+        guard let shapes else { return false }
+        return reluIsFused(at: index, shapes: shapes)
+    }
+
+    /// `reluIsFused(at:)` with the layer shapes already at hand (`shapes` is computed anew on each use).
+    func reluIsFused(at index: Int, shapes: [Shape3]) -> Bool {
+        guard index > 0, index + 1 < layers.count, layers[index] == .activation(.relu),
               case .maxPool2d = layers[index + 1], case .conv2d(let conv) = layers[index - 1],
               let g = conv.geometry(input: shapes[index - 1]) else { return false }
         return Conv2D.defaultAlgorithm(g) == .direct
