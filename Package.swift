@@ -2,10 +2,13 @@
 import PackageDescription
 import Foundation
 
-// Code generation for the SIMD kernels. The default, x86-64-v3 (AVX2 + FMA), runs on any x86-64 CPU
-// made since about 2015; `INFER_MARCH=native swift build -c release` builds for this machine's own
-// vector units (AVX-512 here). On other architectures the compiler's default is kept.
-let march = ProcessInfo.processInfo.environment["INFER_MARCH"] ?? "x86-64-v3"
+// Code generation for the SIMD kernels. By default a build targets the CPU it runs on
+// (`-march=native`: AVX-512 on Xeons and Zen 4, AVX2 on Zen 3), so `swift build -c release` gets the
+// machine's full vector width. Such a binary may not run on an older CPU; for one that runs on any
+// x86-64 CPU made since about 2015 (AVX2 + FMA), build with `INFER_MARCH=x86-64-v3`. Any other
+// `-march` value works too. SwiftPM re-reads this manifest when the variable changes. On other
+// architectures the compiler's default is kept.
+let march = ProcessInfo.processInfo.environment["INFER_MARCH"].flatMap { $0.isEmpty ? nil : $0 } ?? "native"
 #if arch(x86_64)
 let vectorFlags: [String] = ["-Xcc", "-march=\(march)"]
 #else

@@ -29,6 +29,17 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, threads)))
     }
 
+    /// OpenBLAS's kernels for CPUs without AVX2 (SSE-era families), which it also falls back to on
+    /// CPUs it does not recognise.
+    public static let genericKernelNames: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "sandybridge",
+                                                         "katmai", "coppermine", "northwood", "banias", "atom", "nano", "unknown"]
+
+    /// Whether `name` (a `coreName`) is one of the generic kernels, compared case-insensitively.
+    public static func isGenericKernel(_ name: String) -> Bool { genericKernelNames.contains(name.lowercased()) }
+
+    /// Whether this CPU has the features of OpenBLAS's AVX2 ("Haswell") kernels: AVX2 and FMA.
+    public static var cpuHasAVX2: Bool { cpu_supports("avx2") != 0 && cpu_supports("fma") != 0 }
+
     /// Current number of BLAS threads.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
@@ -42,15 +53,12 @@ public enum BLAS {
         let wanted: String
         if (["avx512f", "avx512dq", "avx512bw", "avx512vl"] as [String]).allSatisfy({ cpu_supports($0) != 0 }) {
             wanted = "SkylakeX"
-        } else if (["avx2", "fma"] as [String]).allSatisfy({ cpu_supports($0) != 0 }) {
+        } else if cpuHasAVX2 {
             wanted = "Haswell"
         } else {
             return "OpenBLAS kernel \(before) (no AVX2 or AVX-512 found)"
         }
-        let generic = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Sandybridge", "Katmai",
-                       "Coppermine", "Northwood", "Banias", "Atom", "Nano"]
-        guard generic.contains(where: { $0.lowercased() == before.lowercased() }) || before == "unknown",
-              before.lowercased() != wanted.lowercased() else {
+        guard isGenericKernel(before), before.lowercased() != wanted.lowercased() else {
             return "OpenBLAS kernel \(before) (chosen by OpenBLAS)"
         }
         // These two are exported by DYNAMIC_ARCH builds only; look them up instead of linking them.

@@ -9,12 +9,28 @@ import Darwin
 extension Kernels {
     /// yᵢ = e^{xᵢ − m} / Σⱼ e^{xⱼ − m} per row, m the row maximum.
     public static func softmaxRows(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        if columns < 16 {
+            for r in 0..<rows { softmaxShortRow(x + r &* columns, into: y + r &* columns, count: columns) }
+            return
+        }
         for r in 0..<rows {
             let xr = x + r * columns, yr = y + r * columns
             let m = maximum(xr, count: columns)
             map16(xr, yr, columns) { exp16($0 - m) }
             scale(yr, by: 1 / sum(yr, count: columns), count: columns)
         }
+    }
+
+    /// One row of fewer than 16 elements in a single vector (a classifier's 10 outputs): padding
+    /// lanes hold −∞ for the maximum and are dropped from the sum.
+    @inline(__always)
+    static func softmaxShortRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        var padded = SIMD16<Float>(repeating: -.infinity)
+        withUnsafeMutableBytes(of: &padded) { $0.baseAddress!.copyMemory(from: x, byteCount: n &* 4) }
+        let used = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(truncatingIfNeeded: n)
+        let e = exp16(padded - padded.max()).replacing(with: 0, where: .!used)
+        var p = e * (1 / e.sum())
+        withUnsafeBytes(of: &p) { UnsafeMutableRawPointer(y).copyMemory(from: $0.baseAddress!, byteCount: n &* 4) }
     }
 
     /// yᵢ = xᵢ − m − log Σⱼ e^{xⱼ − m} per row.

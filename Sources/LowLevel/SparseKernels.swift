@@ -1,15 +1,49 @@
+import CPUControl
+
 /// y[c..<end] (+)= Σₖ coefficient(k) · row(k)[c..<end] over the columns that fill whole 16-lane
 /// vectors, 64 columns at a time in registers so each row is read once and y written once.
 /// Returns the first column not covered (the caller handles the tail). Shared by the sparse and
 /// dense row combinations; `term(k)` gives the k-th coefficient and the start of the k-th row.
+///
+/// Rows go in chunks of about 16 KB, each chunk through every column block before the next, so
+/// the later blocks find a chunk's rows in L1 (one block's pass over all rows would push them out
+/// before the next block reads them, and the hardware prefetcher's neighbouring lines with them).
+/// Each column still adds the rows in order: the sums do not depend on the chunking.
 @inline(__always)
 private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
                          _ term: (Int) -> (Float, UnsafePointer<Float>)) -> Int {
+    let chunk = n <= 64 ? count : max(8, 4096 / n)
+    guard count > chunk else { return combineRowBlocks(count: count, columns: n, into: y, accumulate: accumulate, term) }
+    var start = 0, covered = 0
+    while start < count {
+        let rows = min(chunk, count &- start), first = start
+        covered = combineRowBlocks(count: rows, columns: n, into: y, accumulate: accumulate || first > 0) { term(first &+ $0) }
+        start &+= rows
+    }
+    return covered
+}
+
+@inline(__always)
+private func combineRowBlocks(count: Int, columns n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                              _ term: (Int) -> (Float, UnsafePointer<Float>)) -> Int {
     var c = 0
     while c + 64 <= n {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         if accumulate { a0 = load16(y + c); a1 = load16(y + c + 16); a2 = load16(y + c + 32); a3 = load16(y + c + 48) }
-        for k in 0..<count {
+        // Two rows a step halve the loop's bookkeeping; each accumulator still adds the rows in
+        // order, so the sums are the same as one row at a time.
+        var k = 0
+        while k &+ 1 < count {
+            let (c0, s0) = term(k), (c1, s1) = term(k &+ 1)
+            let r0 = s0 + c, r1 = s1 + c
+            let v0 = SIMD16<Float>(repeating: c0), v1 = SIMD16<Float>(repeating: c1)
+            a0.addProduct(v0, load16(r0)); a0.addProduct(v1, load16(r1))
+            a1.addProduct(v0, load16(r0 + 16)); a1.addProduct(v1, load16(r1 + 16))
+            a2.addProduct(v0, load16(r0 + 32)); a2.addProduct(v1, load16(r1 + 32))
+            a3.addProduct(v0, load16(r0 + 48)); a3.addProduct(v1, load16(r1 + 48))
+            k &+= 2
+        }
+        if k < count {
             let (coefficient, start) = term(k)
             let row = start + c
             let v = SIMD16<Float>(repeating: coefficient)
@@ -60,25 +94,34 @@ private func combineRows(count: Int, columns n: Int, into y: UnsafeMutablePointe
 
 /// The last n − c (< 16) columns of y (+)= Σᵢ coefficient(i) · M[i, :] for a dense m-row matrix:
 /// whole 16-lane loads for every row whose 16 floats stay inside the matrix (the extra lanes read
-/// the next row and are dropped), scalar for the rest; two accumulators so the FMA chains overlap.
+/// the next row and are dropped), scalar for the rest; four accumulators so the FMA chains overlap.
 @inline(__always)
 private func denseTail(m: Int, from c: Int, columns n: Int, matrix: UnsafePointer<Float>, ld: Int,
                        into y: UnsafeMutablePointer<Float>, accumulate: Bool, _ coefficient: (Int) -> Float) {
-    let tail = n - c
+    let tail = n &- c
     guard tail > 0, m > 0 else { return }
-    let extent = (m - 1) * ld + n // floats the matrix is known to span
-    var even = SIMD16<Float>(), odd = SIMD16<Float>()
-    var i = 0
-    while i + 1 < m && (i + 1) * ld + c + 16 <= extent {
-        even.addProduct(SIMD16(repeating: coefficient(i)), load16(matrix + i * ld + c))
-        odd.addProduct(SIMD16(repeating: coefficient(i + 1)), load16(matrix + (i + 1) * ld + c))
-        i += 2
+    // Rows i with i·ld + c + 16 ≤ (m − 1)·ld + n, the floats the matrix is known to span.
+    let vectorRows = min(m, max(0, ((m &- 1) &* ld &+ n &- c &- 16) / ld &+ 1))
+    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+    var row = matrix + c, i = 0
+    while i &+ 4 <= vectorRows {
+        a0.addProduct(SIMD16(repeating: coefficient(i)), load16(row))
+        a1.addProduct(SIMD16(repeating: coefficient(i &+ 1)), load16(row + ld))
+        a2.addProduct(SIMD16(repeating: coefficient(i &+ 2)), load16(row + 2 &* ld))
+        a3.addProduct(SIMD16(repeating: coefficient(i &+ 3)), load16(row + 3 &* ld))
+        row += 4 &* ld
+        i &+= 4
     }
-    let a = even + odd
+    while i < vectorRows {
+        a0.addProduct(SIMD16(repeating: coefficient(i)), load16(row))
+        row += ld
+        i &+= 1
+    }
+    let a = (a0 + a1) + (a2 + a3)
     for j in 0..<tail {
-        var sum = a[j] + (accumulate ? y[c + j] : 0)
-        for r in i..<m { sum += coefficient(r) * matrix[r * ld + c + j] }
-        y[c + j] = sum
+        var sum = a[j] + (accumulate ? y[c &+ j] : 0)
+        for r in i..<m { sum += coefficient(r) * matrix[r &* ld &+ c &+ j] }
+        y[c &+ j] = sum
     }
 }
 
@@ -159,7 +202,7 @@ extension Kernels {
         }
         #endif
         var c = combineRows(count: count, columns: n, into: y, accumulate: accumulate) { k in
-            (coefficients[k], matrix + Int(rows[k]) * ld)
+            (coefficients[k], matrix + Int(rows[k]) &* ld)
         }
         while c < n {
             var a: Float = accumulate ? y[c] : 0
@@ -198,22 +241,21 @@ extension Kernels {
     /// `capacity` (the caller then treats x as dense).
     public static func nonZeros(_ x: UnsafePointer<Float>, count n: Int, indices: UnsafeMutablePointer<Int32>,
                                 values: UnsafeMutablePointer<Float>, capacity: Int) -> Int? {
-        // One comparison per 16 elements gives a 16-bit mask (vcmpneqps); set bits are walked
-        // with tzcnt, so all-zero blocks (image borders) cost one compare.
-        let laneBits = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        // One comparison per 16 elements gives a 16-bit mask (vcmpps + vmovmskps); set bits are
+        // walked with tzcnt, so all-zero blocks (image borders) cost one compare.
         var found = 0
         var i = 0
         while i + 16 <= n {
-            var bits = SIMD16<UInt32>().replacing(with: laneBits, where: load16(x + i) .!= 0).wrappedSum()
+            var bits = cpu_nonzero_mask16(x + i)
             if bits != 0 {
-                guard found + bits.nonzeroBitCount <= capacity else { return nil }
-                while bits != 0 {
-                    let j = i + bits.trailingZeroBitCount
+                guard found &+ bits.nonzeroBitCount <= capacity else { return nil }
+                repeat {
+                    let j = i &+ bits.trailingZeroBitCount
                     indices[found] = Int32(truncatingIfNeeded: j)
                     values[found] = x[j]
                     found &+= 1
                     bits &= bits &- 1
-                }
+                } while bits != 0
             }
             i += 16
         }

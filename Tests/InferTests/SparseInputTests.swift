@@ -29,6 +29,42 @@ import LowLevel
         }
     }
 
+    /// The vector mask treats NaN as non-zero and −0 as zero, as `x != 0` does, in whole blocks
+    /// and in the scalar tail.
+    @Test func nonZerosAgreesWithScalarComparison() {
+        var x = [Float](repeating: 0, count: 37)
+        x[2] = .nan; x[5] = -0.0; x[15] = .infinity; x[16] = -1e-40; x[33] = .nan; x[35] = -0.0; x[36] = 3
+        var indices = [Int32](repeating: -1, count: 37), values = [Float](repeating: 0, count: 37)
+        let found = Kernels.nonZeros(x, count: 37, indices: &indices, values: &values, capacity: 37)
+        #expect(found == 5)
+        #expect(Array(indices.prefix(5)) == [2, 15, 16, 33, 36])
+    }
+
+    /// Many rows (the kernel then works through them in chunks) give exactly the sums of adding
+    /// the rows in order with fused multiply-adds, column by column, for the columns in whole
+    /// vectors; the last columns within rounding.
+    @Test(arguments: [64, 128, 200]) func longSparseRowCombinationAddsRowsInOrder(columns: Int) {
+        let rowCount = 300
+        let matrix = testValues(rowCount * columns, seed: UInt64(columns) + 7)
+        let rows = (0..<150).map { Int32(($0 * 7) % rowCount) }
+        let coefficients = testValues(rows.count, seed: 11)
+        for accumulate in [true, false] {
+            let y0 = testValues(columns, seed: 12)
+            var y = y0
+            Kernels.sparseRowCombination(coefficients: coefficients, rows: rows, count: rows.count, matrix: matrix, ld: columns,
+                                         columns: columns, into: &y, accumulate: accumulate)
+            for c in 0..<columns {
+                var expected: Float = accumulate ? y0[c] : 0
+                for k in rows.indices { expected = expected.addingProduct(coefficients[k], matrix[Int(rows[k]) * columns + c]) }
+                if c < columns / 16 * 16 {
+                    #expect(y[c] == expected, "column \(c)")
+                } else {
+                    #expect(abs(y[c] - expected) < 1e-4, "column \(c)")
+                }
+            }
+        }
+    }
+
     @Test func sparseRowCombinationMatchesDenseProduct() {
         for columns in [3, 16, 64, 70, 128, 200] {
             let matrix = testValues(10 * columns, seed: UInt64(columns))

@@ -71,6 +71,23 @@ private let activations: [(String, Forward, Backward, @Sendable (Double) -> Doub
         #expect(y[0] > 0.999)
     }
 
+    /// Rows shorter than one vector (a classifier's outputs) take their own path.
+    @Test(arguments: Array(1...17)) func shortRowsMatchTheDefinition(columns: Int) {
+        var x = randomArray(2 * columns, seed: UInt64(columns), scale: 8)
+        x[0] = 90; if columns > 1 { x[columns + 1] = -.infinity }
+        var y = [Float](repeating: -7, count: x.count + 3)
+        Kernels.softmaxRows(x, into: &y, rows: 2, columns: columns)
+        for r in 0..<2 {
+            let xr = (0..<columns).map { Double(x[r * columns + $0]) }
+            let m = xr.max()!
+            let denominator = xr.reduce(0) { $0 + Foundation.exp($1 - m) }
+            for j in 0..<columns {
+                #expect(abs(Double(y[r * columns + j]) - Foundation.exp(xr[j] - m) / denominator) < 1e-6, "[\(r), \(j)]")
+            }
+        }
+        #expect(y[(2 * columns)...] == [-7, -7, -7], "wrote past the rows")
+    }
+
     @Test func logSoftmaxMatchesLogOfSoftmax() {
         let rows = 2, columns = 10
         let x = randomArray(rows * columns, seed: 21, scale: 30)
