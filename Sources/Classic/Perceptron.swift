@@ -4,22 +4,39 @@ import LowLevel
 
 /// Rosenblatt's perceptron. Binary core: on a mistake, y(⟨x, w⟩ + b) ≤ 0, it sets w += y·x and
 /// b += y. Samples are visited in order (the algorithm is deterministic). Training stops at the
-/// first of: a full pass without a mistake (converged), `maxPasses` passes, or a training error
-/// (mistakes of the current weights over the whole set) that has not changed for `patience` passes.
+/// first of: a full pass without a mistake (converged), `maxPasses` passes, or the stopping rule:
+/// by default (`.loss`) when the pass's perceptron loss Σ max(0, −y(⟨x, w⟩ + b)), summed over
+/// the visits as they happen, has not fallen below the best pass's by `tolerance`·n for
+/// `patience` passes (scikit-learn's `tol` and `n_iter_no_change`); with `.error`, when the
+/// training error of the weights after each pass has not changed for `patience` passes; with
+/// `.none`, only convergence or `maxPasses` stop it (the course's algorithm as stated).
 public struct Perceptron: TrainedModel {
+    /// What ends training before `maxPasses` when the data are not separable.
+    public enum StopRule: String, Sendable, CaseIterable { case loss, error, none }
+
     public struct Settings: Sendable {
         public var maxPasses = 1000
-        public var patience = 50
+        public var stopRule = StopRule.loss
+        /// Passes without improvement before stopping; nil means the rule's default (5 for
+        /// `.loss`, as scikit-learn; 50 for `.error`).
+        public var patience: Int? = nil
+        /// `.loss`: the least improvement that counts, per sample (scikit-learn's default 1e-3).
+        public var tolerance: Float = 1e-3
         public var multiclass = MulticlassStrategy.oneVsAll
-        /// Return the average of the weights over every sample visit (the averaged perceptron)
-        /// instead of the last ones. The updates, mistakes and stopping rules are unchanged.
-        public var averaged = false
+        /// Return the average of the weights over every sample visit (the averaged perceptron,
+        /// the default: on data that are not separable the last weights jump with the last
+        /// mistakes) instead of the last ones. The updates, mistakes and stopping rules are unchanged.
+        public var averaged = true
         /// Binary problems trained at once (one-vs-all classes or one-vs-one pairs).
         public var threads = 1
         public init() {}
+
+        public var effectivePatience: Int { patience ?? (stopRule == .error ? 50 : 5) }
     }
 
-    public enum StopReason: String, Sendable { case converged, maxPasses = "max_passes", errorStalled = "error_stalled" }
+    public enum StopReason: String, Sendable {
+        case converged, maxPasses = "max_passes", errorStalled = "error_stalled", lossStalled = "loss_stalled"
+    }
 
     /// What one binary perceptron did.
     public struct Report: Sendable {
@@ -27,6 +44,8 @@ public struct Perceptron: TrainedModel {
         public var passes = 0
         public var stop = StopReason.maxPasses
         public var trainingErrors = 0
+        /// The perceptron loss summed over the last pass's visits.
+        public var lastPassLoss: Double = 0
     }
 
     /// Columns of W ([d, outputs] row-major): one per class (one-vs-all or a single binary
@@ -54,12 +73,17 @@ public struct Perceptron: TrainedModel {
         var sumB: Double = 0, visits: Float = 1
         var report = Report()
         var lastError = -1, unchanged = 0
+        var bestLoss = Double.infinity, sinceImprovement = 0
+        let patience = settings.effectivePatience, slack = Double(settings.tolerance) * Double(n)
         while report.passes < settings.maxPasses {
             report.passes += 1
             var mistakes = 0
+            var loss: Double = 0
             for i in 0..<n {
                 let xi = x.row(i)
-                if y[i] * (Kernels.dot(xi, w, count: d) + b) <= 0 {
+                let margin = y[i] * (Kernels.dot(xi, w, count: d) + b)
+                if margin <= 0 {
+                    loss -= Double(margin)
                     Kernels.axpy(y[i], xi, w, count: d)
                     b += y[i]
                     mistakes += 1
@@ -68,11 +92,22 @@ public struct Perceptron: TrainedModel {
                 visits += 1
             }
             report.mistakes += mistakes
+            report.lastPassLoss = loss
             if mistakes == 0 { report.stop = .converged; break }
-            var errors = 0
-            for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { errors += 1 }
-            if errors == lastError { unchanged += 1 } else { unchanged = 0; lastError = errors }
-            if unchanged >= settings.patience { report.stop = .errorStalled; break }
+            switch settings.stopRule {
+            case .loss:
+                sinceImprovement = loss > bestLoss - slack ? sinceImprovement + 1 : 0
+                bestLoss = min(bestLoss, loss)
+                if sinceImprovement >= patience { report.stop = .lossStalled }
+            case .error:
+                var errors = 0
+                for i in 0..<n where y[i] * (Kernels.dot(x.row(i), w, count: d) + b) <= 0 { errors += 1 }
+                if errors == lastError { unchanged += 1 } else { unchanged = 0; lastError = errors }
+                if unchanged >= patience { report.stop = .errorStalled }
+            case .none:
+                break
+            }
+            if report.stop != .maxPasses { break }
         }
         if averaging {
             Kernels.axpy(-1 / visits, sum!, w, count: d)

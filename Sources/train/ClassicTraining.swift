@@ -32,6 +32,14 @@ struct ClassicTraining {
             throw ValidationError("unknown --distance '\(d)'; available: l1, l2, linf, cosine, mahalanobis")
         }
         if let m = o.multiclass, MulticlassStrategy(rawValue: m) == nil { throw ValidationError("unknown --multiclass '\(m)'; available: ova, ovo") }
+        if let rule = o.stop, Perceptron.StopRule(rawValue: rule) == nil {
+            throw ValidationError("unknown --stop '\(rule)'; available: \(Perceptron.StopRule.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if (o.stop != nil || o.patience != nil || o.tol != nil) && o.model != "perceptron" {
+            throw ValidationError("--stop, --patience and --tol are for --model perceptron")
+        }
+        if let p = o.patience, p < 1 { throw ValidationError("--patience must be at least 1, not \(p)") }
+        if let t = o.tol, !(t >= 0 && t.isFinite) { throw ValidationError("--tol must be 0 or more, not \(t)") }
         if o.kernel != nil { _ = try kernelSpec(o) }
         if let c = o.C, !(c > 0 && c.isFinite) { throw ValidationError("--C must be a positive number, not \(c)") }
         if let l = o.lambda, !(l >= 0 && l.isFinite) { throw ValidationError("--lambda must be 0 or more, not \(l)") }
@@ -90,7 +98,7 @@ struct ClassicTraining {
             if let b = o.batch { s.batchSize = b }
             if let lr = o.lr { s.learningRate = lr }
             if let decay = o.lrDecay { s.decay = decay }
-            if o.average { s.averaging = true }
+            if let average = o.average { s.averaging = average }
             if let seed = o.seed { s.seed = seed }
             if let c = o.C { s.lambda = 1 / (c * Float(n)) }
             if let l = o.lambda { s.lambda = l }
@@ -102,15 +110,25 @@ struct ClassicTraining {
         case "perceptron":
             var s = Perceptron.Settings()
             s.multiclass = strategy
-            s.averaged = o.average
+            if let average = o.average { s.averaged = average }
             s.threads = o.threads
             if let e = o.epochs { s.maxPasses = e }
+            if let rule = o.stop { s.stopRule = Perceptron.StopRule(rawValue: rule)! }
+            s.patience = o.patience
+            if let tol = o.tol { s.tolerance = tol }
             let p = try Perceptron.fit(set, settings: s, arena: arena)
             details["mistakes"] = p.totalMistakes
             details["passes"] = p.reports.map(\.passes)
             details["stop"] = p.reports.map(\.stop.rawValue)
             details["multiclass"] = p.multiclass.rawValue
             details["averaged"] = s.averaged
+            details["stop_rule"] = s.stopRule.rawValue
+            details["patience"] = s.effectivePatience
+            let reasons = Dictionary(grouping: p.reports.map(\.stop.rawValue), by: { $0 }).mapValues(\.count)
+            let passes = p.reports.map(\.passes)
+            console.line("perceptron: \(p.reports.count) binary problem(s), \(passes.min() ?? 0)-\(passes.max() ?? 0) passes; stopped: "
+                         + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)x" }.joined(separator: ", ")
+                         + " (rule: \(s.stopRule.rawValue), patience \(s.effectivePatience)\(s.stopRule == .loss ? ", tol \(s.tolerance)" : ""))")
             return p
         case "linear", "ridge":
             var s = LinearRegression.Settings()

@@ -54,8 +54,15 @@ struct Train: ParsableCommand {
     @Option(help: "Multiclass strategy for perceptron and svm: ova (one-vs-all) or ovo (one-vs-one).") var multiclass: String?
     @Option(name: .customLong("lr-decay"), help: "Learning-rate decay of the gradient-trained classic models: lr/(1 + decay * epoch).")
     var lrDecay: Float?
-    @Flag(help: "Average the iterates of the second half of training (gradient-trained classic models; default for svm).")
-    var average = false
+    @Flag(inversion: .prefixedNo,
+          help: "Average the iterates: the perceptron's over every visit (its default), the gradient-trained classic models' over the second half of training (default for svm).")
+    var average: Bool?
+    @Option(help: "What stops the perceptron early on data that are not separable: loss (default: the pass's perceptron loss stopped falling by --tol per sample for --patience passes), error (training error unchanged for --patience passes), none (only convergence or --epochs).")
+    var stop: String?
+    @Option(help: "Passes without improvement before the perceptron stops (default 5 with --stop loss, 50 with --stop error).")
+    var patience: Int?
+    @Option(help: "Least improvement of the perceptron loss per sample that counts, with --stop loss (default 1e-3).")
+    var tol: Float?
     @Option(help: "Write the trained classic model here as a model file (atomically).") var output: String?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
@@ -68,7 +75,8 @@ struct Train: ParsableCommand {
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
                                              ("--lambda", lambda != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
-                                             ("--lr-decay", lrDecay != nil), ("--average", average),
+                                             ("--lr-decay", lrDecay != nil), ("--average", average != nil),
+                                             ("--stop", stop != nil), ("--patience", patience != nil), ("--tol", tol != nil),
                                              ("--dataset", dataset != "mnist")]
         if let flag = classicOnly.first(where: \.1) {
             throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")

@@ -51,6 +51,17 @@ private func json(_ text: String) throws -> [String: Any] {
         }
     }
 
+    /// The perceptron says why it stopped, in the progress output and in --json.
+    @Test func perceptronReportsWhyItStopped() throws {
+        let r = try tool("train", ["--model", "perceptron", "--dataset", "wine", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("stopped:"), "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let reasons = try #require(json["stop"] as? [String])
+        #expect(reasons.count == 3 && reasons.allSatisfy { ["converged", "loss_stalled"].contains($0) }, "\(reasons)")
+        #expect(json["stop_rule"] as? String == "loss")
+    }
+
     @Test func badArgumentsGetAClearMessage() throws {
         let cases: [([String], String)] = [
             (["--model", "knn", "--dataset", "iris", "--k", "0"], "--k"),
@@ -66,6 +77,10 @@ private func json(_ text: String) throws -> [String: Any] {
             (["--model", "kernel-svm", "--dataset", "iris", "--kernel", "sigmoid"], "linear, poly, rbf, laplace"),
             (["--model", "kernel-svm", "--dataset", "iris", "--kernel", "rbf", "--sigma", "-2"], "sigma"),
             (["--model", "kernel-logistic", "--dataset", "iris"], "two-class"),
+            (["--model", "perceptron", "--dataset", "iris", "--stop", "never"], "loss, error, none"),
+            (["--model", "perceptron", "--dataset", "iris", "--patience", "0"], "--patience"),
+            (["--model", "softmax", "--dataset", "iris", "--patience", "3"], "for --model perceptron"),
+            (["--model", "mlp", "--stop", "loss"], "classic models"),
         ]
         for (arguments, needle) in cases {
             let r = try tool("train", arguments)

@@ -49,6 +49,8 @@ struct ClassicMNISTTargetTests {
         defer { arena.reset(to: mark) }
         var s = Perceptron.Settings()
         s.maxPasses = 5
+        s.stopRule = .none
+        s.averaged = false
         s.threads = 2
         let plain = try Perceptron.fit(train, settings: s, arena: arena)
         #expect(try plain.accuracy(on: test, arena: arena) >= 0.80)
@@ -56,6 +58,19 @@ struct ClassicMNISTTargetTests {
         let averaged = try Perceptron.fit(train, settings: s, arena: arena)
         #expect(try averaged.accuracy(on: test, arena: arena) >= 0.85)
         #expect(averaged.totalMistakes == plain.totalMistakes, "averaging changes only the returned weights")
+    }
+
+    /// The defaults (averaged weights, the loss rule) stop every class's perceptron within a few
+    /// dozen passes, well short of the 1,000-pass cap, above the 85% target.
+    @Test func perceptronDefaultsStopEarly() throws {
+        let (train, test, arena) = try #require(Self.data)
+        let mark = arena.mark()
+        defer { arena.reset(to: mark) }
+        var s = Perceptron.Settings()
+        s.threads = 2
+        let model = try Perceptron.fit(train, settings: s, arena: arena)
+        #expect(model.reports.allSatisfy { $0.stop == .lossStalled && $0.passes < 60 }, "\(model.reports.map(\.passes))")
+        #expect(try model.accuracy(on: test, arena: arena) >= 0.85)
     }
 
     @Test func threeNearestNeighboursReach97Percent() throws {

@@ -51,15 +51,52 @@ import LowLevel
         let data = try set([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], arena: arena)
         var s = Perceptron.Settings()
         s.maxPasses = 50
-        s.patience = 1000
+        s.stopRule = .none
         let capped = try Perceptron.fit(data, settings: s, arena: arena)
         #expect(capped.reports[0].stop == .maxPasses)
         #expect(capped.reports[0].passes == 50)
         #expect(capped.reports[0].trainingErrors > 0)
+        s.stopRule = .error
         s.patience = 3
         let stalled = try Perceptron.fit(data, settings: s, arena: arena)
         #expect(stalled.reports[0].stop == .errorStalled)
         #expect(stalled.reports[0].passes < 50)
+        // The default: XOR's perceptron loss cycles without falling, so it stops after the first
+        // pass plus `patience` passes without improvement.
+        let byLoss = try Perceptron.fit(data, settings: Perceptron.Settings(), arena: arena)
+        #expect(byLoss.reports[0].stop == .lossStalled)
+        #expect(byLoss.reports[0].passes <= 1 + Perceptron.Settings().effectivePatience + 4)
+    }
+
+    /// The loss rule follows its definition: on random labels (never separable), training stops
+    /// at the first pass p where none of the last `patience` passes beat the best loss before
+    /// them by tolerance·n, which the test recomputes from per-pass losses of capped runs.
+    @Test func perceptronLossRuleStopsWhereTheLossStalls() throws {
+        let arena = try ArenaAllocator(capacity: 1 << 20)
+        var rng = RandomGenerator(seed: 9)
+        let points = (0..<80).map { _ in [rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian()] }
+        let labels = (0..<80).map { _ in Int32(rng.nextUniform() < 0.5 ? 0 : 1) }
+        let data = try set(points, labels, arena: arena)
+        var s = Perceptron.Settings()
+        s.tolerance = 0.01
+        s.patience = 3
+        let stopped = try Perceptron.fit(data, settings: s, arena: arena).reports[0]
+        #expect(stopped.stop == .lossStalled)
+        // Loss of each pass, from runs capped at 1, 2, ... passes with no early stop.
+        var capped = s
+        capped.stopRule = .none
+        var losses: [Double] = []
+        for passes in 1...stopped.passes {
+            capped.maxPasses = passes
+            losses.append(try Perceptron.fit(data, settings: capped, arena: arena).reports[0].lastPassLoss)
+        }
+        var best = Double.infinity, since = 0, expectedStop = 0
+        for (p, loss) in losses.enumerated() {
+            since = loss > best - 0.01 * 80 ? since + 1 : 0
+            best = min(best, loss)
+            if since >= 3 { expectedStop = p + 1; break }
+        }
+        #expect(expectedStop == stopped.passes)
     }
 
     /// Three separable clusters: one-vs-all and one-vs-one both classify them all.

@@ -42,7 +42,12 @@ import LowLevel
         let arena = try ArenaAllocator(capacity: 64 << 20)
         let data = try SmallSplit(name, arena: arena)
         func accuracy(_ model: some TrainedModel) throws -> Double { try model.accuracy(on: data.test, arena: arena) }
-        // Perceptron: one-vs-all, samples in order, up to 1,000 passes.
+        // Perceptron: one-vs-all, samples in order, last weights, up to 1,000 passes with no early
+        // stop (scikit-learn's shuffle=False, tol=None); and our defaults, which must not do worse.
+        var course = Perceptron.Settings()
+        course.stopRule = .none
+        course.averaged = false
+        expectComparable(try accuracy(Perceptron.fit(data.train, settings: course, arena: arena)), name, "perceptron")
         expectComparable(try accuracy(Perceptron.fit(data.train, arena: arena)), name, "perceptron")
         // Softmax regression, C = 1 (λ = 1/n); scikit-learn's "softmax" entry is its multinomial
         // logistic regression (for two classes, logistic regression with C = 2, the same decisions).
