@@ -24,6 +24,25 @@ public struct LinearSVM: TrainedModel {
         return s
     }
 
+    /// The arena bytes `fit` takes (all released on return).
+    public static func arenaBytes(for set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
+                                  settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+        let s = settings ?? defaultSettings(samples: set.count)
+        let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        if k == 2 {
+            return FitArenaBytes(peak: ArenaAllocator.footprint(of: Float.self, count: n)
+                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize))
+        }
+        if multiclass == .oneVsAll {
+            return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize))
+        }
+        let peak = ClassPairs.all(classes: k).map { pair in
+            set.pairArenaBytes(pair.0, pair.1)
+                + LinearModelTrainer.arenaBytes(samples: set.pairCount(pair.0, pair.1), features: d, columns: 1, batchSize: s.batchSize)
+        }.max() ?? 0
+        return FitArenaBytes(peak: peak)
+    }
+
     public static func fit(_ set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
                            settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LinearSVM {
         let settings = settings ?? defaultSettings(samples: set.count)

@@ -26,6 +26,17 @@ public struct LogisticRegression: TrainedModel {
         LinearModelTrainer.defaults(samples: n, rate: 0.1, decay: 0.1)
     }
 
+    /// The arena bytes `fit` takes (all released on return).
+    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+        let s = settings ?? defaultSettings(samples: set.count)
+        let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        if k == 2 {
+            return FitArenaBytes(peak: ArenaAllocator.footprint(of: Float.self, count: n)
+                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize))
+        }
+        return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize))
+    }
+
     public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LogisticRegression {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)

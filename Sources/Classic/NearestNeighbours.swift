@@ -41,6 +41,33 @@ public struct NearestNeighbours: TrainedModel {
 
     public struct FitError: Error, CustomStringConvertible { public let description: String }
 
+    /// The arena bytes `fit` takes: the stored points and targets, kept with the model.
+    public static func arenaBytes(for set: SampleSet) -> FitArenaBytes {
+        let bytes = ArenaAllocator.footprint(of: Float.self, count: set.count * set.featureCount)
+            + ArenaAllocator.footprint(of: Float.self, count: set.count)
+        return FitArenaBytes(peak: bytes, kept: bytes)
+    }
+
+    /// Whether batch prediction uses the blocked matrix-product search: L2 or cosine k-NN
+    /// without a Mahalanobis map.
+    public static func searchesInBlocks(_ mode: NeighbourMode, _ metric: DistanceMetric, mapped: Bool) -> Bool {
+        switch mode { case .classify, .regress: (metric == .l2 || metric == .cosine) && !mapped; default: false }
+    }
+    private var searchesInBlocks: Bool { Self.searchesInBlocks(mode, metric, mapped: transform != nil) }
+
+    /// Arena bytes batch prediction of `rows` rows takes over `n` stored points (released).
+    public static func predictionArenaBytes(rows: Int, points n: Int, k: Int, blocked: Bool, blockBytes: Int = 64 << 20) -> Int {
+        guard blocked, rows > 0 else { return 0 }
+        let queryBlock = min(rows, 512), pointBlock = max(1, min(n, blockBytes / 4 / max(queryBlock, 1)))
+        return ArenaAllocator.footprint(of: Float.self, count: queryBlock * pointBlock) + ArenaAllocator.footprint(of: Float.self, count: n)
+            + ArenaAllocator.footprint(of: Float.self, count: queryBlock * k) + ArenaAllocator.footprint(of: Int32.self, count: queryBlock * k)
+            + ArenaAllocator.footprint(of: Int.self, count: queryBlock)
+    }
+
+    public func predictionArenaBytes(rows: Int) -> Int {
+        Self.predictionArenaBytes(rows: rows, points: points.rows, k: k, blocked: searchesInBlocks, blockBytes: blockBytes)
+    }
+
     /// Stores `set` (copied into `arena`). Classification sets give `.classify`; regression sets
     /// use `regression` (default: mean of the k nearest).
     public static func fit(_ set: SampleSet, k: Int, distance: Distance = .metric(.l2), regression: NeighbourMode = .regress,
@@ -164,9 +191,7 @@ public struct NearestNeighbours: TrainedModel {
     /// products; everything else runs query by query.
     public func predict(_ x: Matrix, into output: Matrix, arena: ArenaAllocator) throws(ArenaError) {
         precondition(x.columns == inputCount && output.columns == outputCount && output.rows >= x.rows)
-        let blocked: Bool
-        switch mode { case .classify, .regress: blocked = (metric == .l2 || metric == .cosine) && transform == nil; default: blocked = false }
-        guard blocked else {
+        guard searchesInBlocks else {
             for r in 0..<x.rows { predict(x.row(r), into: output.row(r)) }
             return
         }

@@ -117,6 +117,18 @@ public struct Perceptron: TrainedModel {
         return report
     }
 
+    /// The arena bytes `fit(set, settings:, arena:)` takes (all released on return).
+    public static func arenaBytes(for set: SampleSet, settings: Settings = Settings()) -> FitArenaBytes {
+        let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        if k == 2 || settings.multiclass == .oneVsAll {
+            let columns = k == 2 ? 1 : k
+            return FitArenaBytes(peak: 2 * ArenaAllocator.footprint(of: Float.self, count: d * columns)
+                                 + ArenaAllocator.footprint(of: Float.self, count: n * columns))
+        }
+        let largestPair = ClassPairs.all(classes: k).map { set.pairArenaBytes($0.0, $0.1) }.max() ?? 0
+        return FitArenaBytes(peak: 2 * ArenaAllocator.footprint(of: Float.self, count: d) + largestPair)
+    }
+
     /// Trains on a classification set: one binary perceptron for two classes (class 1 positive),
     /// else one per class (one-vs-all) or per pair (one-vs-one).
     public static func fit(_ set: SampleSet, settings: Settings = Settings(), arena: ArenaAllocator) throws(ArenaError) -> Perceptron {

@@ -37,6 +37,25 @@ public struct SampleSet {
         self.classCount = 0
     }
 
+    /// Arena bytes a set of `rows` × `columns` features and one label or target per row takes
+    /// (every initialiser that copies into an arena).
+    public static func arenaBytes(rows: Int, columns: Int) -> Int {
+        ArenaAllocator.footprint(of: Float.self, count: rows * columns) + ArenaAllocator.footprint(of: Int32.self, count: rows)
+    }
+
+    /// Rows of classes `a` and `b`.
+    public func pairCount(_ a: Int, _ b: Int) -> Int {
+        var n = 0
+        for i in 0..<count where Int(labels[i]) == a || Int(labels[i]) == b { n += 1 }
+        return n
+    }
+
+    /// Arena bytes of `pair(a, b, arena:)`.
+    public func pairArenaBytes(_ a: Int, _ b: Int) -> Int {
+        let n = pairCount(a, b)
+        return ArenaAllocator.footprint(of: Float.self, count: n * featureCount) + ArenaAllocator.footprint(of: Float.self, count: n)
+    }
+
     /// Copies row-major `values` (n × d) and their labels into `arena`.
     public init(values: [Float], rows: Int, columns: Int, labels: [Int32], classCount: Int, arena: ArenaAllocator) throws(ArenaError) {
         precondition(values.count == rows * columns)

@@ -18,6 +18,13 @@ public struct SoftmaxRegression: TrainedModel {
         LinearModelTrainer.defaults(samples: n, rate: 0.1, decay: 0.1)
     }
 
+    /// The arena bytes `fit` takes (all released on return).
+    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+        let s = settings ?? defaultSettings(samples: set.count)
+        return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: set.count, features: set.featureCount, columns: set.classCount,
+                                                                 batchSize: s.batchSize))
+    }
+
     public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> SoftmaxRegression {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)

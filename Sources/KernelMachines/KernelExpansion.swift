@@ -18,6 +18,15 @@ public struct KernelExpansion {
     private let norms: UnsafeMutableBufferPointer<Float>
     private let scratch: UnsafeMutableBufferPointer<Float>
 
+    /// Arena bytes `init` takes for `points` rows (kept).
+    public static func arenaBytes(points: Int) -> Int { 2 * ArenaAllocator.footprint(of: Float.self, count: points) }
+
+    /// Arena bytes `evaluate(_:into:arena:)` takes for `rows` rows over `points` points (released).
+    public static func evaluationArenaBytes(rows: Int, points n: Int) -> Int {
+        let chunk = min(256, max(rows, 1))
+        return ArenaAllocator.footprint(of: Float.self, count: chunk * n) + ArenaAllocator.footprint(of: Float.self, count: chunk)
+    }
+
     /// Wraps `points` and `coefficients` (not copied: they must outlive the expansion) and
     /// allocates the norms and scratch from `arena`.
     /// - Precondition: equal row counts, n ≥ 1, `bias.count == coefficients.columns`.

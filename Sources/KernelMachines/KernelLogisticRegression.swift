@@ -47,6 +47,18 @@ public struct KernelLogisticRegression: TrainedModel {
     ///     √((g + λv)ᵀK(g + λv) + (Σg)²).
     /// - Throws: `.invalidParameter` for other sets or parameters, `.invalidKernel`, `.arena`.
     ///   The arena keeps the training points and the weights; K (4n² bytes) is scratch.
+    /// The arena bytes `fit` takes: points, coefficients, the expansion and two floats are kept;
+    /// the Gram matrix and the iteration's vectors are released before the expansion is made.
+    public static func arenaBytes(for set: SampleSet) -> FitArenaBytes {
+        let n = set.count, d = set.featureCount
+        let base = ArenaAllocator.footprint(of: Float.self, count: n * d) + ArenaAllocator.footprint(of: Float.self, count: 2 * n)
+        let scratch = ArenaAllocator.footprint(of: Float.self, count: n * n) + 5 * ArenaAllocator.footprint(of: Float.self, count: n)
+        let kept = base + KernelExpansion.arenaBytes(points: n) + ArenaAllocator.footprint(of: Float.self, count: 2)
+        return FitArenaBytes(peak: max(base + scratch, kept), kept: kept)
+    }
+
+    public func predictionArenaBytes(rows: Int) -> Int { KernelExpansion.evaluationArenaBytes(rows: rows, points: expansion.points.rows) }
+
     public static func fit(_ set: SampleSet, kernel spec: KernelSpec = .gaussian(), lambda: Float = 1e-3,
                            iterations maxIterations: Int = 2000, tolerance: Float = 1e-4,
                            arena: ArenaAllocator) throws(KernelMachineError) -> KernelLogisticRegression {

@@ -29,6 +29,19 @@ public struct KernelRidge: TrainedModel {
     ///   linear or polynomial kernel of too low rank); `.invalidParameter`, `.invalidKernel`,
     ///   `.arena`. The arena keeps a copy of the training points and v; the n × n matrices
     ///   (4n² + 8n² bytes) are scratch.
+    /// The arena bytes `fit` takes: the points, v and the expansion are kept; the n × n systems
+    /// are released on return.
+    public static func arenaBytes(for set: SampleSet) -> FitArenaBytes {
+        let n = set.count, d = set.featureCount
+        let kept = ArenaAllocator.footprint(of: Float.self, count: n * d) + ArenaAllocator.footprint(of: Float.self, count: n)
+            + KernelExpansion.arenaBytes(points: n)
+        let scratch = ArenaAllocator.footprint(of: Float.self, count: n * n) + ArenaAllocator.footprint(of: Double.self, count: n * n)
+            + ArenaAllocator.footprint(of: Double.self, count: n) + ArenaAllocator.footprint(of: Float.self, count: n)
+        return FitArenaBytes(peak: kept + scratch, kept: kept)
+    }
+
+    public func predictionArenaBytes(rows: Int) -> Int { KernelExpansion.evaluationArenaBytes(rows: rows, points: expansion.points.rows) }
+
     public static func fit(_ set: SampleSet, kernel spec: KernelSpec = .gaussian(), lambda: Float = 1e-3,
                            arena: ArenaAllocator) throws(KernelMachineError) -> KernelRidge {
         guard !set.isClassification, set.count > 0, set.featureCount > 0 else {

@@ -78,6 +78,39 @@ public struct KernelSVM: TrainedModel {
     /// - Throws: `KernelMachineError` for bad parameters or a full arena. The arena keeps the
     ///   model: an n × P coefficient block (of which the first nSV rows are used), the support
     ///   vectors and small scratch; per-pair buffers are released as each pair finishes.
+    /// The arena bytes `fit` can take, planned before the support vectors are known: exact for
+    /// the training phase (coefficients, then per pair its copy, the kernel cache and SMO's
+    /// vectors), and for what is kept it assumes every sample becomes a support vector, so the
+    /// real peak can be lower (by the rows that are not support vectors).
+    public static func arenaBytes(for set: SampleSet, cacheBytes: Int = 256 << 20) -> FitArenaBytes {
+        let n = set.count, d = set.featureCount
+        let pairs = ClassPairs.all(classes: set.classCount), p = pairs.count
+        let coefficients = ArenaAllocator.footprint(of: Float.self, count: n * p)
+        let training = pairs.map { pair -> Int in
+            let m = set.pairCount(pair.0, pair.1)
+            return set.pairArenaBytes(pair.0, pair.1) + ArenaAllocator.footprint(of: Int32.self, count: m)
+                + KernelRowCache.footprint(rows: m, slots: KernelRowCache.slotCapacity(rows: m, budget: cacheBytes))
+                + 2 * ArenaAllocator.footprint(of: Double.self, count: m)
+        }.max() ?? 0
+        let kept = coefficients + keptArenaBytes(supportVectors: n, features: d, pairs: p)
+        return FitArenaBytes(peak: max(coefficients + training, kept), kept: kept)
+    }
+
+    /// What a fit keeps beyond the n × P coefficients, for `supportVectors` support vectors.
+    static func keptArenaBytes(supportVectors s: Int, features d: Int, pairs p: Int) -> Int {
+        ArenaAllocator.footprint(of: Int32.self, count: s) + ArenaAllocator.footprint(of: Float.self, count: s * d)
+            + KernelExpansion.arenaBytes(points: s) + ArenaAllocator.footprint(of: Float.self, count: p)
+    }
+
+    /// Arena bytes batch prediction of `rows` rows takes with `supportVectors` and `pairs` (released).
+    public static func predictionArenaBytes(rows: Int, supportVectors: Int, pairs: Int) -> Int {
+        ArenaAllocator.footprint(of: Float.self, count: rows * pairs) + KernelExpansion.evaluationArenaBytes(rows: rows, points: supportVectors)
+    }
+
+    public func predictionArenaBytes(rows: Int) -> Int {
+        Self.predictionArenaBytes(rows: rows, supportVectors: expansion.points.rows, pairs: pairCount)
+    }
+
     public static func fit(_ set: SampleSet, kernel spec: KernelSpec = .gaussian(), C: Float = 1,
                            tolerance: Double = 1e-3, cacheBytes: Int = 256 << 20, maxIterations: Int? = nil,
                            arena: ArenaAllocator) throws(KernelMachineError) -> KernelSVM {

@@ -61,9 +61,13 @@ struct ClassicTraining {
         var name: String
     }
 
-    func load(arena: ArenaAllocator) throws -> Data {
+    /// Reads the data set, then copies it into an arena of exactly the size it needs, made by
+    /// `makeArena` once that size is known.
+    func load(makeArena: (Int) throws -> ArenaAllocator) throws -> Data {
         if options.dataset == "mnist" {
             let set = try options.loadData(console)
+            let n = min(options.trainLimit ?? set.train.count, set.train.count), d = set.train.pixelsPerImage
+            let arena = try makeArena(SampleSet.arenaBytes(rows: n, columns: d) + SampleSet.arenaBytes(rows: set.test.count, columns: d))
             let train = try SampleSet(images: set.train, limit: options.trainLimit, arena: arena)
             let test = try SampleSet(images: set.test, arena: arena)
             return Data(train: train, test: test, prefix: [], inputShape: (1, set.train.rows, set.train.columns), encoding: .pixels, name: "mnist")
@@ -80,42 +84,115 @@ struct ClassicTraining {
         if let limit = options.trainLimit, limit < train.rows { train = train.rows(Array(0..<limit)) }
         let scaler = Standardizer(fitting: train)
         console.line("data: \(options.dataset) from \(directory) (\(source)): \(train.rows) training, \(split.test.rows) test rows, \(train.columns) features, standardised on the training rows")
+        let arena = try makeArena(SampleSet.arenaBytes(rows: train.rows, columns: train.columns)
+                                  + SampleSet.arenaBytes(rows: split.test.rows, columns: train.columns))
         return Data(train: try SampleSet(scaler.apply(train), arena: arena), test: try SampleSet(scaler.apply(split.test), arena: arena),
                     prefix: [scaler.stage], inputShape: (1, 1, train.columns), encoding: .floats, name: options.dataset)
+    }
+
+    /// The work arena's size, planned from the loaded training set and the options before the
+    /// fit: the fit's peak, or what the model keeps plus the larger evaluation (test set, and the
+    /// training set unless it is skipped), whichever is more. Exact for every model but the
+    /// kernel SVM, whose plan assumes every sample becomes a support vector.
+    struct WorkPlan {
+        var fit: FitArenaBytes
+        var evaluation: Int
+        var exact: Bool
+        var bytes: Int { max(fit.peak, fit.kept + evaluation) }
+    }
+
+    /// Whether the training-set accuracy is skipped (neighbour models on large sets: n² queries).
+    func skipsTrainingAccuracy(_ set: SampleSet) -> Bool {
+        ["knn", "kernel-smoothing", "local-linear"].contains(options.model) && set.isClassification && set.count > 20_000
+    }
+
+    /// Refuses a regression model on a classification set and the other way round.
+    func checkTask(_ data: Data) throws {
+        let set = data.train, o = options
+        let isRegression = Self.regressionModels.contains(o.model) || (o.model == "knn" && !set.isClassification)
+        if isRegression && set.isClassification { throw ValidationError("--model \(o.model) is a regression model; --dataset diabetes is the regression set") }
+        if !isRegression && !set.isClassification { throw ValidationError("--model \(o.model) classifies; \(data.name) is a regression set") }
+    }
+
+    func workPlan(_ data: Data) throws -> WorkPlan {
+        let set = data.train, o = options, n = set.count
+        let strategy = MulticlassStrategy(rawValue: o.multiclass ?? "ova")!
+        var fit = FitArenaBytes.none, exact = true
+        var prediction: (Int) -> Int = { _ in 0 }
+        switch o.model {
+        case "perceptron": fit = Perceptron.arenaBytes(for: set, settings: perceptronSettings())
+        case "logistic": fit = LogisticRegression.arenaBytes(for: set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n), samples: n))
+        case "softmax": fit = SoftmaxRegression.arenaBytes(for: set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n), samples: n))
+        case "svm":
+            fit = LinearSVM.arenaBytes(for: set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n), samples: n))
+        case "kernel-svm":
+            fit = KernelSVM.arenaBytes(for: set)
+            exact = false
+            let pairs = set.classCount * (set.classCount - 1) / 2
+            prediction = { KernelSVM.predictionArenaBytes(rows: $0, supportVectors: n, pairs: pairs) }
+        case "kernel-ridge":
+            fit = KernelRidge.arenaBytes(for: set)
+            prediction = { KernelExpansion.evaluationArenaBytes(rows: $0, points: n) }
+        case "kernel-logistic":
+            fit = KernelLogisticRegression.arenaBytes(for: set)
+            prediction = { KernelExpansion.evaluationArenaBytes(rows: $0, points: n) }
+        case "knn", "kernel-smoothing", "local-linear":
+            fit = NearestNeighbours.arenaBytes(for: set)
+            let mode: NeighbourMode = set.isClassification ? .classify(classes: set.classCount)
+                : o.model == "knn" ? .regress : o.model == "local-linear" ? .localLinear(sigma: 1) : .kernelSmoothing(.linear)
+            let metric = o.distance.flatMap { DistanceMetric(rawValue: $0) } ?? .l2
+            let blocked = NearestNeighbours.searchesInBlocks(mode, metric, mapped: o.distance == "mahalanobis")
+            let k = o.k ?? 5
+            prediction = { NearestNeighbours.predictionArenaBytes(rows: $0, points: n, k: k, blocked: blocked) }
+        default: // the least-squares models work in Swift arrays
+            break
+        }
+        let outputs = set.isClassification ? set.classCount : 1
+        let rows = [data.test.count] + (skipsTrainingAccuracy(set) ? [] : [n])
+        let evaluation = rows.map { ArenaAllocator.footprint(of: Float.self, count: $0 * outputs) + prediction($0) }.max() ?? 0
+        return WorkPlan(fit: fit, evaluation: evaluation, exact: exact)
+    }
+
+    func perceptronSettings() -> Perceptron.Settings {
+        var s = Perceptron.Settings()
+        s.multiclass = MulticlassStrategy(rawValue: options.multiclass ?? "ova")!
+        if let average = options.average { s.averaged = average }
+        s.threads = options.threads
+        if let e = options.epochs { s.maxPasses = e }
+        if let rule = options.stop { s.stopRule = Perceptron.StopRule(rawValue: rule)! }
+        s.patience = options.patience
+        if let tol = options.tol { s.tolerance = tol }
+        return s
+    }
+
+    func gradientSettings(_ defaults: LinearModelTrainer.Settings, samples n: Int) -> LinearModelTrainer.Settings {
+        let o = options
+        var s = defaults
+        if let e = o.epochs { s.epochs = e }
+        if let b = o.batch { s.batchSize = b }
+        if let lr = o.lr { s.learningRate = lr }
+        if let decay = o.lrDecay { s.decay = decay }
+        if let average = o.average { s.averaging = average }
+        if let seed = o.seed { s.seed = seed }
+        if let c = o.C { s.lambda = 1 / (c * Float(n)) }
+        if let l = o.lambda { s.lambda = l }
+        return s
     }
 
     /// Fits the chosen model; `details` collects model-specific figures for the report.
     func fit(_ data: Data, arena: ArenaAllocator, details: inout [String: Any]) throws -> any TrainedModel {
         let set = data.train, o = options
         let n = set.count
-        let isRegression = Self.regressionModels.contains(o.model) || (o.model == "knn" && !set.isClassification)
-        if isRegression && set.isClassification { throw ValidationError("--model \(o.model) is a regression model; --dataset diabetes is the regression set") }
-        if !isRegression && !set.isClassification { throw ValidationError("--model \(o.model) classifies; \(data.name) is a regression set") }
         let strategy = MulticlassStrategy(rawValue: o.multiclass ?? "ova")!
         func gradientSettings(_ defaults: LinearModelTrainer.Settings) -> LinearModelTrainer.Settings {
-            var s = defaults
-            if let e = o.epochs { s.epochs = e }
-            if let b = o.batch { s.batchSize = b }
-            if let lr = o.lr { s.learningRate = lr }
-            if let decay = o.lrDecay { s.decay = decay }
-            if let average = o.average { s.averaging = average }
-            if let seed = o.seed { s.seed = seed }
-            if let c = o.C { s.lambda = 1 / (c * Float(n)) }
-            if let l = o.lambda { s.lambda = l }
+            let s = self.gradientSettings(defaults, samples: n)
             details["epochs"] = s.epochs; details["batch"] = s.batchSize; details["learning_rate"] = Double(s.learningRate)
             details["lambda"] = Double(s.lambda); details["averaging"] = s.averaging
             return s
         }
         switch o.model {
         case "perceptron":
-            var s = Perceptron.Settings()
-            s.multiclass = strategy
-            if let average = o.average { s.averaged = average }
-            s.threads = o.threads
-            if let e = o.epochs { s.maxPasses = e }
-            if let rule = o.stop { s.stopRule = Perceptron.StopRule(rawValue: rule)! }
-            s.patience = o.patience
-            if let tol = o.tol { s.tolerance = tol }
+            let s = perceptronSettings()
             let p = try Perceptron.fit(set, settings: s, arena: arena)
             details["mistakes"] = p.totalMistakes
             details["passes"] = p.reports.map(\.passes)
@@ -230,12 +307,19 @@ struct ClassicTraining {
     }
 
     func run() throws {
-        let (trainRows, testRows, columns) = try dataSize()
-        let dataBytes = 2 * (trainRows + testRows) * (columns + 2) * 4 + (1 << 20)
-        let work = try workBytes(trainRows: trainRows, testRows: testRows, columns: columns)
-        let big = try ArenaAllocator(capacity: dataBytes + work)
-        let data = try load(arena: big)
-        console.line("model: \(options.model); arena: \(big.capacity) bytes; \(BLAS.kernelReport), \(BLAS.threads) thread(s)")
+        var dataArena: ArenaAllocator?
+        let data = try load { bytes in
+            let arena = try ArenaAllocator(capacity: bytes)
+            dataArena = arena
+            return arena
+        }
+        try checkTask(data)
+        let plan = try workPlan(data)
+        let big = try ArenaAllocator(capacity: plan.bytes)
+        let dataBytes = dataArena!.capacity
+        console.line("model: \(options.model); arena: \(dataBytes + big.capacity) bytes (data \(dataBytes), fit peak \(plan.fit.peak), "
+                     + "model \(plan.fit.kept) + evaluation \(plan.evaluation)\(plan.exact ? "" : "; an upper bound: it assumes every training sample becomes a support vector")); "
+                     + "\(BLAS.kernelReport), \(BLAS.threads) thread(s)")
         var details: [String: Any] = [:]
         let fitStart = MonotonicClock.now()
         let model = try fit(data, arena: big, details: &details)
@@ -253,7 +337,7 @@ struct ClassicTraining {
             result["test_accuracy"] = test; result["predict_seconds"] = predictSeconds
             // Neighbour models search the whole training set per query: skip the (n²) training
             // accuracy on large sets.
-            if model is NearestNeighbours && data.train.count > 20_000 {
+            if skipsTrainingAccuracy(data.train) {
                 console.line(String(format: "test accuracy %.2f%%; predicting %d test samples took %.3f s (training accuracy skipped: %d queries against themselves)",
                                     test * 100, data.test.count, predictSeconds, data.train.count))
             } else {
@@ -275,8 +359,11 @@ struct ClassicTraining {
             console.line(String(format: "test MSE %.4g (R² %.4f), train MSE %.4g; predicting %d test samples took %.3f s",
                                 test, r2, train, data.test.count, predictSeconds))
         }
-        result["arena_bytes"] = big.capacity
-        result["arena_peak_bytes"] = big.highWaterMark
+        let peak = dataArena!.highWaterMark + big.highWaterMark
+        result["arena_bytes"] = dataBytes + big.capacity
+        result["arena_peak_bytes"] = peak
+        result["arena_plan_exact"] = plan.exact
+        if !plan.exact { console.line("arena peak \(peak) of the \(dataBytes + big.capacity) bytes planned") }
         for (key, value) in details { result[key] = value }
         if let output = options.output {
             let description = ModelWriter.Description(inputShape: data.inputShape, outputKind: model.outputKind, inputEncoding: data.encoding)
@@ -291,35 +378,6 @@ struct ClassicTraining {
         if options.json {
             let text = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: text, as: UTF8.self))
-        }
-    }
-
-    /// Rows and columns of the data set, read before the arena is sized (MNIST's are fixed; a
-    /// small set is read twice, which costs microseconds).
-    func dataSize() throws -> (Int, Int, Int) {
-        if options.dataset == "mnist" { return (min(options.trainLimit ?? 60_000, 60_000), 10_000, 784) }
-        let directory = options.data ?? ProcessInfo.processInfo.environment["SMALL_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? Bundle.module.url(forResource: "small", withExtension: nil)?.path ?? "."
-        guard let split = try? TabularData.loadSplit(name: options.dataset, directory: directory) else { return (1, 1, 1) }
-        return (min(split.train.rows, options.trainLimit ?? .max), split.test.rows, split.train.columns)
-    }
-
-    /// Working memory beyond the data, per model.
-    func workBytes(trainRows n: Int, testRows: Int, columns d: Int) throws -> Int {
-        switch options.model {
-        case "knn", "kernel-smoothing", "local-linear":
-            return n * (d + 1) * 4 + (64 << 20) + (8 << 20)
-        case "kernel-svm":
-            // Cache (256 MiB per pair), a pair's copy, the n × pairs coefficients, support vectors.
-            return (256 << 20) + 3 * n * (d + 1) * 4 + n * 45 * 4 + (32 << 20)
-        case "kernel-ridge", "kernel-logistic":
-            return 3 * n * n * 8 + 4 * n * (d + 2) * 4 + (8 << 20)
-        case "linear", "ridge", "lasso", "tls":
-            return 1 << 20
-        default:
-            let classes = 10
-            return 2 * n * (d + 1) * 4 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: classes, batchSize: options.batch ?? 64)
-                + testRows * classes * 4 + (4 << 20)
         }
     }
 }

@@ -51,6 +51,39 @@ private func json(_ text: String) throws -> [String: Any] {
         }
     }
 
+    /// The arena `train` reserves for a classic model is planned before the fit and its
+    /// high-water mark reaches it exactly, for every model and the variants that change what is
+    /// allocated (one-vs-one pairs, batch size, neighbour search by blocks or point by point,
+    /// MNIST's path). The kernel SVM's plan is an upper bound (support vectors are not known
+    /// before the fit), said as such.
+    @Test(arguments: [
+        ["--model", "perceptron", "--dataset", "iris"], ["--model", "perceptron", "--dataset", "wine", "--multiclass", "ovo"],
+        ["--model", "perceptron", "--dataset", "breast_cancer"], ["--model", "softmax", "--dataset", "wine", "--batch", "0"],
+        ["--model", "logistic", "--dataset", "breast_cancer", "--batch", "7"], ["--model", "logistic", "--dataset", "iris"],
+        ["--model", "svm", "--dataset", "wine", "--multiclass", "ovo"], ["--model", "svm", "--dataset", "breast_cancer"],
+        ["--model", "linear", "--dataset", "diabetes"], ["--model", "lasso", "--dataset", "diabetes"], ["--model", "tls", "--dataset", "diabetes"],
+        ["--model", "kernel-ridge", "--dataset", "diabetes"], ["--model", "kernel-logistic", "--dataset", "breast_cancer"],
+        ["--model", "knn", "--dataset", "iris"], ["--model", "knn", "--dataset", "diabetes", "--distance", "cosine"],
+        ["--model", "knn", "--dataset", "wine", "--distance", "l1"], ["--model", "knn", "--dataset", "wine", "--distance", "mahalanobis"],
+        ["--model", "kernel-smoothing", "--dataset", "diabetes"], ["--model", "local-linear", "--dataset", "diabetes"],
+        ["--model", "softmax", "--train-limit", "300"], ["--model", "knn", "--k", "3"],
+        ["--model", "kernel-svm", "--dataset", "wine"],
+    ])
+    func arenaIsPlannedExactly(_ arguments: [String]) throws {
+        let r = try tool("train", arguments + ["--json"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        let planned = try #require(report["arena_bytes"] as? Int), peak = try #require(report["arena_peak_bytes"] as? Int)
+        if arguments.contains("kernel-svm") {
+            #expect(report["arena_plan_exact"] as? Bool == false)
+            #expect(peak <= planned && peak > 0, "peak \(peak), planned \(planned)")
+            #expect(r.stderr.contains("upper bound"), "\(r.stderr)")
+        } else {
+            #expect(report["arena_plan_exact"] as? Bool == true)
+            #expect(peak == planned, "\(arguments): peak \(peak), planned \(planned)")
+        }
+    }
+
     /// The perceptron says why it stopped, in the progress output and in --json.
     @Test func perceptronReportsWhyItStopped() throws {
         let r = try tool("train", ["--model", "perceptron", "--dataset", "wine", "--json"])
