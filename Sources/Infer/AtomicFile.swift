@@ -17,28 +17,59 @@ public enum AtomicFile {
     /// removed on failure.
     public static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
         let temporary = "\(path).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError(path: path, reason: "cannot create \(temporary): \(errnoText())") }
-        var failure: String? = nil
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(errnoText())"
-                    return
-                }
-                done += n
-            }
+        let result: Result<Void, FileError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(FileError) in try write(raw, to: path, temporary: temporary) }
         }
-        if failure == nil && fsync(fd) != 0 { failure = "fsync failed: \(errnoText())" }
-        if close(fd) != 0 && failure == nil { failure = "close failed: \(errnoText())" }
-        if failure == nil && rename(temporary, path) != 0 { failure = "rename failed: \(errnoText())" }
+        try result.get()
+    }
+
+    /// As `write(_:to:)` with the temporary file's name given: with C strings it allocates
+    /// nothing unless it fails (the per-epoch checkpoint).
+    public static func write(_ bytes: UnsafeRawBufferPointer, to path: UnsafePointer<CChar>,
+                             temporary: UnsafePointer<CChar>) throws(FileError) {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError(path: String(cString: path), reason: "cannot create \(String(cString: temporary)): \(errnoText())") }
+        var failure: StaticString? = nil, code: Int32 = 0
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = "write failed"; code = errno
+                break
+            }
+            done += n
+        }
+        if failure == nil && fsync(fd) != 0 { failure = "fsync failed"; code = errno }
+        if close(fd) != 0 && failure == nil { failure = "close failed"; code = errno }
+        if failure == nil && rename(temporary, path) != 0 { failure = "rename failed"; code = errno }
         if let failure {
             unlink(temporary)
-            throw FileError(path: path, reason: failure)
+            throw FileError(path: String(cString: path), reason: "\(failure): \(String(cString: strerror(code)))")
         }
+        syncDirectory(of: path)
+    }
+
+    /// Flushes the directory holding `path`, so the rename itself survives a power cut.
+    private static func syncDirectory(of path: UnsafePointer<CChar>) {
+        var length = strlen(path), slash = -1
+        while length > 0 { length -= 1; if path[length] == 0x2F { slash = length; break } }
+        let fd: Int32
+        if slash < 0 {
+            fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        } else if slash == 0 {
+            fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        } else {
+            // The directory's name, copied on the stack (paths are at most PATH_MAX bytes).
+            fd = withUnsafeTemporaryAllocation(of: CChar.self, capacity: slash + 1) { name in
+                name.baseAddress!.update(from: path, count: slash)
+                name[slash] = 0
+                return open(name.baseAddress!, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            }
+        }
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     /// Reads a whole file.

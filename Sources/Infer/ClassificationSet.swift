@@ -40,23 +40,31 @@ public struct ClassificationSet: Sendable {
     /// into `batchLabels`. Allocates nothing.
     public func gather(_ indices: UnsafePointer<Int32>, count n: Int, into batch: Matrix,
                        labels batchLabels: UnsafeMutablePointer<Int32>) {
+        gather(count: n, into: batch, labels: batchLabels) { Int(indices[$0]) }
+    }
+
+    /// Copies the samples `start..<start + n` (evaluation's consecutive batches). Allocates nothing.
+    public func gather(rowsFrom start: Int, count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>) {
+        precondition(start >= 0 && start + n <= count)
+        gather(count: n, into: batch, labels: batchLabels) { start + $0 }
+    }
+
+    @inline(__always)
+    private func gather(count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>, _ sample: (Int) -> Int) {
         precondition(batch.columns == featureCount && n <= batch.rows)
         labels.withUnsafeBufferPointer { all in
-            for r in 0..<n { batchLabels[r] = all[Int(indices[r])] }
+            for r in 0..<n { batchLabels[r] = all[sample(r)] }
         }
         switch features {
         case .bytes(let bytes, let scale):
             bytes.withUnsafeBufferPointer { all in
                 for r in 0..<n {
-                    Kernels.convert(all.baseAddress! + Int(indices[r]) * featureCount, scale: scale,
-                                    into: batch.row(r), count: featureCount)
+                    Kernels.convert(all.baseAddress! + sample(r) * featureCount, scale: scale, into: batch.row(r), count: featureCount)
                 }
             }
         case .floats(let floats):
             floats.withUnsafeBufferPointer { all in
-                for r in 0..<n {
-                    batch.row(r).update(from: all.baseAddress! + Int(indices[r]) * featureCount, count: featureCount)
-                }
+                for r in 0..<n { batch.row(r).update(from: all.baseAddress! + sample(r) * featureCount, count: featureCount) }
             }
         }
     }

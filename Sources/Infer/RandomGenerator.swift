@@ -22,6 +22,11 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
     /// The four state words, for checkpoints.
     public var state: [UInt64] { [s0, s1, s2, s3] }
 
+    /// State word `i` (0...3), without building an array.
+    public func stateWord(_ i: Int) -> UInt64 {
+        switch i { case 0: s0; case 1: s1; case 2: s2; default: s3 }
+    }
+
     /// Restores a saved state; nil unless it is four words, not all zero.
     public init?(state: [UInt64]) {
         guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }

@@ -161,12 +161,10 @@ public enum Evaluation {
         var correct = 0
         var lossSum: Double = 0
         var start = 0
-        var indices = [Int32](repeating: 0, count: network.maxBatch)
         while start < data.count {
             let n = min(network.maxBatch, data.count - start)
-            for i in 0..<n { indices[i] = Int32(start + i) }
             let input = Matrix(batch, rows: n, columns: network.inputCount)
-            indices.withUnsafeBufferPointer { data.gather($0.baseAddress!, count: n, into: input, labels: labels.baseAddress!) }
+            data.gather(rowsFrom: start, count: n, into: input, labels: labels.baseAddress!)
             let output = network.forward(input)
             lossSum += Double(network.spec.loss.evaluate(output: output, targets: .labels(labels.baseAddress!),
                                                          gradient: nil)) * Double(n)

@@ -36,11 +36,13 @@ public final class TrainingRun {
                     progress: (EpochProgress) -> Void = { _ in },
                     onEpoch: (EpochReport) -> Void = { _ in }) throws -> [EpochReport] {
         var reports: [EpochReport] = []
+        reports.reserveCapacity(max(0, trainer.config.epochs - trainer.epoch))
+        let writer = try checkpointPath.map { try CheckpointWriter(trainer: trainer, path: $0) }
         while trainer.epoch < trainer.config.epochs {
             let result = try trainer.trainEpoch(on: train, progress: progress)
             let trainAccuracy = measureTrainAccuracy ? trainer.evaluate(train).accuracy : nil
             let testResult = test.map { trainer.evaluate($0) }
-            if let checkpointPath { try Checkpoint(trainer: trainer).write(to: checkpointPath) }
+            try writer?.write()
             let report = EpochReport(result: result, trainAccuracy: trainAccuracy,
                                      testAccuracy: testResult?.accuracy, testLoss: testResult?.loss)
             reports.append(report)

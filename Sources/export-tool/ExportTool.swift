@@ -185,8 +185,7 @@ struct Inspect: ParsableCommand {
                     "accepts_png": file.acceptsImages]
         }
         if json {
-            let text = try JSONSerialization.data(withJSONObject: description, options: [.sortedKeys])
-            print(String(decoding: text, as: UTF8.self))
+            print(JSONText.encode(description))
             return
         }
         let shape = (description["input_shape"] as! [Int]).map(String.init).joined(separator: "x")
@@ -251,7 +250,7 @@ struct Verify: ParsableCommand {
         let accuracy = Double(correct) / Double(max(count, 1))
         if json {
             let object: [String: Any] = ["accuracy": accuracy, "count": count, "correct": correct, "seconds": seconds]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            print(JSONText.encode(object))
         } else {
             print(String(format: "%@: %d of %d correct, accuracy %.2f%% (%.1f µs per image)", model, correct, count,
                          accuracy * 100, seconds / Double(max(count, 1)) * 1e6))
@@ -291,7 +290,7 @@ struct Verify: ParsableCommand {
             object["mse"] = squared / Double(max(count, 1))
         }
         if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            print(JSONText.encode(object))
         } else if test.isClassification {
             print(String(format: "%@ on %@: %d of %d correct, accuracy %.2f%%", model, name, correct, count, Double(correct) / Double(max(count, 1)) * 100))
         } else {

@@ -3,6 +3,7 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import InferTools
 import KernelMachines
 import LowLevel
 import MNIST
@@ -376,8 +377,7 @@ struct ClassicTraining {
             result["file_bytes"] = bytes.count
         }
         if options.json {
-            let text = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: text, as: UTF8.self))
+            print(JSONText.encode(result))
         }
     }
 }

@@ -7,6 +7,8 @@ import InferTools
 struct Console {
     let quiet: Bool
     let isTerminal = isatty(STDERR_FILENO) != 0
+    /// The epoch report and the progress bar are built here, allocation-free (`TextLine`).
+    private let lineStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: TextLine.capacity)
 
     func line(_ text: String) {
         guard !quiet else { return }
@@ -17,19 +19,25 @@ struct Console {
         guard !quiet, isTerminal else { return }
         let width = 30
         let filled = p.step * width / max(p.stepsInEpoch, 1)
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let text = String(format: "\repoch %d/%d |%@| %d/%d loss %.4f", p.epoch + 1, epochs, bar, p.step,
-                          p.stepsInEpoch, p.meanLoss)
-        FileHandle.standardError.write(Data(text.utf8))
+        var text = TextLine(storage: lineStorage)
+        text.append("\repoch "); text.append(p.epoch + 1); text.append("/"); text.append(epochs); text.append(" |")
+        for i in 0..<width { if i < filled { text.append("█") } else { text.append("·") } }
+        text.append("| "); text.append(p.step); text.append("/"); text.append(p.stepsInEpoch)
+        text.append(" loss "); text.append(Double(p.meanLoss), decimals: 4)
+        text.write(to: STDERR_FILENO)
     }
 
     func epochDone(_ r: EpochReport, epochs: Int) {
         guard !quiet else { return }
-        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        var text = String(format: "epoch %d/%d: loss %.4f", r.result.epoch, epochs, r.result.meanLoss)
-        if let a = r.trainAccuracy { text += String(format: ", train %.2f%%", a * 100) }
-        if let a = r.testAccuracy { text += String(format: ", test %.2f%%", a * 100) }
-        text += String(format: ", %.0f samples/s, lr %g", Double(r.result.samples) / r.result.seconds, r.result.learningRate)
-        line(text)
+        var text = TextLine(storage: lineStorage)
+        if isTerminal { text.append("\r\u{1B}[K") }
+        text.append("epoch "); text.append(r.result.epoch); text.append("/"); text.append(epochs)
+        text.append(": loss "); text.append(Double(r.result.meanLoss), decimals: 4)
+        if let a = r.trainAccuracy { text.append(", train "); text.append(a * 100, decimals: 2); text.append("%") }
+        if let a = r.testAccuracy { text.append(", test "); text.append(a * 100, decimals: 2); text.append("%") }
+        text.append(", "); text.append(Double(r.result.samples) / r.result.seconds, decimals: 0)
+        text.append(" samples/s, lr "); text.append(significant: Double(r.result.learningRate), digits: 6)
+        text.append("\n")
+        text.write(to: STDERR_FILENO)
     }
 }

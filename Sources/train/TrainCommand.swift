@@ -136,8 +136,7 @@ struct Train: ParsableCommand {
                 "test_samples": testSet.count, "parameters": spec.parameterCount, "arena_bytes": run.arena.capacity,
                 "epochs_run": reports.count,
             ]
-            let text = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: text, as: UTF8.self))
+            print(JSONText.encode(result))
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import Arena
 import Infer
 import InferTools
@@ -50,6 +51,32 @@ func mallocCalls(_ body: () -> Void) -> UInt64 {
         #expect(calls == 0, "\(calls) heap allocations during an epoch of \(steps) steps with \(optimizer)")
         #expect(steps == 16)
         #expect(failure == nil && loss.isFinite)
+    }
+
+    /// Whole epochs as `train` runs them (training, evaluation on the training and test sets,
+    /// a checkpoint written after each epoch) add no heap allocation: a 3-epoch run allocates
+    /// exactly what a 1-epoch run does (the checkpoint writer's set-up, once).
+    @Test func epochsWithEvaluationAndCheckpointsAllocateNothing() throws {
+        let sample = try loadSample()
+        let train = ClassificationSet(images: sample.train), test = ClassificationSet(images: sample.test)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alloc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func run(epochs: Int) throws -> UInt64 {
+            let config = TrainingConfig(epochs: epochs, batchSize: 64, learningRate: 0.05, schedule: .step(epochs: [2]),
+                                        optimizer: OptimizerConfig(kind: .momentum), seed: 3)
+            let run = try TrainingRun(spec: .mlp(inputs: 784, hidden: [32], outputs: 10), config: config, sampleCount: train.count)
+            let path = directory.appendingPathComponent("run-\(epochs).ckpt").path
+            var failure: (any Error)? = nil
+            let calls = mallocCalls {
+                do { _ = try run.run(train: train, test: test, checkpointPath: path) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            return calls
+        }
+        _ = try run(epochs: 1) // warm-up: first-use runtime metadata
+        let one = try run(epochs: 1), three = try run(epochs: 3)
+        #expect(three == one, "1 epoch: \(one) allocations, 3 epochs: \(three)")
     }
 
     @Test(arguments: [1, 7, 64])

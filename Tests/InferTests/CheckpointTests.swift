@@ -30,6 +30,30 @@ import LowLevel
         #expect(bytes.count % 64 == 4)
     }
 
+    /// The per-epoch writer's file (fixed-width header fields, filled in place) reads back as
+    /// the same checkpoint as `Checkpoint(trainer:)`, after every epoch, including counters of
+    /// different widths.
+    @Test func writerFilesReadBackAsTheTrainersCheckpoint() throws {
+        let run = try trainedRun()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/w.ckpt"
+        let writer = try CheckpointWriter(trainer: run.trainer, path: path)
+        let data = ClassificationSet(images: try loadSample().train.prefix(128))
+        for round in 0..<3 {
+            if round == 2 { run.trainer.optimizer.step = 123_456_789_012 } // a counter 12 digits wide
+            try writer.write()
+            let back = try Checkpoint.read(path: path)
+            let direct = try Checkpoint(decoding: try Checkpoint(trainer: run.trainer).encoded())
+            #expect(back.header.epoch == run.trainer.epoch && back.header.optimizerStep == run.trainer.optimizer.step)
+            #expect(back.rng == run.trainer.rng && back.rng == direct.rng)
+            #expect(back.header.dropoutRngState == direct.header.dropoutRngState.map { $0.map { String(repeating: "0", count: 16 - $0.count) + $0 } })
+            #expect(back.header.network == direct.header.network && back.header.training == direct.header.training)
+            #expect(back.tensors == direct.tensors)
+            _ = try run.trainer.trainEpoch(on: data)
+        }
+    }
+
     @Test func corruptOrTruncatedFilesAreRejected() throws {
         let bytes = try Checkpoint(trainer: try trainedRun().trainer).encoded()
         for length in [0, 7, 8, 24, 100, bytes.count / 2, bytes.count - 1] {
@@ -68,5 +92,24 @@ import LowLevel
         let checkpoint = Checkpoint(trainer: run.trainer)
         let other = try TrainingRun(spec: .mlp(inputs: 784, hidden: [9], outputs: 10), config: run.trainer.config, sampleCount: 128)
         #expect(throws: CheckpointError.self) { try checkpoint.restore(into: other.trainer) }
+    }
+}
+
+/// The allocation-free report line formats numbers as printf does for the values a report shows.
+@Suite struct TextLineTests {
+    @Test func numbersMatchPrintf() {
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: TextLine.capacity)
+        defer { storage.deallocate() }
+        for (value, decimals) in [(0.24149, 4), (96.7233, 2), (-3.14159, 3), (254080.348, 0), (0.5, 0), (1.5, 0), (0.00004, 4),
+                                  (-0.00004, 4), (123456789.125, 2), (9.99999, 2), (100, 2)] as [(Double, Int)] {
+            var line = TextLine(storage: storage)
+            line.append(value, decimals: decimals)
+            #expect(line.text == String(format: "%.\(decimals)f", value), "\(value) with \(decimals) decimals")
+        }
+        var line = TextLine(storage: storage)
+        line.append("epoch "); line.append(-12); line.append(" lr "); line.append(significant: 0.05, digits: 6)
+        line.append(" "); line.append(significant: 0.005, digits: 6); line.append(" "); line.append(significant: 12.5, digits: 6)
+        line.append(" "); line.append(significant: 1e-4, digits: 6); line.append(" "); line.append(Double.nan, decimals: 2)
+        #expect(line.text == "epoch -12 lr 0.05 0.005 12.5 0.0001 nan")
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import Infer
+import CZlib
+
+/// Writes a trainer's checkpoint after every epoch without allocating: the file (the layout of
+/// `Checkpoint`) is laid out once in one buffer, and each write copies the tensors into it,
+/// fills in the fields that change (epoch, update count, random-generator states), computes the
+/// CRC and writes the buffer atomically.
+///
+/// The header's JSON is encoded once with fixed-width fields: numbers are right-aligned in 20
+/// characters behind spaces (whitespace JSON allows) and generator words are 16 hex digits, so
+/// later values always fit in place. `Checkpoint(decoding:)` reads these files like any other.
+public final class CheckpointWriter {
+    private let trainer: Trainer
+    private let bytes: UnsafeMutableRawBufferPointer
+    /// Where each tensor's floats go, in the trainer's memory and in the file.
+    private let tensors: [(source: UnsafeMutableBufferPointer<Float>, offset: Int)]
+    private let epochField: Int, stepField: Int
+    private let rngFields: [Int], dropoutFields: [Int]
+    private let path: [CChar], temporary: [CChar]
+
+    static let numberWidth = 20
+    private static let epochMark = 9_111_111_111_111_111_111 as UInt64
+    private static let stepMark = 9_222_222_222_222_222_222 as UInt64
+    private static func wordMark(_ i: Int, dropout: Bool) -> String { "\(dropout ? "d" : "r")\(i)" + String(repeating: "x", count: 14) }
+
+    /// Lays out the checkpoint of `trainer` for `path` (allocates; later writes do not).
+    public init(trainer: Trainer, path: String) throws {
+        self.trainer = trainer
+        self.path = Array(path.utf8CString)
+        temporary = Array("\(path).tmp-\(getpid())".utf8CString)
+        var template = Checkpoint(trainer: trainer)
+        var offset = 0
+        for i in template.header.tensors.indices {
+            template.header.tensors[i].offset = offset
+            offset += Self.padded(template.header.tensors[i].count * 4)
+        }
+        let tensorBytes = offset
+        template.header.epoch = Int(Self.epochMark)
+        template.header.optimizerStep = Int(Self.stepMark)
+        template.header.rngState = (0..<trainer.rng.state.count).map { Self.wordMark($0, dropout: false) }
+        template.header.dropoutRngState = (0..<trainer.network.dropoutRandom.pointee.state.count).map { Self.wordMark($0, dropout: true) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var json = Array(try encoder.encode(template.header))
+        // Widen the two numbers to their fixed width, then find every field.
+        for mark in [Self.epochMark, Self.stepMark] {
+            let digits = Array(String(mark).utf8)
+            let at = try Self.find(digits, in: json)
+            json.replaceSubrange(at..<(at + digits.count), with: [UInt8](repeating: 0x20, count: Self.numberWidth - digits.count) + digits)
+        }
+        let dataStart = Self.padded(24 + json.count)
+        let total = dataStart + tensorBytes + 4
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        var header = Checkpoint.magic
+        withUnsafeBytes(of: Checkpoint.version.littleEndian) { header += $0 }
+        withUnsafeBytes(of: UInt32(0).littleEndian) { header += $0 }
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { header += $0 }
+        header += json
+        bytes.copyBytes(from: header)
+        epochField = 24 + (try Self.find(Array(String(Self.epochMark).utf8), in: json)) - (Self.numberWidth - 19)
+        stepField = 24 + (try Self.find(Array(String(Self.stepMark).utf8), in: json)) - (Self.numberWidth - 19)
+        rngFields = try (0..<trainer.rng.state.count).map { 24 + (try Self.find(Array(Self.wordMark($0, dropout: false).utf8), in: json)) }
+        dropoutFields = try (0..<trainer.network.dropoutRandom.pointee.state.count).map {
+            24 + (try Self.find(Array(Self.wordMark($0, dropout: true).utf8), in: json))
+        }
+        var sources: [String: UnsafeMutableBufferPointer<Float>] = [:]
+        for (index, p) in trainer.network.parameters.enumerated() {
+            sources[p.name] = p.value
+            for (slot, state) in trainer.optimizer.state[index].enumerated() { sources["optimizer.\(slot).\(p.name)"] = state }
+        }
+        for buffer in trainer.network.buffers { sources["state.\(buffer.name)"] = buffer.values }
+        tensors = template.header.tensors.map { (sources[$0.name]!, dataStart + $0.offset) }
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// Writes the trainer's current state to the path, atomically (see `AtomicFile`).
+    public func write() throws(FileError) {
+        for (source, offset) in tensors {
+            (bytes.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: source.count * 4)
+        }
+        putNumber(UInt64(trainer.epoch), at: epochField)
+        putNumber(UInt64(trainer.optimizer.step), at: stepField)
+        for (i, at) in rngFields.enumerated() { putHex(trainer.rng.stateWord(i), at: at) }
+        for (i, at) in dropoutFields.enumerated() { putHex(trainer.network.dropoutRandom.pointee.stateWord(i), at: at) }
+        let end = bytes.count - 4
+        let checksum = UInt32(crc32(0, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(end))).littleEndian
+        withUnsafeBytes(of: checksum) { (bytes.baseAddress! + end).copyMemory(from: $0.baseAddress!, byteCount: 4) }
+        try path.withUnsafeBufferPointer { p throws(FileError) in
+            try temporary.withUnsafeBufferPointer { t throws(FileError) in
+                try AtomicFile.write(UnsafeRawBufferPointer(bytes), to: p.baseAddress!, temporary: t.baseAddress!)
+            }
+        }
+    }
+
+    private func putNumber(_ value: UInt64, at start: Int) {
+        var v = value, i = start + Self.numberWidth - 1
+        repeat {
+            bytes[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            i -= 1
+        } while v > 0
+        while i >= start { bytes[i] = 0x20; i -= 1 }
+    }
+
+    private func putHex(_ value: UInt64, at start: Int) {
+        for i in 0..<16 {
+            let digit = UInt8((value >> (60 - 4 * UInt64(i))) & 15)
+            bytes[start + i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+        }
+    }
+
+    private static func padded(_ n: Int) -> Int { (n + 63) & ~63 }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) throws -> Int {
+        var found: Int? = nil
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] && Array(haystack[i..<(i + needle.count)]) == needle {
+                guard found == nil else { throw CheckpointError("checkpoint header: placeholder found twice") }
+                found = i
+            }
+            i += 1
+        }
+        guard let found else { throw CheckpointError("checkpoint header: placeholder not found") }
+        return found
+    }
+}
