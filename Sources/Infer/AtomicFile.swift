@@ -50,6 +50,21 @@ public enum AtomicFile {
         syncDirectory(of: path)
     }
 
+    /// Removes temporary files that writers of `path` left when they were killed mid-write
+    /// (`<path>.tmp-<pid>` whose process no longer exists). A live writer's file is kept.
+    public static func removeStaleTemporaries(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
+        guard let stream = opendir(directory) else { return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
+    }
+
     /// Flushes the directory holding `path`, so the rename itself survives a power cut.
     private static func syncDirectory(of path: UnsafePointer<CChar>) {
         var length = strlen(path), slash = -1

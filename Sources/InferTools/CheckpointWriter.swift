@@ -27,6 +27,7 @@ public final class CheckpointWriter {
     /// Lays out the checkpoint of `trainer` for `path` (allocates; later writes do not).
     public init(trainer: Trainer, path: String) throws {
         self.trainer = trainer
+        AtomicFile.removeStaleTemporaries(of: path)
         self.path = Array(path.utf8CString)
         temporary = Array("\(path).tmp-\(getpid())".utf8CString)
         var template = Checkpoint(trainer: trainer)

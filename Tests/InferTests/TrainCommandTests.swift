@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ToolRunner
+import InferTools
 
 /// Runs the built `train` (TRAIN_BINARY overrides the path), with MNIST_DIR unset unless given.
 private func train(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -73,5 +74,83 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(bad.status != 0 && bad.stderr.contains("bad"))
         // No temporary files left behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["bad", "half", "resumed", "straight"])
+    }
+
+    /// `kill -9` at random moments of a long `--checkpoint` run, again and again (each round
+    /// resumes the killed run): whenever the process dies, the checkpoint on disk is the previous
+    /// complete one and loads, and finishing from it ends with exactly the file of a run never
+    /// interrupted. Temporary files of killed writers are cleared by the next writer.
+    @Test func killedRunsLeaveALoadableCheckpointAndResumeBitIdentically() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["--hidden", "16", "--epochs", "200", "--seed", "5", "--quiet"]
+        let straight = try train(common + ["--checkpoint", dir + "/straight"])
+        try #require(straight.status == 0, "\(straight.stderr)")
+        let path = dir + "/killed"
+        var delays = SplitMixDelays(seed: 77)
+        var kills = 0, epochsSeen = Set<Int>()
+        for _ in 0..<30 {
+            let arguments = FileManager.default.fileExists(atPath: path) ? ["--resume", path, "--checkpoint", path, "--quiet"]
+                                                                           : common + ["--checkpoint", path]
+            let process = try ToolRunner.start("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY", arguments: arguments,
+                                               environment: ["MNIST_DIR": nil])
+            usleep(delays.next(upTo: 150_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { kills += 1 }
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let checkpoint = try Checkpoint.read(path: path) // throws if a kill left a broken file
+            epochsSeen.insert(checkpoint.header.epoch)
+            if checkpoint.header.epoch == 200 { break }
+        }
+        let finish = try train(["--resume", path, "--checkpoint", path, "--quiet"])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(contentsOf: URL(fileURLWithPath: dir + "/straight")))
+        #expect(kills >= 10, "only \(kills) runs were killed")
+        #expect(epochsSeen.count >= 3, "kills landed at too few points: \(epochsSeen.sorted())")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["killed", "straight"])
+    }
+
+    /// A write that fails part-way (the file-size limit stands in for a full disk: writes past it
+    /// fail with EFBIG) is reported with the reason, and the previous checkpoint stays as it was.
+    @Test func aFailedWriteKeepsThePreviousCheckpoint() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/full.ckpt"
+        #expect(try train(["--hidden", "16", "--epochs", "1", "--quiet", "--checkpoint", path]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let binary = try ToolRunner.binary("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY")
+        // 512-byte blocks in dash, 1024 in bash: a limit far below the file either way.
+        let limit = before.count / 4096
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(limit); exec \"$0\" --resume \"$1\" --epochs 2 --checkpoint \"$1\" --quiet",
+                             binary, path]
+        var env = ProcessInfo.processInfo.environment
+        env["MNIST_DIR"] = nil
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("write failed") && stderr.contains("File too large"), "\(stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["full.ckpt"])
+    }
+}
+
+/// Reproducible pseudo-random delays for the kill test.
+private struct SplitMixDelays {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next(upTo limit: UInt32) -> UInt32 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32((z ^ (z >> 31)) % UInt64(limit))
     }
 }

@@ -12,16 +12,8 @@ public enum ToolRunner {
     /// a nil value removes the variable. Returns the exit status and both outputs.
     public static func run(_ tool: String, packageRoot: String, binaryVariable: String, arguments: [String],
                            environment: [String: String?] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let binary = ProcessInfo.processInfo.environment[binaryVariable] ?? packageRoot + "/.build/debug/" + tool
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw Failure(description: "\(binary) is missing: run `swift build` (scripts/test.sh does) before `swift test`")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        let process = try prepare(tool, packageRoot: packageRoot, binaryVariable: binaryVariable, arguments: arguments,
+                                  environment: environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -31,5 +23,36 @@ public enum ToolRunner {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// The path of the built tool (or the one `binaryVariable` names).
+    public static func binary(_ tool: String, packageRoot: String, binaryVariable: String) throws -> String {
+        let binary = ProcessInfo.processInfo.environment[binaryVariable] ?? packageRoot + "/.build/debug/" + tool
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw Failure(description: "\(binary) is missing: run `swift build` (scripts/test.sh does) before `swift test`")
+        }
+        return binary
+    }
+
+    /// Starts the tool with its output discarded and returns at once (for tests that kill it).
+    public static func start(_ tool: String, packageRoot: String, binaryVariable: String, arguments: [String],
+                             environment: [String: String?] = [:]) throws -> Process {
+        let process = try prepare(tool, packageRoot: packageRoot, binaryVariable: binaryVariable, arguments: arguments,
+                                  environment: environment)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    private static func prepare(_ tool: String, packageRoot: String, binaryVariable: String, arguments: [String],
+                                environment: [String: String?]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary(tool, packageRoot: packageRoot, binaryVariable: binaryVariable))
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        return process
     }
 }
