@@ -23,10 +23,13 @@
  * PNG input (models whose input is one channel of image pixels, such as MNIST digits): 1, 2, 4, 8
  * or 16-bit; gray, gray+alpha, RGB, RGBA or palette; interlaced or not; at most 1024 x 1024 pixels
  * (larger images are refused from their header, before decoding). Every image is first converted
- * to 8-bit gray (BT.709 luminance; alpha composited onto white). One of exactly the model's input
- * size with a dark background, like MNIST's own digits, then goes in unchanged (pixel / 255).
- * Anything else is prepared as MNIST was: inverted when the border is light, the digit's bounding box scaled to fit 20x20 (for a 28x28 input) keeping its
- * aspect ratio, and placed so its centre of mass is at the centre.
+ * to 8-bit gray (BT.709 luminance; alpha composited onto white), then prepared as MNIST's digits
+ * were: inverted when the border is light, the border's remaining level subtracted, the bounding
+ * box of all ink scaled (area-averaged, keeping its aspect ratio) so its longer side is 20 pixels
+ * (for a 28x28 input), and placed so its centre of mass falls on the centre pixel (row and column
+ * 14 of 28), to a fraction of a pixel. An image that already is so prepared (the input's size, its
+ * ink within the 20x20 box, centred to a pixel, as MNIST's own digits are) goes in as it is
+ * (pixel / 255, after the inversion if its background is light).
  */
 #ifndef INFER_H
 #define INFER_H

@@ -1,72 +1,88 @@
-/// Turns a decoded grayscale image into a model input the way MNIST's digits were made: dark
-/// background, the digit's bounding box scaled to fit a 20x20 box (for a 28x28 input) keeping its
-/// aspect ratio, then placed so its centre of mass sits at the centre. Works in caller scratch;
-/// allocates nothing.
+/// Turns a decoded grayscale image into a model input the way MNIST's digits were made: ink
+/// bright on a dark background, the bounding box of all ink scaled (keeping its aspect ratio) so
+/// its longer side fills a 20x20 box (for a 28x28 input), placed so its centre of mass falls on
+/// the centre pixel (index 14 of 28, where MNIST's digits have theirs on average), to a fraction
+/// of a pixel. Scaling and placement are one area-averaging resample, so a digit is filtered once.
+/// A digit that already is MNIST-prepared (the input's size, its ink inside the 20x20 box,
+/// centred to a pixel) is taken as it is, inverted if its background is light. Works in caller
+/// scratch; allocates nothing.
 enum DigitPreparation {
-    /// Pixels are 0-255 gray, `width × height`, row-major. Writes `outHeight × outWidth` floats in
-    /// [0, 1]. An image of exactly the input size with a dark background (MNIST's own digits, in any
-    /// PNG encoding) goes in unchanged as pixel/255.
+    /// Pixels are 0-255 gray, `width × height`, row-major (overwritten: inverted and with the
+    /// background level removed). Writes `outHeight × outWidth` floats in [0, 1].
+    /// `rows` holds `height × (boxSide + 2)` floats.
     static func prepare(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
                         into out: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
-                        boxSide: Int, resize: UnsafeMutablePointer<Float>, box: UnsafeMutablePointer<Float>) {
-        let lightBackground = borderMean(pixels, width: width, height: height) > 127.5
-        if !lightBackground && width == outWidth && height == outHeight {
-            for i in 0..<(width * height) { out[i] = Float(pixels[i]) * (1 / 255) }
-            return
-        }
-        // Ink: bright on dark.
-        var inkMax: UInt8 = 0
-        for i in 0..<(width * height) {
-            if lightBackground { pixels[i] = 255 - pixels[i] }
-            inkMax = max(inkMax, pixels[i])
+                        boxSide: Int, rows: UnsafeMutablePointer<Float>) {
+        let count = width * height
+        if borderMean(pixels, width: width, height: height) > 127.5 {
+            for i in 0..<count { pixels[i] = 255 - pixels[i] }
         }
         out.update(repeating: 0, count: outHeight * outWidth)
+        // What the border still holds (a grey or speckled background) is not ink.
+        let floor = UInt8(min(255, borderMean(pixels, width: width, height: height).rounded()))
+        var inkMax: UInt8 = 0
+        for i in 0..<count {
+            pixels[i] = pixels[i] > floor ? pixels[i] - floor : 0
+            inkMax = max(inkMax, pixels[i])
+        }
         guard inkMax >= 32 else { return } // blank image: an all-zero input
-        // Bounding box of clear ink (a quarter of the strongest), which ignores faint noise.
-        let threshold = inkMax / 4
+        // The box of all ink, as MNIST's: every one of its digits spans exactly 20 pixels this way.
         var left = width, right = -1, top = height, bottom = -1
+        var mass = 0.0, sumX = 0.0, sumY = 0.0
         for y in 0..<height {
             let row = pixels + y * width
-            for x in 0..<width where row[x] > threshold {
+            for x in 0..<width where row[x] > 0 {
                 left = min(left, x); right = max(right, x); top = min(top, y); bottom = max(bottom, y)
+                let v = Double(row[x])
+                mass += v; sumX += v * (Double(x) + 0.5); sumY += v * (Double(y) + 0.5)
             }
         }
         let boxWidth = right - left + 1, boxHeight = bottom - top + 1
+        if width == outWidth && height == outHeight && max(boxWidth, boxHeight) <= boxSide,
+           abs(sumX / mass - Double(outWidth / 2) - 0.5) <= 1, abs(sumY / mass - Double(outHeight / 2) - 0.5) <= 1 {
+            for i in 0..<count { out[i] = Float(pixels[i]) * (1 / 255) }
+            return
+        }
+        // Output x = (source x − left)·scale + offsetX, so the centre of mass lands on the centre
+        // pixel's centre; output pixel x averages the source over [x, x + 1) mapped back.
         let scale = Double(boxSide) / Double(max(boxWidth, boxHeight))
-        let newWidth = max(1, min(boxSide, Int((Double(boxWidth) * scale).rounded())))
-        let newHeight = max(1, min(boxSide, Int((Double(boxHeight) * scale).rounded())))
-
-        // Area-average resampling, rows then columns: resize[y][j] for the box's rows, then box[i][j].
-        let inkScale = 1 / Float(inkMax)
+        let offsetX = Double(outWidth / 2) + 0.5 - (sumX / mass - Double(left)) * scale
+        let offsetY = Double(outHeight / 2) + 0.5 - (sumY / mass - Double(top)) * scale
+        let x0 = max(0, Int(offsetX.rounded(.down))), x1 = min(outWidth, Int((offsetX + Double(boxWidth) * scale).rounded(.up)))
+        let y0 = max(0, Int(offsetY.rounded(.down))), y1 = min(outHeight, Int((offsetY + Double(boxHeight) * scale).rounded(.up)))
+        guard x0 < x1, y0 < y1 else { return }
+        let columns = x1 - x0 // at most boxSide + 2
+        let inkScale = 1 / Double(inkMax)
         for y in 0..<boxHeight {
             let source = pixels + (top + y) * width + left
-            resampleLine(count: boxWidth, to: newWidth, read: { Float(source[$0]) * inkScale },
-                         write: { resize[y * newWidth + $0] = $1 })
+            for x in x0..<x1 {
+                rows[y * columns + x - x0] = Float(average(count: boxWidth, from: (Double(x) - offsetX) / scale, length: 1 / scale) {
+                    Double(source[$0]) * inkScale
+                })
+            }
         }
-        for j in 0..<newWidth {
-            resampleLine(count: boxHeight, to: newHeight, read: { resize[$0 * newWidth + j] },
-                         write: { box[$0 * newWidth + j] = $1 })
+        for x in x0..<x1 {
+            for y in y0..<y1 {
+                let v = average(count: boxHeight, from: (Double(y) - offsetY) / scale, length: 1 / scale) {
+                    Double(rows[$0 * columns + x - x0])
+                }
+                out[y * outWidth + x] = Float(min(1, v))
+            }
         }
+    }
 
-        // Centre of mass (pixel centres at +0.5), moved to the input's centre.
-        var mass: Float = 0, sumX: Float = 0, sumY: Float = 0
-        for i in 0..<newHeight {
-            for j in 0..<newWidth {
-                let v = box[i * newWidth + j]
-                mass += v; sumX += v * (Float(j) + 0.5); sumY += v * (Float(i) + 0.5)
-            }
+    /// The mean of a line of `n` samples (sample k covers [k, k + 1); zero outside [0, n)) over
+    /// [start, start + length), fractional overlaps weighted.
+    @inline(__always)
+    static func average(count n: Int, from start: Double, length: Double, _ read: (Int) -> Double) -> Double {
+        let end = start + length
+        var k = max(0, Int(start.rounded(.down))), sum = 0.0
+        while k < n && Double(k) < end {
+            let overlap = min(end, Double(k + 1)) - max(start, Double(k))
+            if overlap > 0 { sum += overlap * read(k) }
+            k += 1
         }
-        let comX = mass > 0 ? sumX / mass : Float(newWidth) / 2, comY = mass > 0 ? sumY / mass : Float(newHeight) / 2
-        let offsetX = Int((Float(outWidth) / 2 - comX).rounded()), offsetY = Int((Float(outHeight) / 2 - comY).rounded())
-        for i in 0..<newHeight {
-            let y = i + offsetY
-            guard y >= 0 && y < outHeight else { continue }
-            for j in 0..<newWidth {
-                let x = j + offsetX
-                guard x >= 0 && x < outWidth else { continue }
-                out[y * outWidth + x] = min(1, box[i * newWidth + j])
-            }
-        }
+        return sum / length
     }
 
     /// Mean of the pixels on the image's four edges.
@@ -79,23 +95,5 @@ enum DigitPreparation {
             sum += Int(pixels[y * width]) + Int(pixels[y * width + width - 1]); count += 2
         }
         return Double(sum) / Double(count)
-    }
-
-    /// Resamples `n` values to `m` by averaging over each output cell's footprint (fractional
-    /// overlaps weighted), which both shrinks and enlarges without aliasing.
-    @inline(__always)
-    static func resampleLine(count n: Int, to m: Int, read: (Int) -> Float, write: (Int, Float) -> Void) {
-        let step = Double(n) / Double(m)
-        for j in 0..<m {
-            let start = Double(j) * step, end = start + step
-            var sum: Double = 0
-            var k = Int(start)
-            while Double(k) < end && k < n {
-                let overlap = min(end, Double(k + 1)) - max(start, Double(k))
-                if overlap > 0 { sum += overlap * Double(read(k)) }
-                k += 1
-            }
-            write(j, Float(sum / step))
-        }
     }
 }

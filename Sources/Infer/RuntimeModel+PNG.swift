@@ -38,8 +38,22 @@ extension RuntimeModel {
             throw status == CPNG_E_IO ? .io : .image
         }
         DigitPreparation.prepare(scratch.pixels, width: Int(result.width), height: Int(result.height), into: bufferA, outHeight: file.inputHeight,
-                                 outWidth: file.inputWidth, boxSide: scratch.boxSide, resize: scratch.resize,
-                                 box: scratch.box)
+                                 outWidth: file.inputWidth, boxSide: scratch.boxSide, rows: scratch.lines)
+        return forward(bufferA)
+    }
+
+    /// Prepares a grayscale image (`width × height` bytes, row-major, up to the PNG size limits;
+    /// overwritten) exactly as `classifyPNG` prepares a decoded PNG, and runs the network.
+    /// Throws `.shape` for models that do not take images.
+    public mutating func classifyGray(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int) throws(InferStatus)
+        -> UnsafeMutablePointer<Float> {
+        guard let scratch = image else {
+            var m = ErrorMessage(); m.append("this model does not take images (it needs one channel of pixels)")
+            throw .shape
+        }
+        precondition(width > 0 && height > 0 && width <= Self.maxImageWidth && height <= Self.maxImageHeight)
+        DigitPreparation.prepare(pixels, width: width, height: height, into: bufferA, outHeight: file.inputHeight,
+                                 outWidth: file.inputWidth, boxSide: scratch.boxSide, rows: scratch.lines)
         return forward(bufferA)
     }
 

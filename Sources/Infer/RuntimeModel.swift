@@ -50,8 +50,8 @@ public struct RuntimeModel {
         var pixels: UnsafeMutablePointer<UInt8>
         var rows: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
         var readBuffer: UnsafeMutablePointer<UInt8>
-        var resize: UnsafeMutablePointer<Float>
-        var box: UnsafeMutablePointer<Float>
+        /// The preparation's horizontal pass: `maxImageHeight × (boxSide + 2)` floats.
+        var lines: UnsafeMutablePointer<Float>
         var boxSide: Int
     }
 
@@ -117,8 +117,7 @@ public struct RuntimeModel {
             plan.reserve(UInt8.self, 2 * maxImageWidth * maxImageHeight)
             plan.reserve(UnsafeMutablePointer<UInt8>?.self, maxImageHeight)
             plan.reserve(UInt8.self, pngReadBufferBytes)
-            plan.reserve(Float.self, maxImageHeight * side)
-            plan.reserve(Float.self, side * side)
+            plan.reserve(Float.self, maxImageHeight * (side + 2))
         }
         return plan.bytes
     }
@@ -222,8 +221,7 @@ public struct RuntimeModel {
                 pixels: cursor.take(UInt8.self, 2 * maxImageWidth * maxImageHeight),
                 rows: cursor.take(UnsafeMutablePointer<UInt8>?.self, maxImageHeight),
                 readBuffer: cursor.take(UInt8.self, pngReadBufferBytes),
-                resize: cursor.take(Float.self, maxImageHeight * side),
-                box: cursor.take(Float.self, side * side), boxSide: side)
+                lines: cursor.take(Float.self, maxImageHeight * (side + 2)), boxSide: side)
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, bufferA: bufferA, bufferB: bufferB,
