@@ -28,7 +28,9 @@ struct ClassicTraining {
         guard o.dataset == "mnist" || smallDataSets.contains(o.dataset) else {
             throw ValidationError("unknown --dataset '\(o.dataset)'; available: mnist, \(smallDataSets.joined(separator: ", "))")
         }
-        if let k = o.k, !(1...ModelFormat.maxNeighbours).contains(k) { throw ValidationError("--k must be between 1 and \(ModelFormat.maxNeighbours), not \(k)") }
+        for k in o.kList?.values ?? [] where !(1...ModelFormat.maxNeighbours).contains(k) {
+            throw ValidationError("--k must be between 1 and \(ModelFormat.maxNeighbours), not \(k)")
+        }
         if let d = o.distance, d != "mahalanobis", DistanceMetric(rawValue: d) == nil {
             throw ValidationError("unknown --distance '\(d)'; available: l1, l2, linf, cosine, mahalanobis")
         }
@@ -41,9 +43,18 @@ struct ClassicTraining {
         }
         if let p = o.patience, p < 1 { throw ValidationError("--patience must be at least 1, not \(p)") }
         if let t = o.tol, !(t >= 0 && t.isFinite) { throw ValidationError("--tol must be 0 or more, not \(t)") }
-        if o.kernel != nil { _ = try kernelSpec(o) }
-        if let c = o.C, !(c > 0 && c.isFinite) { throw ValidationError("--C must be a positive number, not \(c)") }
-        if let l = o.lambda, !(l >= 0 && l.isFinite) { throw ValidationError("--lambda must be 0 or more, not \(l)") }
+        for c in o.cList?.values ?? [] where !(c > 0 && c.isFinite) { throw ValidationError("--C must be a positive number, not \(c)") }
+        for l in o.lambdaList?.values ?? [] where !(l >= 0 && l.isFinite) { throw ValidationError("--lambda must be 0 or more, not \(l)") }
+        let lists = [("--k", o.kList?.values.count), ("--degree", o.degreeList?.values.count), ("--sigma", o.sigmaList?.values.count),
+                     ("--C", o.cList?.values.count), ("--lambda", o.lambdaList?.values.count)].filter { ($0.1 ?? 0) > 1 }
+        if lists.count > 1 { throw ValidationError("a grid search varies one hyper-parameter; \(lists.map(\.0).joined(separator: " and ")) both list values") }
+        if let list = lists.first, o.cv == nil { throw ValidationError("\(list.0) lists several values: add --cv K to choose among them by K-fold cross-validation") }
+        if let cv = o.cv, cv < 2 { throw ValidationError("--cv must be at least 2 folds, not \(cv)") }
+        if o.kernel != nil || o.degreeList != nil || o.sigmaList != nil {
+            for (i, _) in (o.degreeList?.values ?? [0]).enumerated() {
+                for (j, _) in (o.sigmaList?.values ?? [0]).enumerated() { _ = try kernelSpec(o.selecting(degree: i, sigma: j)) }
+            }
+        }
         if let t = o.trainLimit, t <= 0 { throw ValidationError("--train-limit must be positive, not \(t)") }
         if let e = o.epochs, e <= 0 { throw ValidationError("--epochs must be positive for \(o.model), not \(e)") }
         if let b = o.batch, b < 0 { throw ValidationError("--batch must be 0 (full batch) or more, not \(b)") }
@@ -105,6 +116,75 @@ struct ClassicTraining {
     /// Whether the training-set accuracy is skipped (neighbour models on large sets: n² queries).
     func skipsTrainingAccuracy(_ set: SampleSet) -> Bool {
         ["knn", "kernel-smoothing", "local-linear"].contains(options.model) && set.isClassification && set.count > 20_000
+    }
+
+    /// The hyper-parameter a grid search varies (the option given several values) and how to
+    /// select one of them; a single setting when no option lists several.
+    struct Grid {
+        var name: String
+        var labels: [String]
+        var select: (Train, Int) -> Train
+    }
+
+    var grid: Grid {
+        let o = options
+        func make<T>(_ name: String, _ list: ValueList<T>?, _ apply: @escaping (inout Train, T) -> Void) -> Grid? {
+            guard let values = list?.values, values.count > 1 else { return nil }
+            return Grid(name: name, labels: list!.texts) { options, i in
+                var chosen = options
+                apply(&chosen, values[i])
+                return chosen
+            }
+        }
+        return make("k", o.kList) { $0.kList = ValueList([$1]) } ?? make("C", o.cList) { $0.cList = ValueList([$1]) }
+            ?? make("lambda", o.lambdaList) { $0.lambdaList = ValueList([$1]) } ?? make("sigma", o.sigmaList) { $0.sigmaList = ValueList([$1]) }
+            ?? make("degree", o.degreeList) { $0.degreeList = ValueList([$1]) }
+            ?? Grid(name: "", labels: ["defaults"]) { options, _ in options }
+    }
+
+    /// One grid value's cross-validation: its fold scores (accuracy, or MSE for regression).
+    struct CrossValidationRow {
+        var label: String
+        var scores: [Double]
+        var mean: Double
+        var spread: Double
+    }
+
+    /// K-fold cross-validation of every grid value on the training rows: each fold's model is
+    /// fitted on the other folds, in arenas planned for that fold, and scored on the fold.
+    /// Returns the table and the index of the best value (highest accuracy or lowest MSE; the
+    /// first listed on a tie).
+    func crossValidate(_ data: Data, folds k: Int) throws -> (rows: [CrossValidationRow], best: Int) {
+        let set = data.train
+        guard k <= set.count else { throw ValidationError("--cv \(k) asks for more folds than the \(set.count) training rows") }
+        let folds = CrossValidation.folds(of: set, k: k, seed: options.seed ?? 42)
+        let grid = self.grid
+        var rows: [CrossValidationRow] = []
+        for (g, label) in grid.labels.enumerated() {
+            let fitter = ClassicTraining(options: grid.select(options, g), console: Console(quiet: true))
+            var scores: [Double] = []
+            for f in 0..<k {
+                let held = folds[f], kept = CrossValidation.complement(of: f, in: folds)
+                let foldArena = try ArenaAllocator(capacity: SampleSet.arenaBytes(rows: kept.count, columns: set.featureCount)
+                                                   + SampleSet.arenaBytes(rows: held.count, columns: set.featureCount))
+                var fold = data
+                fold.train = try set.subset(kept, arena: foldArena)
+                fold.test = try set.subset(held, arena: foldArena)
+                let work = try ArenaAllocator(capacity: try fitter.workPlan(fold).bytes)
+                var details: [String: Any] = [:]
+                let model = try fitter.fit(fold, arena: work, details: &details)
+                scores.append(set.isClassification ? try model.accuracy(on: fold.test, arena: work)
+                                                   : try model.meanSquaredError(on: fold.test, arena: work))
+            }
+            let (mean, spread) = CrossValidation.summary(scores)
+            rows.append(CrossValidationRow(label: label, scores: scores, mean: mean, spread: spread))
+            let what = set.isClassification ? "accuracy" : "MSE"
+            console.line(String(format: "cv %@%@: %@ %.4f ± %.4f over %d folds", grid.name.isEmpty ? "" : grid.name + "=", label, what,
+                                mean, spread, k))
+        }
+        let best = set.isClassification ? rows.indices.max { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 > $1) }!
+                                        : rows.indices.min { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 < $1) }!
+        return (rows, best)
     }
 
     /// Refuses a regression model on a classification set and the other way round.
@@ -315,9 +395,25 @@ struct ClassicTraining {
             return arena
         }
         try checkTask(data)
+        var crossValidation: [String: Any]? = nil
+        if let k = options.cv {
+            let grid = self.grid
+            let (rows, best) = try crossValidate(data, folds: k)
+            if !grid.name.isEmpty { console.line("cv: best \(grid.name)=\(grid.labels[best]); training it on all \(data.train.count) training rows") }
+            crossValidation = ["folds": k, "parameter": grid.name, "best": grid.labels[best],
+                               "metric": data.train.isClassification ? "accuracy" : "mse",
+                               "settings": rows.map { ["value": $0.label, "mean": $0.mean, "spread": $0.spread, "scores": $0.scores] as [String: Any] }]
+            return try ClassicTraining(options: grid.select(options, best), console: console).fitAndReport(data, dataArena: dataArena!,
+                                                                                                       crossValidation: crossValidation)
+        }
+        try fitAndReport(data, dataArena: dataArena!, crossValidation: nil)
+    }
+
+    /// Fits on the whole training set, evaluates, exports and reports (after any cross-validation).
+    func fitAndReport(_ data: Data, dataArena: ArenaAllocator, crossValidation: [String: Any]?) throws {
         let plan = try workPlan(data)
         let big = try ArenaAllocator(capacity: plan.bytes)
-        let dataBytes = dataArena!.capacity
+        let dataBytes = dataArena.capacity
         console.line("model: \(options.model); arena: \(dataBytes + big.capacity) bytes (data \(dataBytes), fit peak \(plan.fit.peak), "
                      + "model \(plan.fit.kept) + evaluation \(plan.evaluation)\(plan.exact ? "" : "; an upper bound: it assumes every training sample becomes a support vector")); "
                      + "\(BLAS.kernelReport), \(BLAS.threads) thread(s)")
@@ -360,12 +456,13 @@ struct ClassicTraining {
             console.line(String(format: "test MSE %.4g (R² %.4f), train MSE %.4g; predicting %d test samples took %.3f s",
                                 test, r2, train, data.test.count, predictSeconds))
         }
-        let peak = dataArena!.highWaterMark + big.highWaterMark
+        let peak = dataArena.highWaterMark + big.highWaterMark
         result["arena_bytes"] = dataBytes + big.capacity
         result["arena_peak_bytes"] = peak
         result["arena_plan_exact"] = plan.exact
         if !plan.exact { console.line("arena peak \(peak) of the \(dataBytes + big.capacity) bytes planned") }
         for (key, value) in details { result[key] = value }
+        if let crossValidation { result["cross_validation"] = crossValidation }
         if let output = options.output {
             let description = ModelWriter.Description(inputShape: data.inputShape, outputKind: model.outputKind, inputEncoding: data.encoding)
             let bytes: [UInt8]

@@ -41,16 +41,32 @@ struct Train: ParsableCommand {
     @Option(help: "Continue from this checkpoint.") var resume: String?
     @Option(help: "Data set for classic models: mnist, or iris, wine, breast_cancer, diabetes (CSV with a fixed split; directory from --data, $SMALL_DATA_DIR, else the bundled copy).")
     var dataset: String = "mnist"
-    @Option(help: "Neighbours for knn.") var k: Int?
+    @Option(name: .customLong("k"), help: "Neighbours for knn (a list such as 1,3,5 with --cv: a grid search).") var kList: ValueList<Int>?
     @Option(help: "Distance for knn: l1, l2, linf, cosine, mahalanobis (inverse training covariance).") var distance: String?
     @Option(help: "Kernel for kernel models: linear, poly, rbf, laplace.") var kernel: String?
-    @Option(help: "Degree of the poly kernel (<x,z>+1)^p.") var degree: Int?
-    @Option(help: "Width of the rbf kernel exp(-|x-z|^2/sigma) and laplace kernel exp(-|x-z|/sigma) (default for rbf: features x variance of the training data).")
-    var sigma: Float?
-    @Option(name: .customLong("C"), help: "Box constraint / inverse regularisation C (svm, kernel-svm, logistic, softmax: lambda = 1/(C n) for the primal models).")
-    var C: Float?
-    @Option(help: "Regularisation strength lambda (ridge, lasso, kernel-ridge, kernel-logistic, and L2 for the gradient-trained linear models).")
-    var lambda: Float?
+    @Option(name: .customLong("degree"), help: "Degree of the poly kernel (<x,z>+1)^p (or a list with --cv).") var degreeList: ValueList<Int>?
+    @Option(name: .customLong("sigma"), help: "Width of the rbf kernel exp(-|x-z|^2/sigma) and laplace kernel exp(-|x-z|/sigma) (default for rbf: features x variance of the training data; or a list with --cv).")
+    var sigmaList: ValueList<Float>?
+    @Option(name: .customLong("C"), help: "Box constraint / inverse regularisation C (svm, kernel-svm, logistic, softmax: lambda = 1/(C n) for the primal models; or a list such as 0.1,1,10 with --cv).")
+    var cList: ValueList<Float>?
+    @Option(name: .customLong("lambda"), help: "Regularisation strength lambda (ridge, lasso, kernel-ridge, kernel-logistic, and L2 for the gradient-trained linear models; or a list with --cv).")
+    var lambdaList: ValueList<Float>?
+    @Option(help: "Classic models: K-fold cross-validation on the training rows (stratified, seeded by --seed), over the values of the one hyper-parameter given as a list; reports each value's mean and spread, then trains the best on all training rows.")
+    var cv: Int?
+
+    /// These options with only the i-th --degree and the j-th --sigma (checking each kernel).
+    func selecting(degree i: Int, sigma j: Int) -> Train {
+        var o = self
+        if let d = degreeList { o.degreeList = ValueList([d.values[i]]) }
+        if let s = sigmaList { o.sigmaList = ValueList([s.values[j]]) }
+        return o
+    }
+
+    var k: Int? { kList?.values.first }
+    var degree: Int? { degreeList?.values.first }
+    var sigma: Float? { sigmaList?.values.first }
+    var C: Float? { cList?.values.first }
+    var lambda: Float? { lambdaList?.values.first }
     @Option(help: "Multiclass strategy for perceptron and svm: ova (one-vs-all) or ovo (one-vs-one).") var multiclass: String?
     @Option(name: .customLong("lr-decay"), help: "Learning-rate decay of the gradient-trained classic models: lr/(1 + decay * epoch).")
     var lrDecay: Float?
@@ -74,7 +90,7 @@ struct Train: ParsableCommand {
         }
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
-                                             ("--lambda", lambda != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
+                                             ("--lambda", lambda != nil), ("--cv", cv != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
                                              ("--lr-decay", lrDecay != nil), ("--average", average != nil),
                                              ("--stop", stop != nil), ("--patience", patience != nil), ("--tol", tol != nil),
                                              ("--dataset", dataset != "mnist")]
@@ -219,5 +235,20 @@ struct Train: ParsableCommand {
         let set = try MNISTDataset(directory: sample.path)
         console.line("data: no --data or MNIST_DIR given, so using the bundled sample of \(set.train.count) training and \(set.test.count) test digits. For real results pass --data DIR or set MNIST_DIR.")
         return set
+    }
+}
+
+/// A comma-separated list of option values ("1,3,5"), for grid searches; one value is a list of one.
+struct ValueList<Value: LosslessStringConvertible>: ExpressibleByArgument {
+    var values: [Value]
+    /// The values as the user wrote them (for reports).
+    var texts: [String]
+    init(_ values: [Value], texts: [String]? = nil) { self.values = values; self.texts = texts ?? values.map { "\($0)" } }
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parsed = parts.compactMap { Value($0) }
+        guard !parts.isEmpty, parsed.count == parts.count else { return nil }
+        values = parsed
+        texts = parts
     }
 }

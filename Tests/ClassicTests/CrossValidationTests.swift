@@ -1,0 +1,86 @@
+import Testing
+import Foundation
+import Arena
+import Classic
+import Infer
+import ToolRunner
+
+@Suite struct CrossValidationTests {
+    /// Every row in exactly one fold; fold sizes within one of each other; each class spread over
+    /// the folds within one row (stratified); the same seed gives the same folds, another seed others.
+    @Test(arguments: [2, 3, 5, 10]) func foldsPartitionAndStratify(k: Int) throws {
+        let arena = try ArenaAllocator(capacity: 1 << 20)
+        let data = try SmallSplit("wine", arena: arena)
+        let folds = CrossValidation.folds(of: data.train, k: k, seed: 7)
+        #expect(folds.count == k)
+        #expect(folds.flatMap { $0 }.sorted() == Array(0..<data.train.count))
+        let sizes = folds.map(\.count)
+        #expect(sizes.max()! - sizes.min()! <= 1)
+        for c in 0..<data.train.classCount {
+            let perFold = folds.map { fold in fold.filter { Int(data.train.labels[$0]) == c }.count }
+            #expect(perFold.max()! - perFold.min()! <= 1, "class \(c): \(perFold)")
+        }
+        #expect(CrossValidation.folds(of: data.train, k: k, seed: 7) == folds)
+        #expect(CrossValidation.folds(of: data.train, k: k, seed: 8) != folds)
+        #expect(CrossValidation.complement(of: 0, in: folds).count == data.train.count - folds[0].count)
+    }
+
+    @Test func summaryIsTheMeanAndSampleStandardDeviation() {
+        let (mean, spread) = CrossValidation.summary([0.5, 0.7, 0.9])
+        #expect(abs(mean - 0.7) < 1e-12 && abs(spread - 0.2) < 1e-12)
+    }
+
+    /// `train --cv 5 --k 1,3,...` on iris picks the k a brute-force loop picks: every k, every
+    /// fold, fitted and scored here directly, with the same folds; the table's means agree.
+    @Test func gridSearchOnIrisPicksTheSameKAsABruteForceLoop() throws {
+        let ks = [1, 3, 5, 7, 9, 11]
+        let r = try ToolRunner.run("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY",
+                                   arguments: ["--model", "knn", "--dataset", "iris", "--k", ks.map(String.init).joined(separator: ","),
+                                               "--cv", "5", "--seed", "3", "--json"],
+                                   environment: ["SMALL_DATA_DIR": nil])
+        try #require(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let table = try #require(report["cross_validation"] as? [String: Any])
+        let settings = try #require(table["settings"] as? [[String: Any]])
+
+        let arena = try ArenaAllocator(capacity: 16 << 20)
+        let data = try SmallSplit("iris", arena: arena)
+        let folds = CrossValidation.folds(of: data.train, k: 5, seed: 3)
+        var means: [Double] = []
+        for k in ks {
+            var total = 0.0
+            for f in 0..<5 {
+                let mark = arena.mark()
+                defer { arena.reset(to: mark) }
+                let held = try data.train.subset(folds[f], arena: arena)
+                let kept = try data.train.subset(CrossValidation.complement(of: f, in: folds), arena: arena)
+                let model = try NearestNeighbours.fit(kept, k: k, arena: arena)
+                var right = 0
+                var out = [Float](repeating: 0, count: 3)
+                for i in 0..<held.count {
+                    model.predict(held.features.row(i), into: &out)
+                    if out.indices.max(by: { out[$0] < out[$1] || (out[$0] == out[$1] && $0 > $1) }) == Int(held.labels[i]) { right += 1 }
+                }
+                total += Double(right) / Double(held.count)
+            }
+            means.append(total / 5)
+        }
+        let best = means.indices.max { means[$0] < means[$1] || (means[$0] == means[$1] && $0 > $1) }!
+        #expect(table["best"] as? String == String(ks[best]), "brute force: \(means)")
+        #expect(report["k"] as? Int == ks[best])
+        for (i, row) in settings.enumerated() {
+            #expect(abs((row["mean"] as? Double ?? -1) - means[i]) < 1e-12, "k = \(ks[i])")
+            #expect((row["scores"] as? [Double])?.count == 5)
+        }
+    }
+
+    @Test func gridOptionsAreChecked() throws {
+        for (arguments, needle) in [(["--k", "1,3"], "--cv"), (["--k", "1,3", "--C", "1,2", "--cv", "3"], "one hyper-parameter"),
+                                    (["--k", "1,x", "--cv", "3"], "--k"), (["--k", "3", "--cv", "1"], "at least 2"),
+                                    (["--k", "3", "--cv", "500"], "more folds")] {
+            let r = try ToolRunner.run("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY",
+                                       arguments: ["--model", "knn", "--dataset", "iris"] + arguments, environment: ["SMALL_DATA_DIR": nil])
+            #expect(r.status != 0 && r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+    }
+}
