@@ -36,6 +36,40 @@ public struct ClassificationSet: Sendable {
                   featureCount: images.pixelsPerImage, classCount: 10)
     }
 
+    /// The samples `rows`, in that order (copies their features and labels).
+    public func subset(_ rows: [Int]) -> ClassificationSet {
+        let d = featureCount
+        let picked: Features
+        switch features {
+        case .bytes(let bytes, let scale):
+            var out = [UInt8](); out.reserveCapacity(rows.count * d)
+            for r in rows { out += bytes[(r * d)..<((r + 1) * d)] }
+            picked = .bytes(out, scale: scale)
+        case .floats(let floats):
+            var out = [Float](); out.reserveCapacity(rows.count * d)
+            for r in rows { out += floats[(r * d)..<((r + 1) * d)] }
+            picked = .floats(out)
+        }
+        return ClassificationSet(features: picked, labels: rows.map { labels[$0] }, featureCount: d, classCount: classCount)
+    }
+
+    /// Holds out `fraction` of the samples for validation, stratified: of each class, the rounded
+    /// fraction of its samples, chosen by `seed`. Both parts keep the samples' original order.
+    public func split(validationFraction fraction: Double, seed: UInt64) -> (train: ClassificationSet, validation: ClassificationSet) {
+        precondition(fraction > 0 && fraction < 1)
+        var rng = RandomGenerator(seed: seed ^ 0x5641_4C49_4441_5445) // "VALIDATE": its own stream, not the shuffle's
+        var held = [Bool](repeating: false, count: count)
+        for c in 0..<Int32(classCount) {
+            var members = labels.indices.filter { labels[$0] == c }
+            if members.count > 1 {
+                for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, rng.nextIndex(below: i + 1)) }
+            }
+            let take = Int((Double(members.count) * fraction).rounded())
+            for i in members.prefix(take) { held[i] = true }
+        }
+        return (subset(held.indices.filter { !held[$0] }), subset(held.indices.filter { held[$0] }))
+    }
+
     /// Copies the samples `indices[0..<n]` into the first `n` rows of `batch` and their labels
     /// into `batchLabels`. Allocates nothing.
     public func gather(_ indices: UnsafePointer<Int32>, count n: Int, into batch: Matrix,

@@ -40,6 +40,12 @@ public enum LayerSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// Shapes of the layer's non-trainable state (`Layer.buffers`): batch norm's running mean and variance.
+    public func bufferShapes(input: Shape3) -> [[Int]] {
+        if case .batchNorm = self { return [[input.channels], [input.channels]] }
+        return []
+    }
+
     /// Exact arena bytes the layer itself takes (parameters, gradients, scratch), excluding the
     /// network's output and gradient buffers.
     func arenaBytes(input: Shape3, maxBatch: Int, first: Bool) -> Int {

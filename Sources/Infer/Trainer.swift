@@ -47,6 +47,8 @@ public final class Trainer {
     /// Epochs completed.
     public var epoch: Int = 0
     public var rng: RandomGenerator
+    /// The best validation epoch's weights and the stopping rule, when `config.validation` is set.
+    public let earlyStopping: EarlyStopping?
 
     private let order: UnsafeMutableBufferPointer<Int32>
     private let batch: UnsafeMutableBufferPointer<Float>
@@ -65,11 +67,12 @@ public final class Trainer {
         batch = try arena.allocateFloats(network.maxBatch * network.inputCount)
         batchLabels = try arena.allocate(Int32.self, count: network.maxBatch)
         batchLabels.initialize(repeating: 0)
+        earlyStopping = try config.validation.map { v throws(ArenaError) in try EarlyStopping(network: network, patience: v.patience, arena: arena) }
     }
 
     /// Arena bytes the trainer needs beyond the network's.
     public static func arenaBytes(network spec: NetworkSpec, maxBatch: Int, optimizer: OptimizerConfig.Kind,
-                                  sampleCount: Int) -> Int {
+                                  sampleCount: Int, earlyStopping: Bool = false) -> Int {
         var state = 0
         if let shapes = spec.shapes {
             for (layer, input) in zip(spec.layers, shapes) {
@@ -81,6 +84,7 @@ public final class Trainer {
         return state + ArenaAllocator.footprint(of: Int32.self, count: sampleCount)
             + ArenaAllocator.footprint(of: Float.self, count: maxBatch * spec.inputCount)
             + ArenaAllocator.footprint(of: Int32.self, count: maxBatch)
+            + (earlyStopping ? EarlyStopping.arenaBytes(spec: spec) : 0)
     }
 
     /// The learning rate the next update uses.

@@ -8,15 +8,18 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var schedule: LearningRateSchedule
     public var optimizer: OptimizerConfig
     public var seed: UInt64
+    /// Rows held out for early stopping, or nil to train on every row for `epochs` epochs.
+    public var validation: ValidationSplit?
 
     public init(epochs: Int, batchSize: Int, learningRate: Float, schedule: LearningRateSchedule,
-                optimizer: OptimizerConfig, seed: UInt64) {
+                optimizer: OptimizerConfig, seed: UInt64, validation: ValidationSplit? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.schedule = schedule
         self.optimizer = optimizer
         self.seed = seed
+        self.validation = validation
     }
 
     /// Why these settings cannot train, or nil.
@@ -27,6 +30,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if optimizer.weightDecay < 0 || !optimizer.weightDecay.isFinite {
             return "--weight-decay must be 0 or more, not \(optimizer.weightDecay)"
         }
+        if let problem = validation?.problem { return problem }
         return nil
     }
 }

@@ -43,7 +43,17 @@ public struct Checkpoint {
         public var rngState: [String]
         /// The network's dropout generator, in hex (absent in files without dropout state).
         public var dropoutRngState: [String]?
+        /// Early stopping's counters (absent without a validation split); the best epoch's
+        /// weights are the tensors named "best.<name>".
+        public var earlyStopping: EarlyStoppingState?
         public var tensors: [TensorEntry]
+    }
+
+    public struct EarlyStoppingState: Codable, Equatable {
+        public var bestEpoch: Int
+        public var epochsWithoutImprovement: Int
+        /// The best validation loss's bit pattern in hex (exact, and NaN-safe).
+        public var bestLossBits: String
     }
 
     public var header: Header
@@ -67,11 +77,20 @@ public struct Checkpoint {
             entries.append(TensorEntry(name: "state.\(buffer.name)", count: buffer.values.count, offset: 0))
             tensors["state.\(buffer.name)"] = Array(buffer.values)
         }
+        var early: EarlyStoppingState? = nil
+        if let stopping = trainer.earlyStopping {
+            for (name, values) in stopping.savedTensors {
+                entries.append(TensorEntry(name: name, count: values.count, offset: 0))
+                tensors[name] = Array(values)
+            }
+            early = EarlyStoppingState(bestEpoch: stopping.bestEpoch, epochsWithoutImprovement: stopping.epochsWithoutImprovement,
+                                       bestLossBits: String(UInt64(stopping.bestLoss.bitPattern), radix: 16))
+        }
         header = Header(network: trainer.network.spec, training: trainer.config, epoch: trainer.epoch,
                         optimizerStep: trainer.optimizer.step,
                         rngState: trainer.rng.state.map { String($0, radix: 16) },
                         dropoutRngState: trainer.network.dropoutRandom.pointee.state.map { String($0, radix: 16) },
-                        tensors: entries)
+                        earlyStopping: early, tensors: entries)
         self.tensors = tensors
     }
 
@@ -167,18 +186,29 @@ public struct Checkpoint {
         if let words = header.dropoutRngState?.compactMap({ UInt64($0, radix: 16) }), let dropout = RandomGenerator(state: words) {
             trainer.network.dropoutRandom.pointee = dropout
         }
+        if let stopping = trainer.earlyStopping {
+            guard let state = header.earlyStopping, let bits = UInt64(state.bestLossBits, radix: 16), bits <= UInt64(UInt32.max) else {
+                throw CheckpointError("the checkpoint has no early-stopping state, which its validation split needs")
+            }
+            for (name, values) in stopping.savedTensors { try copy(name, into: values) }
+            stopping.restore(bestLoss: Float(bitPattern: UInt32(bits)), bestEpoch: state.bestEpoch,
+                             epochsWithoutImprovement: state.epochsWithoutImprovement)
+        }
         trainer.optimizer.step = header.optimizerStep
         trainer.epoch = header.epoch
         trainer.rng = rng
     }
 
-    /// Copies the named parameter values (not optimizer state) into a network of the same description.
+    /// Copies the run's result into a network of the same description: the best validation
+    /// epoch's weights when the run stops early (and has recorded an epoch), else the current
+    /// parameters and buffers (not optimizer state).
     public func restoreWeights(into network: Network) throws(CheckpointError) {
         guard header.network == network.spec else {
             throw CheckpointError("the checkpoint's network differs from this one")
         }
-        for p in network.parameters { try copy(p.name, into: p.value) }
-        for buffer in network.buffers { try copy("state.\(buffer.name)", into: buffer.values) }
+        let best = (header.earlyStopping?.bestEpoch ?? 0) > 0
+        for p in network.parameters { try copy(best ? "best.\(p.name)" : p.name, into: p.value) }
+        for buffer in network.buffers { try copy(best ? "best.\(buffer.name)" : "state.\(buffer.name)", into: buffer.values) }
     }
 
     private func copy(_ name: String, into target: UnsafeMutableBufferPointer<Float>) throws(CheckpointError) {

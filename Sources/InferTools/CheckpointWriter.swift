@@ -17,11 +17,16 @@ public final class CheckpointWriter {
     private let tensors: [(source: UnsafeMutableBufferPointer<Float>, offset: Int)]
     private let epochField: Int, stepField: Int
     private let rngFields: [Int], dropoutFields: [Int]
+    /// Early stopping's fields (best epoch, epochs since, best loss bits), when it has them.
+    private let earlyFields: (best: Int, since: Int, loss: Int)?
     private let path: [CChar], temporary: [CChar]
 
     static let numberWidth = 20
     private static let epochMark = 9_111_111_111_111_111_111 as UInt64
     private static let stepMark = 9_222_222_222_222_222_222 as UInt64
+    private static let bestMark = 9_133_333_333_333_333_333 as UInt64
+    private static let sinceMark = 9_144_444_444_444_444_444 as UInt64
+    private static let lossMark = "lossxxxxxxxxxxxx"
     private static func wordMark(_ i: Int, dropout: Bool) -> String { "\(dropout ? "d" : "r")\(i)" + String(repeating: "x", count: 14) }
 
     /// Lays out the checkpoint of `trainer` for `path` (allocates; later writes do not).
@@ -41,11 +46,16 @@ public final class CheckpointWriter {
         template.header.optimizerStep = Int(Self.stepMark)
         template.header.rngState = (0..<trainer.rng.state.count).map { Self.wordMark($0, dropout: false) }
         template.header.dropoutRngState = (0..<trainer.network.dropoutRandom.pointee.state.count).map { Self.wordMark($0, dropout: true) }
+        if template.header.earlyStopping != nil {
+            template.header.earlyStopping = Checkpoint.EarlyStoppingState(bestEpoch: Int(Self.bestMark), epochsWithoutImprovement: Int(Self.sinceMark),
+                                                                          bestLossBits: Self.lossMark)
+        }
+        let numberMarks = [Self.epochMark, Self.stepMark] + (template.header.earlyStopping != nil ? [Self.bestMark, Self.sinceMark] : [])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var json = Array(try encoder.encode(template.header))
         // Widen the two numbers to their fixed width, then find every field.
-        for mark in [Self.epochMark, Self.stepMark] {
+        for mark in numberMarks {
             let digits = Array(String(mark).utf8)
             let at = try Self.find(digits, in: json)
             json.replaceSubrange(at..<(at + digits.count), with: [UInt8](repeating: 0x20, count: Self.numberWidth - digits.count) + digits)
@@ -66,12 +76,19 @@ public final class CheckpointWriter {
         dropoutFields = try (0..<trainer.network.dropoutRandom.pointee.state.count).map {
             24 + (try Self.find(Array(Self.wordMark($0, dropout: true).utf8), in: json))
         }
+        if template.header.earlyStopping != nil {
+            func numberField(_ mark: UInt64) throws -> Int { 24 + (try Self.find(Array(String(mark).utf8), in: json)) - (Self.numberWidth - 19) }
+            earlyFields = (try numberField(Self.bestMark), try numberField(Self.sinceMark), 24 + (try Self.find(Array(Self.lossMark.utf8), in: json)))
+        } else {
+            earlyFields = nil
+        }
         var sources: [String: UnsafeMutableBufferPointer<Float>] = [:]
         for (index, p) in trainer.network.parameters.enumerated() {
             sources[p.name] = p.value
             for (slot, state) in trainer.optimizer.state[index].enumerated() { sources["optimizer.\(slot).\(p.name)"] = state }
         }
         for buffer in trainer.network.buffers { sources["state.\(buffer.name)"] = buffer.values }
+        for (name, values) in trainer.earlyStopping?.savedTensors ?? [] { sources[name] = values }
         tensors = template.header.tensors.map { (sources[$0.name]!, dataStart + $0.offset) }
     }
 
@@ -86,6 +103,11 @@ public final class CheckpointWriter {
         putNumber(UInt64(trainer.optimizer.step), at: stepField)
         for (i, at) in rngFields.enumerated() { putHex(trainer.rng.stateWord(i), at: at) }
         for (i, at) in dropoutFields.enumerated() { putHex(trainer.network.dropoutRandom.pointee.stateWord(i), at: at) }
+        if let fields = earlyFields, let stopping = trainer.earlyStopping {
+            putNumber(UInt64(stopping.bestEpoch), at: fields.best)
+            putNumber(UInt64(stopping.epochsWithoutImprovement), at: fields.since)
+            putHex(UInt64(stopping.bestLoss.bitPattern), at: fields.loss)
+        }
         let end = bytes.count - 4
         let checksum = UInt32(crc32(0, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(end))).littleEndian
         withUnsafeBytes(of: checksum) { (bytes.baseAddress! + end).copyMemory(from: $0.baseAddress!, byteCount: 4) }

@@ -14,7 +14,7 @@ public final class TrainingRun {
     public static func arenaBytes(spec: NetworkSpec, config: TrainingConfig, sampleCount: Int) -> Int {
         spec.arenaBytes(maxBatch: config.batchSize)
             + Trainer.arenaBytes(network: spec, maxBatch: config.batchSize, optimizer: config.optimizer.kind,
-                                 sampleCount: sampleCount)
+                                 sampleCount: sampleCount, earlyStopping: config.validation != nil)
     }
 
     /// A fresh run seeded by `config.seed`, or one continuing from `checkpoint`.
@@ -28,26 +28,34 @@ public final class TrainingRun {
         if let checkpoint { try checkpoint.restore(into: trainer) }
     }
 
-    /// Trains until `trainer.config.epochs` epochs are complete. After each epoch: evaluates on
-    /// `test` (and on `train` when `measureTrainAccuracy`), writes `checkpointPath` atomically when
-    /// given, and reports through `onEpoch`.
-    public func run(train: ClassificationSet, test: ClassificationSet?, checkpointPath: String? = nil,
-                    measureTrainAccuracy: Bool = true,
+    /// Trains until `trainer.config.epochs` epochs are complete, or early stopping ends it. After
+    /// each epoch: evaluates on `test` (and on `train` when `measureTrainAccuracy`), and with
+    /// early stopping on `validation` (the rows the split held out), then writes `checkpointPath`
+    /// atomically when given, and reports through `onEpoch`. With early stopping, the network
+    /// ends with the best validation epoch's weights.
+    public func run(train: ClassificationSet, test: ClassificationSet?, validation: ClassificationSet? = nil,
+                    checkpointPath: String? = nil, measureTrainAccuracy: Bool = true,
                     progress: (EpochProgress) -> Void = { _ in },
                     onEpoch: (EpochReport) -> Void = { _ in }) throws -> [EpochReport] {
         var reports: [EpochReport] = []
         reports.reserveCapacity(max(0, trainer.config.epochs - trainer.epoch))
         let writer = try checkpointPath.map { try CheckpointWriter(trainer: trainer, path: $0) }
-        while trainer.epoch < trainer.config.epochs {
+        precondition((trainer.earlyStopping == nil) == (validation == nil), "early stopping needs the validation rows, and they need a validation split")
+        while trainer.epoch < trainer.config.epochs && !(trainer.earlyStopping?.shouldStop ?? false) {
             let result = try trainer.trainEpoch(on: train, progress: progress)
             let trainAccuracy = measureTrainAccuracy ? trainer.evaluate(train).accuracy : nil
             let testResult = test.map { trainer.evaluate($0) }
+            let validationResult = validation.map { trainer.evaluate($0) }
+            if let validationResult { trainer.earlyStopping?.record(loss: Float(validationResult.loss), epoch: trainer.epoch) }
             try writer?.write()
             let report = EpochReport(result: result, trainAccuracy: trainAccuracy,
-                                     testAccuracy: testResult?.accuracy, testLoss: testResult?.loss)
+                                     testAccuracy: testResult?.accuracy, testLoss: testResult?.loss,
+                                     validationAccuracy: validationResult?.accuracy, validationLoss: validationResult?.loss,
+                                     bestEpoch: trainer.earlyStopping?.bestEpoch)
             reports.append(report)
             onEpoch(report)
         }
+        trainer.earlyStopping?.restoreBest()
         return reports
     }
 }
@@ -58,4 +66,8 @@ public struct EpochReport: Sendable {
     public let trainAccuracy: Double?
     public let testAccuracy: Double?
     public let testLoss: Double?
+    public var validationAccuracy: Double? = nil
+    public var validationLoss: Double? = nil
+    /// With early stopping: the epoch whose weights are the best so far.
+    public var bestEpoch: Int? = nil
 }

@@ -35,6 +35,10 @@ struct Console {
         text.append(": loss "); text.append(Double(r.result.meanLoss), decimals: 4)
         if let a = r.trainAccuracy { text.append(", train "); text.append(a * 100, decimals: 2); text.append("%") }
         if let a = r.testAccuracy { text.append(", test "); text.append(a * 100, decimals: 2); text.append("%") }
+        if let v = r.validationLoss {
+            text.append(", validation loss "); text.append(v, decimals: 4)
+            if let best = r.bestEpoch { text.append(" (best epoch "); text.append(best); text.append(")") }
+        }
         text.append(", "); text.append(Double(r.result.samples) / r.result.seconds, decimals: 0)
         text.append(" samples/s, lr "); text.append(significant: Double(r.result.learningRate), digits: 6)
         text.append("\n")

@@ -75,8 +75,10 @@ struct Train: ParsableCommand {
     var average: Bool?
     @Option(help: "What stops the perceptron early on data that are not separable: loss (default: the pass's perceptron loss stopped falling by --tol per sample for --patience passes), error (training error unchanged for --patience passes), none (only convergence or --epochs).")
     var stop: String?
-    @Option(help: "Passes without improvement before the perceptron stops (default 5 with --stop loss, 50 with --stop error).")
+    @Option(help: "Passes without improvement before the perceptron stops (default 5 with --stop loss, 50 with --stop error); with --validation-fraction, epochs without a lower validation loss before a network stops (default 3).")
     var patience: Int?
+    @Option(name: .customLong("validation-fraction"), help: "Networks: hold out this fraction of the training rows (stratified, chosen by --seed) and stop when their loss has not fallen for --patience epochs, keeping the best epoch's weights.")
+    var validationFraction: Double?
     @Option(help: "Least improvement of the perceptron loss per sample that counts, with --stop loss (default 1e-3).")
     var tol: Float?
     @Option(help: "Write the trained classic model here as a model file (atomically).") var output: String?
@@ -92,7 +94,7 @@ struct Train: ParsableCommand {
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
                                              ("--lambda", lambda != nil), ("--cv", cv != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
                                              ("--lr-decay", lrDecay != nil), ("--average", average != nil),
-                                             ("--stop", stop != nil), ("--patience", patience != nil), ("--tol", tol != nil),
+                                             ("--stop", stop != nil), ("--patience", patience != nil && validationFraction == nil), ("--tol", tol != nil),
                                              ("--dataset", dataset != "mnist")]
         if let flag = classicOnly.first(where: \.1) {
             throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")
@@ -114,11 +116,16 @@ struct Train: ParsableCommand {
         BLAS.configure(threads: threads)
         if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
         let dataset = try loadData(console)
-        let trainSet = ClassificationSet(images: trainLimit.map { dataset.train.prefix($0) } ?? dataset.train)
+        var trainSet = ClassificationSet(images: trainLimit.map { dataset.train.prefix($0) } ?? dataset.train)
         let testSet = ClassificationSet(images: dataset.test)
 
         let resumed = try resume.map { path in try Checkpoint.read(path: path) }
         let (spec, config) = try settings(resumed: resumed, inputs: trainSet.featureCount)
+        var validationSet: ClassificationSet? = nil
+        if let split = config.validation {
+            (trainSet, validationSet) = trainSet.split(validationFraction: split.fraction, seed: config.seed)
+            console.line("validation: \(validationSet!.count) of the training rows held out (stratified), stopping after \(split.patience) epoch(s) without a lower validation loss")
+        }
         let run = try TrainingRun(spec: spec, config: config, sampleCount: trainSet.count, resumeFrom: resumed)
         console.line("model: \(run.network.summary)")
         console.line("arena: \(run.arena.capacity) bytes; \(BLAS.kernelReport), \(BLAS.threads) thread(s)")
@@ -128,7 +135,7 @@ struct Train: ParsableCommand {
         }
 
         var trainSeconds = 0.0, samples = 0
-        let reports = try run.run(train: trainSet, test: testSet, checkpointPath: checkpoint,
+        let reports = try run.run(train: trainSet, test: testSet, validation: validationSet, checkpointPath: checkpoint,
                                   progress: { console.progress($0, epochs: config.epochs) },
                                   onEpoch: { report in
             trainSeconds += report.result.seconds
@@ -136,13 +143,26 @@ struct Train: ParsableCommand {
             console.epochDone(report, epochs: config.epochs)
         })
         let final = run.trainer.evaluate(testSet)
-        let train = reports.last?.trainAccuracy ?? run.trainer.evaluate(trainSet).accuracy
+        // With early stopping the network now holds the best epoch's weights: measure those.
+        let train = config.validation == nil ? reports.last?.trainAccuracy ?? run.trainer.evaluate(trainSet).accuracy
+                                             : run.trainer.evaluate(trainSet).accuracy
+        var validationDetails: [String: Any] = [:]
+        if let stopping = run.trainer.earlyStopping, let validationSet {
+            let best = run.trainer.evaluate(validationSet)
+            let why = stopping.shouldStop ? String(format: "stopped after epoch %d: no lower validation loss for %d epochs", run.trainer.epoch, stopping.patience)
+                                          : "ran all \(config.epochs) epochs"
+            console.line(String(format: "early stopping: %@; weights from epoch %d (validation loss %.4f, accuracy %.2f%%)",
+                                why, stopping.bestEpoch, best.loss, best.accuracy * 100))
+            validationDetails = ["best_epoch": stopping.bestEpoch, "stopped_early": stopping.shouldStop, "validation_loss": best.loss,
+                                 "validation_accuracy": best.accuracy, "validation_samples": validationSet.count,
+                                 "validation_losses": reports.compactMap(\.validationLoss)]
+        }
         let rate = trainSeconds > 0 ? Double(samples) / trainSeconds : 0
         console.line(String(format: "done: test accuracy %.2f%%, train accuracy %.2f%%, %.0f samples/s over %.1f s of training",
                             final.accuracy * 100, train * 100, rate, trainSeconds))
         if let checkpoint { console.line("checkpoint: \(checkpoint)") }
         if json {
-            let result: [String: Any] = [
+            var result: [String: Any] = [
                 "model": model, "epochs": config.epochs, "seed": config.seed, "batch": config.batchSize,
                 "optimizer": config.optimizer.kind.rawValue, "learning_rate": Double(config.learningRate),
                 "schedule": config.schedule.text, "threads": BLAS.threads, "blas_kernel": BLAS.coreName,
@@ -152,6 +172,7 @@ struct Train: ParsableCommand {
                 "test_samples": testSet.count, "parameters": spec.parameterCount, "arena_bytes": run.arena.capacity,
                 "epochs_run": reports.count,
             ]
+            for (key, value) in validationDetails { result[key] = value }
             print(JSONText.encode(result))
         }
     }
@@ -164,7 +185,8 @@ struct Train: ParsableCommand {
                                             ("--layers", layers != nil),
                                             ("--batch", batch != nil), ("--lr", lr != nil), ("--optimizer", optimizer != nil),
                                             ("--momentum", momentum != nil), ("--weight-decay", weightDecay != nil),
-                                            ("--schedule", schedule != nil), ("--seed", seed != nil)]
+                                            ("--schedule", schedule != nil), ("--seed", seed != nil),
+                                            ("--validation-fraction", validationFraction != nil), ("--patience", patience != nil)]
             if let flag = fixed.first(where: \.1) {
                 throw ValidationError("\(flag.0) cannot be changed when resuming: the checkpoint fixes it (only --epochs may change)")
             }
@@ -194,7 +216,8 @@ struct Train: ParsableCommand {
         if let momentum { optimizerConfig.momentum = momentum }
         let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam: 0.001 }
         let config = TrainingConfig(epochs: epochs ?? 5, batchSize: batch ?? 64, learningRate: lr ?? defaultRate,
-                                    schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42)
+                                    schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42,
+                                    validation: validationFraction.map { ValidationSplit(fraction: $0, patience: patience ?? 3) })
         if let problem = config.problem { throw ValidationError(problem) }
         switch model {
         case "lenet":

@@ -56,20 +56,23 @@ func mallocCalls(_ body: () -> Void) -> UInt64 {
     /// Whole epochs as `train` runs them (training, evaluation on the training and test sets,
     /// a checkpoint written after each epoch) add no heap allocation: a 3-epoch run allocates
     /// exactly what a 1-epoch run does (the checkpoint writer's set-up, once).
-    @Test func epochsWithEvaluationAndCheckpointsAllocateNothing() throws {
+    @Test(arguments: [false, true]) func epochsWithEvaluationAndCheckpointsAllocateNothing(earlyStopping: Bool) throws {
         let sample = try loadSample()
-        let train = ClassificationSet(images: sample.train), test = ClassificationSet(images: sample.test)
+        var train = ClassificationSet(images: sample.train), test = ClassificationSet(images: sample.test)
+        var validation: ClassificationSet? = nil
+        if earlyStopping { (train, validation) = train.split(validationFraction: 0.2, seed: 3) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alloc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         func run(epochs: Int) throws -> UInt64 {
             let config = TrainingConfig(epochs: epochs, batchSize: 64, learningRate: 0.05, schedule: .step(epochs: [2]),
-                                        optimizer: OptimizerConfig(kind: .momentum), seed: 3)
+                                        optimizer: OptimizerConfig(kind: .momentum), seed: 3,
+                                        validation: earlyStopping ? ValidationSplit(fraction: 0.2, patience: 100) : nil)
             let run = try TrainingRun(spec: .mlp(inputs: 784, hidden: [32], outputs: 10), config: config, sampleCount: train.count)
             let path = directory.appendingPathComponent("run-\(epochs).ckpt").path
             var failure: (any Error)? = nil
             let calls = mallocCalls {
-                do { _ = try run.run(train: train, test: test, checkpointPath: path) } catch { failure = error }
+                do { _ = try run.run(train: train, test: test, validation: validation, checkpointPath: path) } catch { failure = error }
             }
             if let failure { throw failure }
             return calls

@@ -76,6 +76,32 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["bad", "half", "resumed", "straight"])
     }
 
+    /// `--validation-fraction` holds rows out and stops early; the checkpoint's exported model is
+    /// the best epoch's, so the C interface scores what `train` reported.
+    @Test func earlyStoppingThroughTheCommandExportsTheBestEpoch() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try train(["--epochs", "40", "--validation-fraction", "0.2", "--patience", "2", "--lr", "0.3", "--schedule", "constant",
+                           "--checkpoint", dir + "/es.ckpt", "--json"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let best = try #require(report["best_epoch"] as? Int), run = try #require(report["epochs_run"] as? Int)
+        #expect(report["stopped_early"] as? Bool == true && run == best + 2 && run < 40, "\(report)")
+        let held = try #require(report["validation_samples"] as? Int)
+        #expect(report["train_samples"] as? Int == 1000 - held && abs(held - 200) <= 5, "\(held) held out")
+        #expect(r.stderr.contains("weights from epoch \(best)"))
+        let tool = { (arguments: [String]) throws in
+            try ToolRunner.run("export-tool", packageRoot: packageRoot, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
+                               environment: ["MNIST_DIR": nil])
+        }
+        #expect(try tool(["convert", dir + "/es.ckpt", "-o", dir + "/es.bin"]).status == 0)
+        let verified = try tool(["verify", dir + "/es.bin", "--json", "--data", packageRoot + "/Sources/train/Resources/mnist-sample"])
+        let check = try #require(try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])
+        #expect(check["accuracy"] as? Double == report["test_accuracy"] as? Double)
+        let conflict = try train(["--resume", dir + "/es.ckpt", "--validation-fraction", "0.3"])
+        #expect(conflict.status != 0 && conflict.stderr.contains("cannot be changed when resuming"))
+    }
+
     /// `kill -9` at random moments of a long `--checkpoint` run, again and again (each round
     /// resumes the killed run): whenever the process dies, the checkpoint on disk is the previous
     /// complete one and loads, and finishing from it ends with exactly the file of a run never
