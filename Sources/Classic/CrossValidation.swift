@@ -31,6 +31,25 @@ public enum CrossValidation {
         return folds.map { $0.sorted() }
     }
 
+    /// A held-out split: of each class (of all rows, for regression), the rounded `fraction` of
+    /// its rows, chosen by `seed`; both parts in increasing order.
+    /// - Precondition: 0 < fraction < 1.
+    public static func holdOut(_ set: SampleSet, fraction: Double, seed: UInt64) -> (kept: [Int], held: [Int]) {
+        precondition(fraction > 0 && fraction < 1)
+        var rng = RandomGenerator(seed: seed ^ 0x5641_4C49_4441_5445)
+        let groups: [[Int]] = set.isClassification
+            ? (0..<set.classCount).map { c in (0..<set.count).filter { Int(set.labels[$0]) == c } }
+            : [Array(0..<set.count)]
+        var held = [Bool](repeating: false, count: set.count)
+        for var group in groups {
+            if group.count > 1 {
+                for i in stride(from: group.count - 1, to: 0, by: -1) { group.swapAt(i, rng.nextIndex(below: i + 1)) }
+            }
+            for row in group.prefix(Int((Double(group.count) * fraction).rounded())) { held[row] = true }
+        }
+        return (held.indices.filter { !held[$0] }, held.indices.filter { held[$0] })
+    }
+
     /// The rows not in fold `f`, in increasing order.
     public static func complement(of f: Int, in folds: [[Int]]) -> [Int] {
         folds.enumerated().filter { $0.offset != f }.flatMap(\.element).sorted()

@@ -60,12 +60,38 @@ public enum LinearModelTrainer {
         return s
     }
 
+    /// Rows held out for early stopping: after each epoch the mean loss of the weights training
+    /// would return (the average, once averaging has begun) is measured on them, and training
+    /// stops once it has not fallen for `patience` epochs; the best epoch's weights are returned.
+    public struct Validation {
+        public var x: Matrix
+        public var targets: Targets
+        public var patience: Int
+        public init(x: Matrix, targets: Targets, patience: Int) { self.x = x; self.targets = targets; self.patience = patience }
+    }
+
+    /// What early stopping did: each epoch's validation loss, the epoch (from 1) whose weights
+    /// were returned, and whether it ended training before `epochs`.
+    public struct ValidationReport: Sendable {
+        public var losses: [Double]
+        public var bestEpoch: Int
+        public var stoppedEarly: Bool
+    }
+
     public struct Result {
         /// [d, columns] row-major.
         public var weight: [Float]
         public var bias: [Float]
         /// Mean loss (without the L2 term) over each epoch's batches.
         public var epochLosses: [Double]
+        /// With validation: each epoch's validation loss, and the epoch (from 1) whose weights these are.
+        public var validationLosses: [Double] = []
+        public var bestEpoch: Int? = nil
+        /// Whether the validation rule ended training before `epochs`.
+        public var stoppedEarly = false
+        public var validationReport: ValidationReport? {
+            bestEpoch.map { ValidationReport(losses: validationLosses, bestEpoch: $0, stoppedEarly: stoppedEarly) }
+        }
     }
 
     public struct DivergedError: Error, CustomStringConvertible {
@@ -75,8 +101,13 @@ public enum LinearModelTrainer {
         }
     }
 
-    /// Arena bytes `train` needs beyond the data.
-    public static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int) -> Int {
+    /// Arena bytes `train` needs beyond the data (`validating`: with a `Validation`).
+    public static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int, validating: Bool = false) -> Int {
+        arenaBytes(samples: n, features: d, columns: c, batchSize: batchSize)
+            + (validating ? ArenaAllocator.footprint(of: Float.self, count: d * c) + ArenaAllocator.footprint(of: Float.self, count: c) : 0)
+    }
+
+    private static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int) -> Int {
         let b = batchSize <= 0 ? n : min(batchSize, n)
         return ArenaAllocator.footprint(of: Float.self, count: d * c) * 2 + ArenaAllocator.footprint(of: Float.self, count: c) * 2
             + ArenaAllocator.footprint(of: Float.self, count: b * c) + ArenaAllocator.footprint(of: Float.self, count: b * d)
@@ -86,7 +117,7 @@ public enum LinearModelTrainer {
     }
 
     public static func train(_ x: Matrix, targets: Targets, columns c: Int, loss: Loss, settings: Settings,
-                             arena: ArenaAllocator) throws -> Result {
+                             validation: Validation? = nil, arena: ArenaAllocator) throws -> Result {
         let (n, d) = (x.rows, x.columns)
         precondition(n > 0 && c > 0)
         let batch = settings.batchSize <= 0 ? n : min(settings.batchSize, n)
@@ -101,6 +132,29 @@ public enum LinearModelTrainer {
         let classes = try arena.allocate(Int32.self, count: batch)
         let averageW = try arena.allocateFloats(d * c), averageB = try arena.allocateFloats(c)
         var averaged = 0
+        let bestW = try validation.map { _ in try arena.allocateFloats(d * c) }, bestB = try validation.map { _ in try arena.allocateFloats(c) }
+        var validationLosses: [Double] = [], bestLoss = Double.infinity, bestEpoch = 0, sinceBest = 0
+        validationLosses.reserveCapacity(validation == nil ? 0 : settings.epochs)
+        /// The mean loss of scores x·W + b against the validation rows, `batch` rows at a time.
+        func validationLoss(_ v: Validation, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>) -> Double {
+            var total = 0.0, start = 0
+            while start < v.x.rows {
+                let m = min(batch, v.x.rows - start)
+                for r in 0..<m {
+                    switch v.targets {
+                    case .signs(let y): signs[r] = y[start + r]
+                    case .classes(let y): classes[r] = y[start + r]
+                    }
+                    (z.baseAddress! + r * c).update(from: bias, count: c)
+                }
+                Kernels.gemm(.none, .none, m: m, n: c, k: d, alpha: 1, a: v.x.row(start), lda: d, b: weight, ldb: c,
+                             beta: 1, c: z.baseAddress!, ldc: c)
+                total += lossGradient(loss, z.baseAddress!, rows: m, columns: c, targets: v.targets,
+                                      signs: signs.baseAddress!, classes: classes.baseAddress!)
+                start += m
+            }
+            return total / Double(max(v.x.rows, 1))
+        }
         for i in 0..<n { order[i] = Int32(i) }
         var rng = RandomGenerator(seed: settings.seed)
         var losses: [Double] = []
@@ -149,6 +203,22 @@ public enum LinearModelTrainer {
             let mean = total / Double(n)
             guard mean.isFinite, Kernels.allFinite(w.baseAddress!, count: d * c) else { throw DivergedError(epoch: epoch + 1) }
             losses.append(mean)
+            if let validation, let bestW, let bestB {
+                let (currentW, currentB) = averaged > 0 ? (averageW, averageB) : (w, b)
+                let value = validationLoss(validation, currentW.baseAddress!, currentB.baseAddress!)
+                validationLosses.append(value)
+                if value < bestLoss {
+                    bestLoss = value; bestEpoch = epoch + 1; sinceBest = 0
+                    _ = bestW.update(fromContentsOf: currentW); _ = bestB.update(fromContentsOf: currentB)
+                } else {
+                    sinceBest += 1
+                    if sinceBest >= validation.patience { break }
+                }
+            }
+        }
+        if let bestW, let bestB, bestEpoch > 0 {
+            return Result(weight: Array(bestW), bias: Array(bestB), epochLosses: losses, validationLosses: validationLosses,
+                          bestEpoch: bestEpoch, stoppedEarly: losses.count < settings.epochs)
         }
         if averaged > 0 { return Result(weight: Array(averageW), bias: Array(averageB), epochLosses: losses) }
         return Result(weight: Array(w), bias: Array(b), epochLosses: losses)

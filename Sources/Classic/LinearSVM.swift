@@ -13,6 +13,8 @@ public struct LinearSVM: TrainedModel {
     public let classCount: Int
     public let multiclass: MulticlassStrategy
     public let epochLosses: [Double]
+    /// With a validation set: what early stopping did.
+    public var validationReport: LinearModelTrainer.ValidationReport? = nil
 
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { .scores }
@@ -26,15 +28,17 @@ public struct LinearSVM: TrainedModel {
 
     /// The arena bytes `fit` takes (all released on return).
     public static func arenaBytes(for set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
-                                  settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+                                  settings: LinearModelTrainer.Settings? = nil, validationRows: Int? = nil) -> FitArenaBytes {
         let s = settings ?? defaultSettings(samples: set.count)
         let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        let validating = validationRows != nil
         if k == 2 {
             return FitArenaBytes(peak: ArenaAllocator.footprint(of: Float.self, count: n)
-                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize))
+                                 + (validationRows.map { ArenaAllocator.footprint(of: Float.self, count: $0) } ?? 0)
+                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize, validating: validating))
         }
         if multiclass == .oneVsAll {
-            return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize))
+            return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize, validating: validating))
         }
         let peak = ClassPairs.all(classes: k).map { pair in
             set.pairArenaBytes(pair.0, pair.1)
@@ -43,8 +47,11 @@ public struct LinearSVM: TrainedModel {
         return FitArenaBytes(peak: peak)
     }
 
+    /// With `validation`, stops early on its hinge loss (`LinearModelTrainer.Validation`);
+    /// not with one-vs-one (each pair would need its own held-out rows).
     public static func fit(_ set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
-                           settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LinearSVM {
+                           settings: LinearModelTrainer.Settings? = nil, validation: SampleSet? = nil, patience: Int = 3,
+                           arena: ArenaAllocator) throws -> LinearSVM {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
         let (k, d) = (set.classCount, set.featureCount)
@@ -52,16 +59,25 @@ public struct LinearSVM: TrainedModel {
         defer { arena.reset(to: mark) }
         if k == 2 {
             let y = try set.signs(positive: 1, arena: arena)
+            let check = try validation.map { v in
+                LinearModelTrainer.Validation(x: v.features, targets: .signs(try v.signs(positive: 1, arena: arena).baseAddress!), patience: patience)
+            }
             let r = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .hinge,
-                                                 settings: settings, arena: arena)
-            return LinearSVM(weight: r.weight.flatMap { [-$0, $0] }, bias: [-r.bias[0], r.bias[0]], inputCount: d, classCount: 2,
-                             multiclass: .oneVsAll, epochLosses: r.epochLosses)
+                                                 settings: settings, validation: check, arena: arena)
+            var model = LinearSVM(weight: r.weight.flatMap { [-$0, $0] }, bias: [-r.bias[0], r.bias[0]], inputCount: d, classCount: 2,
+                                  multiclass: .oneVsAll, epochLosses: r.epochLosses)
+            model.validationReport = r.validationReport
+            return model
         }
         if multiclass == .oneVsAll {
+            let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
             let r = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .hinge,
-                                                 settings: settings, arena: arena)
-            return LinearSVM(weight: r.weight, bias: r.bias, inputCount: d, classCount: k, multiclass: .oneVsAll, epochLosses: r.epochLosses)
+                                                 settings: settings, validation: check, arena: arena)
+            var model = LinearSVM(weight: r.weight, bias: r.bias, inputCount: d, classCount: k, multiclass: .oneVsAll, epochLosses: r.epochLosses)
+            model.validationReport = r.validationReport
+            return model
         }
+        precondition(validation == nil, "early stopping is not available for one-vs-one")
         let pairs = ClassPairs.all(classes: k)
         var weight = [Float](repeating: 0, count: d * pairs.count), bias = [Float](repeating: 0, count: pairs.count)
         var losses = [Double](repeating: 0, count: settings.epochs)

@@ -18,6 +18,8 @@ public struct LogisticRegression: TrainedModel {
     public let inputCount: Int
     public let classCount: Int
     public let epochLosses: [Double]
+    /// With a validation set: what early stopping did.
+    public var validationReport: LinearModelTrainer.ValidationReport? = nil
 
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { classCount == 2 ? .probabilities : .scores }
@@ -27,17 +29,21 @@ public struct LogisticRegression: TrainedModel {
     }
 
     /// The arena bytes `fit` takes (all released on return).
-    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil, validationRows: Int? = nil) -> FitArenaBytes {
         let s = settings ?? defaultSettings(samples: set.count)
         let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        let validating = validationRows != nil
         if k == 2 {
             return FitArenaBytes(peak: ArenaAllocator.footprint(of: Float.self, count: n)
-                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize))
+                                 + (validationRows.map { ArenaAllocator.footprint(of: Float.self, count: $0) } ?? 0)
+                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize, validating: validating))
         }
-        return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize))
+        return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize, validating: validating))
     }
 
-    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> LogisticRegression {
+    /// With `validation`, stops early on its loss (`LinearModelTrainer.Validation`).
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, validation: SampleSet? = nil, patience: Int = 3,
+                           arena: ArenaAllocator) throws -> LogisticRegression {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
         let k = set.classCount
@@ -46,14 +52,20 @@ public struct LogisticRegression: TrainedModel {
         let result: LinearModelTrainer.Result
         if k == 2 {
             let y = try set.signs(positive: 1, arena: arena)
+            let check = try validation.map { v in
+                LinearModelTrainer.Validation(x: v.features, targets: .signs(try v.signs(positive: 1, arena: arena).baseAddress!), patience: patience)
+            }
             result = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .logistic,
-                                                  settings: settings, arena: arena)
+                                                  settings: settings, validation: check, arena: arena)
         } else {
+            let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
             result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .logistic,
-                                                  settings: settings, arena: arena)
+                                                  settings: settings, validation: check, arena: arena)
         }
-        return LogisticRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: k,
-                                  epochLosses: result.epochLosses)
+        var model = LogisticRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: k,
+                                       epochLosses: result.epochLosses)
+        model.validationReport = result.validationReport
+        return model
     }
 
     public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {

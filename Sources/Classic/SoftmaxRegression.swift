@@ -10,6 +10,8 @@ public struct SoftmaxRegression: TrainedModel {
     public let inputCount: Int
     public let classCount: Int
     public let epochLosses: [Double]
+    /// With a validation set: what early stopping did.
+    public var validationReport: LinearModelTrainer.ValidationReport? = nil
 
     public var outputCount: Int { classCount }
     public var outputKind: ModelFormat.OutputKind { .probabilities }
@@ -19,19 +21,24 @@ public struct SoftmaxRegression: TrainedModel {
     }
 
     /// The arena bytes `fit` takes (all released on return).
-    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil) -> FitArenaBytes {
+    public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil, validating: Bool = false) -> FitArenaBytes {
         let s = settings ?? defaultSettings(samples: set.count)
         return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: set.count, features: set.featureCount, columns: set.classCount,
-                                                                 batchSize: s.batchSize))
+                                                                 batchSize: s.batchSize, validating: validating))
     }
 
-    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, arena: ArenaAllocator) throws -> SoftmaxRegression {
+    /// With `validation`, stops early on its loss (`LinearModelTrainer.Validation`).
+    public static func fit(_ set: SampleSet, settings: LinearModelTrainer.Settings? = nil, validation: SampleSet? = nil, patience: Int = 3,
+                           arena: ArenaAllocator) throws -> SoftmaxRegression {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
+        let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
         let result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: set.classCount,
-                                                  loss: .softmax, settings: settings, arena: arena)
-        return SoftmaxRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: set.classCount,
-                                 epochLosses: result.epochLosses)
+                                                  loss: .softmax, settings: settings, validation: check, arena: arena)
+        var model = SoftmaxRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: set.classCount,
+                                      epochLosses: result.epochLosses)
+        model.validationReport = result.validationReport
+        return model
     }
 
     public func predict(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {

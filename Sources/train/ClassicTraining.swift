@@ -38,8 +38,16 @@ struct ClassicTraining {
         if let rule = o.stop, Perceptron.StopRule(rawValue: rule) == nil {
             throw ValidationError("unknown --stop '\(rule)'; available: \(Perceptron.StopRule.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if (o.stop != nil || o.patience != nil || o.tol != nil) && o.model != "perceptron" {
-            throw ValidationError("--stop, --patience and --tol are for --model perceptron")
+        if (o.stop != nil || (o.patience != nil && o.validationFraction == nil) || o.tol != nil) && o.model != "perceptron" {
+            throw ValidationError("--stop, --patience and --tol are for --model perceptron (--patience also goes with --validation-fraction)")
+        }
+        if let f = o.validationFraction {
+            guard earlyStoppingModels.contains(o.model) else {
+                throw ValidationError("--validation-fraction stops gradient training early: for the networks and --model \(earlyStoppingModels.sorted().joined(separator: ", ")), not \(o.model)")
+            }
+            guard f > 0 && f < 1 else { throw ValidationError("--validation-fraction must be between 0 and 1 (exclusive), not \(f)") }
+            if o.model == "svm" && o.multiclass == "ovo" { throw ValidationError("--validation-fraction works with --multiclass ova, not ovo") }
+            if o.cv != nil { throw ValidationError("--validation-fraction and --cv are two ways to hold rows out: choose one") }
         }
         if let p = o.patience, p < 1 { throw ValidationError("--patience must be at least 1, not \(p)") }
         if let t = o.tol, !(t >= 0 && t.isFinite) { throw ValidationError("--tol must be 0 or more, not \(t)") }
@@ -71,7 +79,11 @@ struct ClassicTraining {
         var inputShape: (channels: Int, height: Int, width: Int)
         var encoding: ModelFormat.InputEncoding
         var name: String
+        /// Rows held out of `train` by --validation-fraction, for early stopping.
+        var validation: SampleSet? = nil
     }
+
+    static let earlyStoppingModels: Set = ["logistic", "softmax", "svm"]
 
     /// Reads the data set, then copies it into an arena of exactly the size it needs, made by
     /// `makeArena` once that size is known.
@@ -202,10 +214,15 @@ struct ClassicTraining {
         var prediction: (Int) -> Int = { _ in 0 }
         switch o.model {
         case "perceptron": fit = Perceptron.arenaBytes(for: set, settings: perceptronSettings())
-        case "logistic": fit = LogisticRegression.arenaBytes(for: set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n), samples: n))
-        case "softmax": fit = SoftmaxRegression.arenaBytes(for: set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n), samples: n))
+        case "logistic":
+            fit = LogisticRegression.arenaBytes(for: set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n), samples: n),
+                                                validationRows: data.validation?.count)
+        case "softmax":
+            fit = SoftmaxRegression.arenaBytes(for: set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n), samples: n),
+                                               validating: data.validation != nil)
         case "svm":
-            fit = LinearSVM.arenaBytes(for: set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n), samples: n))
+            fit = LinearSVM.arenaBytes(for: set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n), samples: n),
+                                       validationRows: data.validation?.count)
         case "kernel-svm":
             fit = KernelSVM.arenaBytes(for: set)
             exact = false
@@ -307,16 +324,22 @@ struct ClassicTraining {
             let (x, y) = set.doubles()
             return try TotalLeastSquares.fit(x: x, y: y, columns: set.featureCount)
         case "logistic":
-            let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n)), arena: arena)
+            let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n)),
+                                               validation: data.validation, patience: o.patience ?? 3, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
+            report(m.validationReport, &details)
             return m
         case "softmax":
-            let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n)), arena: arena)
+            let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n)),
+                                              validation: data.validation, patience: o.patience ?? 3, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
+            report(m.validationReport, &details)
             return m
         case "svm":
-            let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n)), arena: arena)
+            let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n)),
+                                      validation: data.validation, patience: o.patience ?? 3, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
+            report(m.validationReport, &details)
             details["multiclass"] = m.multiclass.rawValue
             return m
         case "kernel-svm", "kernel-ridge", "kernel-logistic":
@@ -364,6 +387,18 @@ struct ClassicTraining {
         }
     }
 
+    /// Early stopping's outcome in the report and on the console.
+    func report(_ validation: LinearModelTrainer.ValidationReport?, _ details: inout [String: Any]) {
+        guard let validation else { return }
+        details["best_epoch"] = validation.bestEpoch
+        details["stopped_early"] = validation.stoppedEarly
+        details["validation_loss"] = validation.losses[validation.bestEpoch - 1]
+        details["epochs_run"] = validation.losses.count
+        console.line(String(format: "early stopping: %@; weights from epoch %d (validation loss %.4f)",
+                            validation.stoppedEarly ? "stopped after epoch \(validation.losses.count): no lower validation loss for \(options.patience ?? 3) epochs"
+                                                    : "ran all \(validation.losses.count) epochs", validation.bestEpoch, validation.losses[validation.bestEpoch - 1]))
+    }
+
     /// The kernel from --kernel/--degree/--sigma, for the kernel machines and kernel smoothing.
     /// Without --sigma, rbf's σ is d·Var(X) (scikit-learn's gamma = "scale") and laplace's its
     /// square root, chosen from the training data (`KernelSpec.resolved(for:)`). The given
@@ -389,12 +424,25 @@ struct ClassicTraining {
 
     func run() throws {
         var dataArena: ArenaAllocator?
-        let data = try load { bytes in
+        let loaded = try load { bytes in
             let arena = try ArenaAllocator(capacity: bytes)
             dataArena = arena
             return arena
         }
-        try checkTask(data)
+        try checkTask(loaded)
+        var data = loaded
+        var splitArena: ArenaAllocator? = nil
+        if let fraction = options.validationFraction {
+            let (kept, held) = CrossValidation.holdOut(data.train, fraction: fraction, seed: options.seed ?? 42)
+            guard !kept.isEmpty && !held.isEmpty else { throw ValidationError("--validation-fraction \(fraction) leaves no rows on one side of \(data.train.count)") }
+            let arena = try ArenaAllocator(capacity: SampleSet.arenaBytes(rows: kept.count, columns: data.train.featureCount)
+                                           + SampleSet.arenaBytes(rows: held.count, columns: data.train.featureCount))
+            let whole = data.train
+            data.train = try whole.subset(kept, arena: arena)
+            data.validation = try whole.subset(held, arena: arena)
+            splitArena = arena
+            console.line("validation: \(held.count) of the \(whole.count) training rows held out (stratified); training stops after \(options.patience ?? 3) epochs without a lower validation loss")
+        }
         var crossValidation: [String: Any]? = nil
         if let k = options.cv {
             let grid = self.grid
@@ -403,17 +451,17 @@ struct ClassicTraining {
             crossValidation = ["folds": k, "parameter": grid.name, "best": grid.labels[best],
                                "metric": data.train.isClassification ? "accuracy" : "mse",
                                "settings": rows.map { ["value": $0.label, "mean": $0.mean, "spread": $0.spread, "scores": $0.scores] as [String: Any] }]
-            return try ClassicTraining(options: grid.select(options, best), console: console).fitAndReport(data, dataArena: dataArena!,
+            return try ClassicTraining(options: grid.select(options, best), console: console).fitAndReport(data, dataArenas: [dataArena!],
                                                                                                        crossValidation: crossValidation)
         }
-        try fitAndReport(data, dataArena: dataArena!, crossValidation: nil)
+        try fitAndReport(data, dataArenas: [dataArena!] + (splitArena.map { [$0] } ?? []), crossValidation: nil)
     }
 
     /// Fits on the whole training set, evaluates, exports and reports (after any cross-validation).
-    func fitAndReport(_ data: Data, dataArena: ArenaAllocator, crossValidation: [String: Any]?) throws {
+    func fitAndReport(_ data: Data, dataArenas: [ArenaAllocator], crossValidation: [String: Any]?) throws {
         let plan = try workPlan(data)
         let big = try ArenaAllocator(capacity: plan.bytes)
-        let dataBytes = dataArena.capacity
+        let dataBytes = dataArenas.reduce(0) { $0 + $1.capacity }
         console.line("model: \(options.model); arena: \(dataBytes + big.capacity) bytes (data \(dataBytes), fit peak \(plan.fit.peak), "
                      + "model \(plan.fit.kept) + evaluation \(plan.evaluation)\(plan.exact ? "" : "; an upper bound: it assumes every training sample becomes a support vector")); "
                      + "\(BLAS.kernelReport), \(BLAS.threads) thread(s)")
@@ -456,7 +504,7 @@ struct ClassicTraining {
             console.line(String(format: "test MSE %.4g (R² %.4f), train MSE %.4g; predicting %d test samples took %.3f s",
                                 test, r2, train, data.test.count, predictSeconds))
         }
-        let peak = dataArena.highWaterMark + big.highWaterMark
+        let peak = dataArenas.reduce(0) { $0 + $1.highWaterMark } + big.highWaterMark
         result["arena_bytes"] = dataBytes + big.capacity
         result["arena_peak_bytes"] = peak
         result["arena_plan_exact"] = plan.exact

@@ -68,6 +68,10 @@ private func json(_ text: String) throws -> [String: Any] {
         ["--model", "kernel-smoothing", "--dataset", "diabetes"], ["--model", "local-linear", "--dataset", "diabetes"],
         ["--model", "softmax", "--train-limit", "300"], ["--model", "knn", "--k", "3"],
         ["--model", "kernel-svm", "--dataset", "wine"],
+        ["--model", "logistic", "--dataset", "breast_cancer", "--validation-fraction", "0.2"],
+        ["--model", "softmax", "--dataset", "wine", "--validation-fraction", "0.25", "--patience", "5"],
+        ["--model", "svm", "--dataset", "iris", "--validation-fraction", "0.3", "--batch", "16"],
+        ["--model", "knn", "--dataset", "iris", "--k", "1,3", "--cv", "3"],
     ])
     func arenaIsPlannedExactly(_ arguments: [String]) throws {
         let r = try tool("train", arguments + ["--json"])

@@ -83,4 +83,39 @@ import ToolRunner
             #expect(r.status != 0 && r.stderr.contains(needle), "\(arguments): \(r.stderr)")
         }
     }
+
+    /// Gradient training with held-out rows stops `patience` epochs after the validation loss
+    /// last fell and returns that epoch's weights: exactly those of a run cut off there.
+    @Test(arguments: [1, 3]) func linearTrainingStopsWhereTheValidationLossTurnedUp(patience: Int) throws {
+        let arena = try ArenaAllocator(capacity: 64 << 20)
+        let data = try SmallSplit("breast_cancer", arena: arena)
+        let (kept, held) = CrossValidation.holdOut(data.train, fraction: 0.3, seed: 5)
+        let train = try data.train.subset(kept, arena: arena), validation = try data.train.subset(held, arena: arena)
+        var settings = LinearModelTrainer.Settings()
+        settings.epochs = 400; settings.batchSize = 8; settings.learningRate = 0.5; settings.lambda = 0; settings.averaging = false
+        let y = try train.signs(positive: 1, arena: arena), yv = try validation.signs(positive: 1, arena: arena)
+        let stopped = try LinearModelTrainer.train(train.features, targets: .signs(y.baseAddress!), columns: 1, loss: .logistic, settings: settings,
+                                                   validation: .init(x: validation.features, targets: .signs(yv.baseAddress!), patience: patience),
+                                                   arena: arena)
+        let losses = stopped.validationLosses
+        let best = try #require(stopped.bestEpoch)
+        #expect(stopped.stoppedEarly && losses.count == best + patience, "\(losses.count) epochs, best \(best)")
+        #expect(losses[best - 1] == losses.min())
+        var cut = settings
+        cut.epochs = best
+        let reference = try LinearModelTrainer.train(train.features, targets: .signs(y.baseAddress!), columns: 1, loss: .logistic, settings: cut,
+                                                     arena: arena)
+        #expect(stopped.weight == reference.weight && stopped.bias == reference.bias)
+    }
+
+    @Test func earlyStoppingOptionsAreChecked() throws {
+        for (arguments, needle) in [(["--model", "knn", "--validation-fraction", "0.2"], "not knn"),
+                                    (["--model", "svm", "--multiclass", "ovo", "--validation-fraction", "0.2"], "not ovo"),
+                                    (["--model", "softmax", "--validation-fraction", "1.5"], "between 0 and 1"),
+                                    (["--model", "softmax", "--validation-fraction", "0.2", "--cv", "3"], "choose one")] {
+            let r = try ToolRunner.run("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY",
+                                       arguments: arguments + ["--dataset", "wine"], environment: ["SMALL_DATA_DIR": nil])
+            #expect(r.status != 0 && r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+    }
 }
