@@ -11,7 +11,10 @@ public struct ClassificationSet: Sendable {
     }
 
     public let features: Features
+    /// Class labels; all 0 for a regression set.
     public let labels: [Int32]
+    /// Target values, one per sample, for regression (mean squared error); empty otherwise.
+    public let values: [Float]
     public let featureCount: Int
     public let classCount: Int
 
@@ -26,9 +29,25 @@ public struct ClassificationSet: Sendable {
         precondition(labels.allSatisfy { $0 >= 0 && Int($0) < classCount })
         self.features = features
         self.labels = labels
+        self.values = []
         self.featureCount = featureCount
         self.classCount = classCount
     }
+
+    /// A regression set: features with one target value per sample (labels all 0, one "class").
+    public init(features: Features, values: [Float], featureCount: Int) {
+        switch features {
+        case .bytes(let b, _): precondition(b.count == values.count * featureCount)
+        case .floats(let f): precondition(f.count == values.count * featureCount)
+        }
+        self.features = features
+        self.labels = [Int32](repeating: 0, count: values.count)
+        self.values = values
+        self.featureCount = featureCount
+        self.classCount = 1
+    }
+
+    public var isRegression: Bool { !values.isEmpty }
 
     /// MNIST-style images, pixels scaled to [0, 1], 10 classes.
     public init(images: LabeledImages) {
@@ -50,6 +69,7 @@ public struct ClassificationSet: Sendable {
             for r in rows { out += floats[(r * d)..<((r + 1) * d)] }
             picked = .floats(out)
         }
+        if isRegression { return ClassificationSet(features: picked, values: rows.map { values[$0] }, featureCount: d) }
         return ClassificationSet(features: picked, labels: rows.map { labels[$0] }, featureCount: d, classCount: classCount)
     }
 
@@ -73,21 +93,28 @@ public struct ClassificationSet: Sendable {
     /// Copies the samples `indices[0..<n]` into the first `n` rows of `batch` and their labels
     /// into `batchLabels`. Allocates nothing.
     public func gather(_ indices: UnsafePointer<Int32>, count n: Int, into batch: Matrix,
-                       labels batchLabels: UnsafeMutablePointer<Int32>) {
-        gather(count: n, into: batch, labels: batchLabels) { Int(indices[$0]) }
+                       labels batchLabels: UnsafeMutablePointer<Int32>, values batchValues: UnsafeMutablePointer<Float>? = nil) {
+        gather(count: n, into: batch, labels: batchLabels, values: batchValues) { Int(indices[$0]) }
     }
 
     /// Copies the samples `start..<start + n` (evaluation's consecutive batches). Allocates nothing.
-    public func gather(rowsFrom start: Int, count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>) {
+    public func gather(rowsFrom start: Int, count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>,
+                       values batchValues: UnsafeMutablePointer<Float>? = nil) {
         precondition(start >= 0 && start + n <= count)
-        gather(count: n, into: batch, labels: batchLabels) { start + $0 }
+        gather(count: n, into: batch, labels: batchLabels, values: batchValues) { start + $0 }
     }
 
     @inline(__always)
-    private func gather(count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>, _ sample: (Int) -> Int) {
+    private func gather(count n: Int, into batch: Matrix, labels batchLabels: UnsafeMutablePointer<Int32>,
+                        values batchValues: UnsafeMutablePointer<Float>?, _ sample: (Int) -> Int) {
         precondition(batch.columns == featureCount && n <= batch.rows)
         labels.withUnsafeBufferPointer { all in
             for r in 0..<n { batchLabels[r] = all[sample(r)] }
+        }
+        if let batchValues, isRegression {
+            values.withUnsafeBufferPointer { all in
+                for r in 0..<n { batchValues[r] = all[sample(r)] }
+            }
         }
         switch features {
         case .bytes(let bytes, let scale):

@@ -144,6 +144,9 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         if loss == .softmaxCrossEntropy && shape.count < 2 {
             return "softmax cross-entropy needs at least 2 outputs"
         }
+        if loss == .binaryCrossEntropy && shape.count != 1 {
+            return "binary cross-entropy takes one output (a logit), not \(shape.count)"
+        }
         return nil
     }
 

@@ -53,6 +53,8 @@ public final class Trainer {
     private let order: UnsafeMutableBufferPointer<Int32>
     private let batch: UnsafeMutableBufferPointer<Float>
     private let batchLabels: UnsafeMutableBufferPointer<Int32>
+    /// Regression targets of the batch (mean squared error networks only).
+    private let batchValues: UnsafeMutableBufferPointer<Float>?
 
     /// - Precondition: `config.problem == nil`, `network.maxBatch >= config.batchSize`.
     public init(network: Network, config: TrainingConfig, sampleCount: Int, rng: RandomGenerator,
@@ -67,6 +69,7 @@ public final class Trainer {
         batch = try arena.allocateFloats(network.maxBatch * network.inputCount)
         batchLabels = try arena.allocate(Int32.self, count: network.maxBatch)
         batchLabels.initialize(repeating: 0)
+        batchValues = network.spec.loss.usesLabels ? nil : try arena.allocateFloats(network.maxBatch)
         earlyStopping = try config.validation.map { v throws(ArenaError) in try EarlyStopping(network: network, patience: v.patience, arena: arena) }
     }
 
@@ -84,6 +87,7 @@ public final class Trainer {
         return state + ArenaAllocator.footprint(of: Int32.self, count: sampleCount)
             + ArenaAllocator.footprint(of: Float.self, count: maxBatch * spec.inputCount)
             + ArenaAllocator.footprint(of: Int32.self, count: maxBatch)
+            + (spec.loss.usesLabels ? 0 : ArenaAllocator.footprint(of: Float.self, count: maxBatch))
             + (earlyStopping ? EarlyStopping.arenaBytes(spec: spec) : 0)
     }
 
@@ -104,7 +108,8 @@ public final class Trainer {
     private func trainEpochUnflushed(on data: ClassificationSet, progressEvery: Int,
                                      progress: (EpochProgress) -> Void) throws(TrainingError) -> EpochResult {
         guard data.count == order.count, data.featureCount == network.inputCount,
-              data.classCount <= network.outputCount else {
+              data.isRegression == !network.spec.loss.usesLabels,
+              data.classCount <= network.outputCount || network.spec.loss == .binaryCrossEntropy && data.classCount == 2 else {
             throw .dataMismatch("data (\(data.count) samples of \(data.featureCount) features, \(data.classCount) classes) does not match this trainer (\(order.count) samples, network \(network.inputCount)→\(network.outputCount))")
         }
         let start = MonotonicClock.now()
@@ -135,8 +140,8 @@ public final class Trainer {
     @discardableResult
     public func step(_ data: ClassificationSet, indices: UnsafePointer<Int32>, count n: Int) -> Float {
         let input = Matrix(batch, rows: n, columns: network.inputCount)
-        data.gather(indices, count: n, into: input, labels: batchLabels.baseAddress!)
-        let targets = Targets.labels(batchLabels.baseAddress!)
+        data.gather(indices, count: n, into: input, labels: batchLabels.baseAddress!, values: batchValues?.baseAddress)
+        let targets = batchValues.map { Targets.values($0.baseAddress!) } ?? .labels(batchLabels.baseAddress!)
         if optimizer.config.kind == .sgd {
             // Plain SGD is applied inside the backward pass (fused into the weight-gradient GEMM).
             let loss = network.sgdStep(input: input, targets: targets, learningRate: currentLearningRate,
@@ -150,17 +155,20 @@ public final class Trainer {
         return loss
     }
 
-    /// Accuracy and mean loss of the network on `data`, in batches of `network.maxBatch`.
+    /// Accuracy (NaN for regression) and mean loss of the network on `data`, in batches of `network.maxBatch`.
     public func evaluate(_ data: ClassificationSet) -> (accuracy: Double, loss: Double) {
-        Evaluation.run(network, on: data, batch: batch, labels: batchLabels)
+        Evaluation.run(network, on: data, batch: batch, labels: batchLabels, values: batchValues)
     }
 }
 
 /// Batched evaluation through a network's forward pass, using caller-provided buffers.
 public enum Evaluation {
+    /// Accuracy (NaN for a regression network, whose `values` buffer holds a batch of targets;
+    /// a binary network's class is 1 where its logit is positive) and mean loss.
     public static func run(_ network: Network, on data: ClassificationSet,
                            batch: UnsafeMutableBufferPointer<Float>,
-                           labels: UnsafeMutableBufferPointer<Int32>) -> (accuracy: Double, loss: Double) {
+                           labels: UnsafeMutableBufferPointer<Int32>,
+                           values: UnsafeMutableBufferPointer<Float>? = nil) -> (accuracy: Double, loss: Double) {
         guard data.count > 0 else { return (0, 0) }
         var correct = 0
         var lossSum: Double = 0
@@ -168,15 +176,21 @@ public enum Evaluation {
         while start < data.count {
             let n = min(network.maxBatch, data.count - start)
             let input = Matrix(batch, rows: n, columns: network.inputCount)
-            data.gather(rowsFrom: start, count: n, into: input, labels: labels.baseAddress!)
+            data.gather(rowsFrom: start, count: n, into: input, labels: labels.baseAddress!, values: values?.baseAddress)
             let output = network.forward(input)
-            lossSum += Double(network.spec.loss.evaluate(output: output, targets: .labels(labels.baseAddress!),
-                                                         gradient: nil)) * Double(n)
-            for r in 0..<n where Kernels.argmax(output.row(r), count: output.columns) == Int(labels[r]) {
-                correct += 1
+            let targets = values.map { Targets.values($0.baseAddress!) } ?? .labels(labels.baseAddress!)
+            lossSum += Double(network.spec.loss.evaluate(output: output, targets: targets, gradient: nil)) * Double(n)
+            switch network.spec.loss {
+            case .softmaxCrossEntropy:
+                for r in 0..<n where Kernels.argmax(output.row(r), count: output.columns) == Int(labels[r]) { correct += 1 }
+            case .binaryCrossEntropy:
+                for r in 0..<n where (output.row(r)[0] > 0 ? 1 : 0) == labels[r] { correct += 1 }
+            case .meanSquaredError:
+                break
             }
             start += n
         }
-        return (Double(correct) / Double(data.count), lossSum / Double(data.count))
+        let accuracy = network.spec.loss == .meanSquaredError ? Double.nan : Double(correct) / Double(data.count)
+        return (accuracy, lossSum / Double(data.count))
     }
 }

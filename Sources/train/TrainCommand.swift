@@ -81,7 +81,9 @@ struct Train: ParsableCommand {
     var validationFraction: Double?
     @Option(help: "Least improvement of the perceptron loss per sample that counts, with --stop loss (default 1e-3).")
     var tol: Float?
-    @Option(help: "Write the trained classic model here as a model file (atomically).") var output: String?
+    @Option(help: "Write the trained model here as a model file (atomically): classic models, and networks (MNIST, or an mlp on a small data set with its standardisation).") var output: String?
+    @Flag(help: "--model mlp on a two-class data set: one sigmoid output trained with binary cross-entropy (default: one softmax output per class).")
+    var binary = false
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
@@ -92,10 +94,10 @@ struct Train: ParsableCommand {
         }
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
-                                             ("--lambda", lambda != nil), ("--cv", cv != nil), ("--multiclass", multiclass != nil), ("--output", output != nil),
+                                             ("--lambda", lambda != nil), ("--cv", cv != nil), ("--multiclass", multiclass != nil),
                                              ("--lr-decay", lrDecay != nil), ("--average", average != nil),
                                              ("--stop", stop != nil), ("--patience", patience != nil && validationFraction == nil), ("--tol", tol != nil),
-                                             ("--dataset", dataset != "mnist")]
+                                             ("--dataset", dataset != "mnist" && model != "mlp")]
         if let flag = classicOnly.first(where: \.1) {
             throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")
         }
@@ -115,12 +117,19 @@ struct Train: ParsableCommand {
         let console = Console(quiet: quiet)
         BLAS.configure(threads: threads)
         if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
-        let dataset = try loadData(console)
-        var trainSet = ClassificationSet(images: trainLimit.map { dataset.train.prefix($0) } ?? dataset.train)
-        let testSet = ClassificationSet(images: dataset.test)
+        let table = dataset == "mnist" ? nil : try TabularNetworkData.load(self, console: console)
+        var trainSet: ClassificationSet, testSet: ClassificationSet
+        if let table {
+            (trainSet, testSet) = (table.train, table.test)
+        } else {
+            let images = try loadData(console)
+            trainSet = ClassificationSet(images: trainLimit.map { images.train.prefix($0) } ?? images.train)
+            testSet = ClassificationSet(images: images.test)
+        }
 
         let resumed = try resume.map { path in try Checkpoint.read(path: path) }
-        let (spec, config) = try settings(resumed: resumed, inputs: trainSet.featureCount)
+        let (spec, config) = try settings(resumed: resumed, inputs: trainSet.featureCount, outputs: table?.outputs ?? 10,
+                                          loss: table?.loss ?? .softmaxCrossEntropy)
         var validationSet: ClassificationSet? = nil
         if let split = config.validation {
             (trainSet, validationSet) = trainSet.split(validationFraction: split.fraction, seed: config.seed)
@@ -144,8 +153,8 @@ struct Train: ParsableCommand {
         })
         let final = run.trainer.evaluate(testSet)
         // With early stopping the network now holds the best epoch's weights: measure those.
-        let train = config.validation == nil ? reports.last?.trainAccuracy ?? run.trainer.evaluate(trainSet).accuracy
-                                             : run.trainer.evaluate(trainSet).accuracy
+        let trainResult = run.trainer.evaluate(trainSet)
+        let train = config.validation == nil ? reports.last?.trainAccuracy ?? trainResult.accuracy : trainResult.accuracy
         var validationDetails: [String: Any] = [:]
         if let stopping = run.trainer.earlyStopping, let validationSet {
             let best = run.trainer.evaluate(validationSet)
@@ -158,9 +167,26 @@ struct Train: ParsableCommand {
                                  "validation_losses": reports.compactMap(\.validationLoss)]
         }
         let rate = trainSeconds > 0 ? Double(samples) / trainSeconds : 0
-        console.line(String(format: "done: test accuracy %.2f%%, train accuracy %.2f%%, %.0f samples/s over %.1f s of training",
-                            final.accuracy * 100, train * 100, rate, trainSeconds))
+        var regression: [String: Any] = [:]
+        if trainSet.isRegression {
+            let mean = testSet.values.reduce(0, +) / Float(max(testSet.count, 1))
+            let spread = testSet.values.reduce(0.0) { $0 + Double(($1 - mean) * ($1 - mean)) } / Double(max(testSet.count, 1))
+            let r2 = spread > 0 ? 1 - final.loss / spread : 0
+            let testMSE = table!.squaredErrorInDataUnits(final.loss), trainMSE = table!.squaredErrorInDataUnits(trainResult.loss)
+            regression = ["test_mse": testMSE, "train_mse": trainMSE, "test_r2": r2]
+            console.line(String(format: "done: test MSE %.4g (R² %.4f), train MSE %.4g, %.0f samples/s over %.1f s of training",
+                                testMSE, r2, trainMSE, rate, trainSeconds))
+        } else {
+            console.line(String(format: "done: test accuracy %.2f%%, train accuracy %.2f%%, %.0f samples/s over %.1f s of training",
+                                final.accuracy * 100, train * 100, rate, trainSeconds))
+        }
         if let checkpoint { console.line("checkpoint: \(checkpoint)") }
+        if let output {
+            let bytes = try table.map { try $0.modelFile(run.network) }
+                ?? ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
+            do { try AtomicFile.write(bytes, to: output) } catch { throw ValidationError("cannot write \(output): \(error)") }
+            console.line("model file: \(output) (\(bytes.count) bytes)")
+        }
         if json {
             var result: [String: Any] = [
                 "model": model, "epochs": config.epochs, "seed": config.seed, "batch": config.batchSize,
@@ -173,13 +199,17 @@ struct Train: ParsableCommand {
                 "epochs_run": reports.count,
             ]
             for (key, value) in validationDetails { result[key] = value }
+            for (key, value) in regression { result[key] = value }
+            if trainSet.isRegression { result["test_accuracy"] = nil; result["train_accuracy"] = nil; result["validation_accuracy"] = nil }
+            result["dataset"] = dataset
+            result["loss"] = spec.loss.rawValue
             print(JSONText.encode(result))
         }
     }
 
     /// Network and training settings from the flags, or from the checkpoint being resumed
     /// (where only --epochs may change them).
-    func settings(resumed: Checkpoint?, inputs: Int) throws -> (NetworkSpec, TrainingConfig) {
+    func settings(resumed: Checkpoint?, inputs: Int, outputs: Int, loss: LossKind) throws -> (NetworkSpec, TrainingConfig) {
         if let resumed {
             let fixed: [(String, Bool)] = [("--hidden", hidden != nil), ("--activation", activation != nil),
                                             ("--layers", layers != nil),
@@ -192,8 +222,8 @@ struct Train: ParsableCommand {
             }
             var config = resumed.header.training
             if let epochs { config.epochs = epochs }
-            guard resumed.header.network.inputCount == inputs else {
-                throw ValidationError("the checkpoint's network takes \(resumed.header.network.inputCount) inputs, the data has \(inputs)")
+            guard resumed.header.network.inputCount == inputs, resumed.header.network.loss == loss else {
+                throw ValidationError("the checkpoint's network (\(resumed.header.network.inputCount) inputs, loss \(resumed.header.network.loss.rawValue)) does not fit this data (\(inputs) features, loss \(loss.rawValue))")
             }
             return (resumed.header.network, config)
         }
@@ -232,7 +262,9 @@ struct Train: ParsableCommand {
             }
             return (spec, config)
         default:
-            return (NetworkSpec.mlp(inputs: inputs, hidden: widths, outputs: 10, activation: kind), config)
+            var spec = NetworkSpec.mlp(inputs: inputs, hidden: widths, outputs: outputs, activation: kind)
+            spec.loss = loss
+            return (spec, config)
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import Arena
 import Infer
 import LowLevel
@@ -54,6 +55,46 @@ import LowLevel
         let targets = testValues(4 * 3, seed: 9)
         try targets.withUnsafeBufferPointer {
             try check(spec, batch: 4, targets: .values($0.baseAddress!), seed: 4)
+        }
+    }
+
+    /// One sigmoid output with binary cross-entropy (the binary classifier), logits of both signs.
+    @Test(arguments: ActivationKind.allCases)
+    func mlpWithBinaryCrossEntropy(activation: ActivationKind) throws {
+        let spec = NetworkSpec.mlp(inputs: 6, hidden: [7], outputs: 1, activation: activation, loss: .binaryCrossEntropy)
+        let labels: [Int32] = [1, 0, 0, 1, 1]
+        try labels.withUnsafeBufferPointer {
+            try check(spec, batch: 5, targets: .labels($0.baseAddress!), seed: 12)
+        }
+    }
+
+    /// The loss itself: its value against the definition −t log σ(z) − (1 − t) log(1 − σ(z)),
+    /// stable for large |z|, and its gradient against finite differences in z.
+    @Test func binaryCrossEntropyValueAndGradient() {
+        var logits: [Float] = [-30, -2.5, -0.1, 0, 0.7, 3, 40]
+        let labels: [Int32] = [0, 1, 0, 1, 1, 0, 1]
+        var gradient = [Float](repeating: 0, count: logits.count)
+        let loss = logits.withUnsafeMutableBufferPointer { z in
+            gradient.withUnsafeMutableBufferPointer { g in
+                BinaryCrossEntropy.evaluate(logits: Matrix(z, rows: 7, columns: 1), labels: labels, gradient: Matrix(g, rows: 7, columns: 1))
+            }
+        }
+        let expected = zip(logits, labels).map { z, t -> Double in
+            let p = 1 / (1 + Foundation.exp(-Double(z)))
+            return t == 1 ? -Foundation.log(p) : -Foundation.log1p(-p)
+        }.reduce(0, +) / 7
+        #expect(abs(Double(loss) - expected) < 1e-5 * max(1, expected))
+        for i in logits.indices {
+            func value(_ z: Float) -> Double {
+                var shifted = logits
+                shifted[i] = z
+                return Double(shifted.withUnsafeMutableBufferPointer {
+                    BinaryCrossEntropy.evaluate(logits: Matrix($0, rows: 7, columns: 1), labels: labels, gradient: nil)
+                })
+            }
+            let h: Float = 1e-2
+            let numeric = (value(logits[i] + h) - value(logits[i] - h)) / Double(2 * h)
+            #expect(abs(numeric - Double(gradient[i])) < 1e-3, "z = \(logits[i])")
         }
     }
 

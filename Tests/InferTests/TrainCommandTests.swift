@@ -76,6 +76,46 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["bad", "half", "resumed", "straight"])
     }
 
+    /// Networks on the small data sets: a regression MLP on diabetes (mean squared error on
+    /// standardised targets) and the binary classifier (one sigmoid output, binary
+    /// cross-entropy) on breast cancer; each model file, run through the C interface, scores
+    /// what `train` reported.
+    @Test(arguments: [(["--dataset", "diabetes", "--epochs", "100", "--lr", "0.01", "--hidden", "16"], "diabetes"),
+                      (["--dataset", "breast_cancer", "--binary", "--epochs", "50", "--lr", "0.01", "--hidden", "16"], "breast_cancer"),
+                      (["--dataset", "iris", "--epochs", "100", "--hidden", "16", "--validation-fraction", "0.2", "--patience", "10"], "iris")])
+    func networksOnSmallDataSets(_ arguments: [String], _ dataset: String) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try train(["--model", "mlp", "--json", "--output", dir + "/m.bin"] + arguments, environment: ["SMALL_DATA_DIR": ""])
+        try #require(r.status == 0, "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let verified = try ToolRunner.run("export-tool", packageRoot: packageRoot, binaryVariable: "EXPORT_TOOL_BINARY",
+                                          arguments: ["verify", dir + "/m.bin", "--dataset", dataset, "--data",
+                                                      packageRoot + "/Sources/train/Resources/small", "--json"])
+        try #require(verified.status == 0, "\(verified.stderr)")
+        let check = try #require(try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])
+        if dataset == "diabetes" {
+            let mse = try #require(report["test_mse"] as? Double)
+            #expect(report["loss"] as? String == "mse" && report["test_accuracy"] == nil)
+            #expect(try #require(report["test_r2"] as? Double) > 0.3)
+            #expect(abs((check["mse"] as? Double ?? -1) - mse) < 1e-4 * mse, "C \(check["mse"] ?? "?") against Swift \(mse)")
+        } else {
+            let accuracy = try #require(report["test_accuracy"] as? Double)
+            #expect(accuracy > 0.9)
+            #expect(check["accuracy"] as? Double == accuracy)
+            if dataset == "breast_cancer" { #expect(report["loss"] as? String == "binary-cross-entropy") }
+        }
+    }
+
+    @Test func smallDataSetNetworkOptionsAreChecked() throws {
+        for (arguments, needle) in [(["--model", "mlp", "--dataset", "iris", "--binary"], "two-class"),
+                                    (["--model", "mlp", "--dataset", "diabetes", "--binary"], "regression"),
+                                    (["--model", "lenet", "--dataset", "iris"], "classic models")] {
+            let r = try train(arguments)
+            #expect(r.status != 0 && r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+    }
+
     /// `--validation-fraction` holds rows out and stops early; the checkpoint's exported model is
     /// the best epoch's, so the C interface scores what `train` reported.
     @Test func earlyStoppingThroughTheCommandExportsTheBestEpoch() throws {

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Arena
+import Classic
+import Foundation
+import Infer
+
+/// Networks on the small CSV data sets (`train --model mlp --dataset NAME`): features standardised
+/// on the training rows; a regression set (diabetes) trains one output with mean squared error on
+/// targets standardised the same way (the model file maps the output back to the data's units), a
+/// classification set one softmax output per class, or with `--binary` a two-class set one
+/// sigmoid output with binary cross-entropy (the course's binary classifier).
+struct TabularNetworkData {
+    var train: ClassificationSet
+    var test: ClassificationSet
+    var scaler: Standardizer
+    var outputs: Int
+    var loss: LossKind
+    /// Regression: the training targets' mean and standard deviation; the network learns
+    /// (t − mean)/std, so its squared errors are in units of std².
+    var targetScale: (mean: Float, std: Float)? = nil
+
+    static func load(_ options: Train, console: Console) throws -> TabularNetworkData {
+        let directory: String
+        if let d = options.data { directory = d }
+        else if let d = ProcessInfo.processInfo.environment["SMALL_DATA_DIR"], !d.isEmpty { directory = d }
+        else if let url = Bundle.module.url(forResource: "small", withExtension: nil) { directory = url.path }
+        else { throw ValidationError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(options.dataset).csv") }
+        let split: (train: TabularData, test: TabularData)
+        do { split = try TabularData.loadSplit(name: options.dataset, directory: directory) } catch { throw ValidationError("\(error)") }
+        var rawTrain = split.train
+        if let limit = options.trainLimit, limit < rawTrain.rows { rawTrain = rawTrain.rows(Array(0..<limit)) }
+        let scaler = Standardizer(fitting: rawTrain)
+        let d = rawTrain.columns
+        var targetScale: (mean: Float, std: Float)? = nil
+        if !rawTrain.isClassification {
+            let n = Double(max(rawTrain.rows, 1))
+            let mean = rawTrain.targets.reduce(0.0) { $0 + Double($1) } / n
+            let variance = rawTrain.targets.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+            targetScale = (Float(mean), Float(variance > 1e-24 ? variance.squareRoot() : 1))
+        }
+        func set(_ table: TabularData) -> ClassificationSet {
+            let features = ClassificationSet.Features.floats(scaler.apply(table.features))
+            if let (mean, std) = targetScale {
+                return ClassificationSet(features: features, values: table.targets.map { ($0 - mean) / std }, featureCount: d)
+            }
+            return ClassificationSet(features: features, labels: table.targets.map { Int32($0) }, featureCount: d,
+                                     classCount: max(2, split.train.classCount, split.test.classCount))
+        }
+        let train = set(rawTrain), test = set(split.test)
+        let outputs: Int, loss: LossKind
+        if !rawTrain.isClassification {
+            guard !options.binary else { throw ValidationError("--binary is for two-class sets; \(options.dataset) is a regression set") }
+            (outputs, loss) = (1, .meanSquaredError)
+        } else if options.binary {
+            guard train.classCount == 2 else { throw ValidationError("--binary is for two-class sets; \(options.dataset) has \(train.classCount) classes") }
+            (outputs, loss) = (1, .binaryCrossEntropy)
+        } else {
+            (outputs, loss) = (train.classCount, .softmaxCrossEntropy)
+        }
+        console.line("data: \(options.dataset) from \(directory): \(train.count) training, \(test.count) test rows, \(d) features, standardised on the training rows; "
+                     + "\(outputs) output(s), loss \(loss.rawValue)")
+        return TabularNetworkData(train: train, test: test, scaler: scaler, outputs: outputs, loss: loss, targetScale: targetScale)
+    }
+
+    /// A squared error of the network's (standardised) output in the data's units.
+    func squaredErrorInDataUnits(_ value: Double) -> Double {
+        guard let targetScale else { return value }
+        return value * Double(targetScale.std) * Double(targetScale.std)
+    }
+
+    /// The model file: the standardisation, then the network's dense layers and activations
+    /// (dropout is the identity at inference). A binary network's logit z becomes the class
+    /// probabilities through one more dense stage to (−z/2, z/2), whose softmax is (1 − σ(z), σ(z)).
+    func modelFile(_ network: Network) throws -> [UInt8] {
+        var stages: [ModelStage] = [scaler.stage]
+        for layer in network.layers {
+            switch layer {
+            case let dense as Dense:
+                stages.append(.dense(weight: Array(dense.weight.value), bias: Array(dense.bias.value), inputs: dense.inputCount,
+                                     outputs: dense.outputCount))
+            case let activation as Activation: stages.append(.activation(activation.kind))
+            case is Dropout: continue
+            default: throw ValidationError("cannot export a \(layer.summary) layer of a network on a small data set")
+            }
+        }
+        let kind: ModelFormat.OutputKind
+        switch network.spec.loss {
+        case .softmaxCrossEntropy: kind = .probabilities
+        case .meanSquaredError:
+            if let (mean, std) = targetScale { stages.append(.affine(scale: [std], shift: [mean])) }
+            kind = .values
+        case .binaryCrossEntropy:
+            stages.append(.dense(weight: [-0.5, 0.5], bias: [0, 0], inputs: 1, outputs: 2))
+            kind = .probabilities
+        }
+        let description = ModelWriter.Description(inputShape: (1, 1, network.inputCount), outputKind: kind, inputEncoding: .floats)
+        do { return try ModelWriter.encode(stages: stages, description: description) } catch { throw ValidationError("cannot export: \(error)") }
+    }
+}
