@@ -12,17 +12,9 @@ public enum CrossValidation {
     /// - Precondition: 2 ≤ k ≤ set.count.
     public static func folds(of set: SampleSet, k: Int, seed: UInt64) -> [[Int]] {
         precondition(k >= 2 && k <= set.count)
-        var rng = RandomGenerator(seed: seed)
-        let groups: [[Int]] = set.isClassification
-            ? (0..<set.classCount).map { c in (0..<set.count).filter { Int(set.labels[$0]) == c } }
-            : [Array(0..<set.count)]
         var folds = [[Int]](repeating: [], count: k)
         var next = 0
-        for var group in groups {
-            // Fisher–Yates with the project's generator, so the folds are the same on every platform.
-            if group.count > 1 {
-                for i in stride(from: group.count - 1, to: 0, by: -1) { group.swapAt(i, rng.nextIndex(below: i + 1)) }
-            }
+        for group in HeldOutRows.shuffled(groups(set), seed: seed) {
             for row in group {
                 folds[next].append(row)
                 next = (next + 1) % k
@@ -35,19 +27,11 @@ public enum CrossValidation {
     /// its rows, chosen by `seed`; both parts in increasing order.
     /// - Precondition: 0 < fraction < 1.
     public static func holdOut(_ set: SampleSet, fraction: Double, seed: UInt64) -> (kept: [Int], held: [Int]) {
-        precondition(fraction > 0 && fraction < 1)
-        var rng = RandomGenerator(seed: seed ^ 0x5641_4C49_4441_5445)
-        let groups: [[Int]] = set.isClassification
-            ? (0..<set.classCount).map { c in (0..<set.count).filter { Int(set.labels[$0]) == c } }
-            : [Array(0..<set.count)]
-        var held = [Bool](repeating: false, count: set.count)
-        for var group in groups {
-            if group.count > 1 {
-                for i in stride(from: group.count - 1, to: 0, by: -1) { group.swapAt(i, rng.nextIndex(below: i + 1)) }
-            }
-            for row in group.prefix(Int((Double(group.count) * fraction).rounded())) { held[row] = true }
-        }
-        return (held.indices.filter { !held[$0] }, held.indices.filter { held[$0] })
+        HeldOutRows.split(groups(set), count: set.count, fraction: fraction, seed: seed)
+    }
+
+    private static func groups(_ set: SampleSet) -> [[Int]] {
+        HeldOutRows.groups(count: set.count, classes: set.isClassification ? set.classCount : 0) { Int(set.labels[$0]) }
     }
 
     /// The rows not in fold `f`, in increasing order.

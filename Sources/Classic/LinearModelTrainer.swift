@@ -101,6 +101,13 @@ public enum LinearModelTrainer {
         }
     }
 
+    /// Arena bytes of a two-class fit: the ±1 labels of the `n` training rows (and of the
+    /// `validationRows` held out, if any), then `train` with one column.
+    public static func binaryFitArenaBytes(samples n: Int, features d: Int, batchSize: Int, validationRows: Int?) -> Int {
+        ArenaAllocator.footprint(of: Float.self, count: n) + (validationRows.map { ArenaAllocator.footprint(of: Float.self, count: $0) } ?? 0)
+            + arenaBytes(samples: n, features: d, columns: 1, batchSize: batchSize, validating: validationRows != nil)
+    }
+
     /// Arena bytes `train` needs beyond the data (`validating`: with a `Validation`).
     public static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int, validating: Bool = false) -> Int {
         arenaBytes(samples: n, features: d, columns: c, batchSize: batchSize)

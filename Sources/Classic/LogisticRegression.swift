@@ -34,9 +34,8 @@ public struct LogisticRegression: TrainedModel {
         let (n, d, k) = (set.count, set.featureCount, set.classCount)
         let validating = validationRows != nil
         if k == 2 {
-            return FitArenaBytes(peak: ArenaAllocator.footprint(of: Float.self, count: n)
-                                 + (validationRows.map { ArenaAllocator.footprint(of: Float.self, count: $0) } ?? 0)
-                                 + LinearModelTrainer.arenaBytes(samples: n, features: d, columns: 1, batchSize: s.batchSize, validating: validating))
+            return FitArenaBytes(peak: LinearModelTrainer.binaryFitArenaBytes(samples: n, features: d, batchSize: s.batchSize,
+                                                                              validationRows: validationRows))
         }
         return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize, validating: validating))
     }

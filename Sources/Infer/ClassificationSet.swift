@@ -76,18 +76,9 @@ public struct ClassificationSet: Sendable {
     /// Holds out `fraction` of the samples for validation, stratified: of each class, the rounded
     /// fraction of its samples, chosen by `seed`. Both parts keep the samples' original order.
     public func split(validationFraction fraction: Double, seed: UInt64) -> (train: ClassificationSet, validation: ClassificationSet) {
-        precondition(fraction > 0 && fraction < 1)
-        var rng = RandomGenerator(seed: seed ^ 0x5641_4C49_4441_5445) // "VALIDATE": its own stream, not the shuffle's
-        var held = [Bool](repeating: false, count: count)
-        for c in 0..<Int32(classCount) {
-            var members = labels.indices.filter { labels[$0] == c }
-            if members.count > 1 {
-                for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, rng.nextIndex(below: i + 1)) }
-            }
-            let take = Int((Double(members.count) * fraction).rounded())
-            for i in members.prefix(take) { held[i] = true }
-        }
-        return (subset(held.indices.filter { !held[$0] }), subset(held.indices.filter { held[$0] }))
+        let groups = HeldOutRows.groups(count: count, classes: classCount) { Int(labels[$0]) }
+        let (kept, held) = HeldOutRows.split(groups, count: count, fraction: fraction, seed: seed)
+        return (subset(kept), subset(held))
     }
 
     /// Copies the samples `indices[0..<n]` into the first `n` rows of `batch` and their labels

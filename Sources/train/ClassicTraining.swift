@@ -85,6 +85,19 @@ struct ClassicTraining {
 
     static let earlyStoppingModels: Set = ["logistic", "softmax", "svm"]
 
+    /// The small data set's split, read from --data, else $SMALL_DATA_DIR, else the bundled copy;
+    /// with the directory and which of the three it was.
+    static func loadSmallSplit(_ options: Train) throws -> (directory: String, source: String, split: (train: TabularData, test: TabularData)) {
+        let directory: String, source: String
+        if let d = options.data { directory = d; source = "--data" }
+        else if let d = ProcessInfo.processInfo.environment["SMALL_DATA_DIR"], !d.isEmpty { directory = d; source = "SMALL_DATA_DIR" }
+        else if let url = Bundle.module.url(forResource: "small", withExtension: nil) { directory = url.path; source = "bundled copy" }
+        else { throw ValidationError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(options.dataset).csv") }
+        do { return (directory, source, try TabularData.loadSplit(name: options.dataset, directory: directory)) } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// Reads the data set, then copies it into an arena of exactly the size it needs, made by
     /// `makeArena` once that size is known.
     func load(makeArena: (Int) throws -> ArenaAllocator) throws -> Data {
@@ -96,14 +109,7 @@ struct ClassicTraining {
             let test = try SampleSet(images: set.test, arena: arena)
             return Data(train: train, test: test, prefix: [], inputShape: (1, set.train.rows, set.train.columns), encoding: .pixels, name: "mnist")
         }
-        let directory: String
-        let source: String
-        if let d = options.data { directory = d; source = "--data" }
-        else if let d = ProcessInfo.processInfo.environment["SMALL_DATA_DIR"], !d.isEmpty { directory = d; source = "SMALL_DATA_DIR" }
-        else if let url = Bundle.module.url(forResource: "small", withExtension: nil) { directory = url.path; source = "bundled copy" }
-        else { throw ValidationError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(options.dataset).csv") }
-        let split: (train: TabularData, test: TabularData)
-        do { split = try TabularData.loadSplit(name: options.dataset, directory: directory) } catch { throw ValidationError("\(error)") }
+        let (directory, source, split) = try Self.loadSmallSplit(options)
         var train = split.train
         if let limit = options.trainLimit, limit < train.rows { train = train.rows(Array(0..<limit)) }
         let scaler = Standardizer(fitting: train)

@@ -20,13 +20,7 @@ struct TabularNetworkData {
     var targetScale: (mean: Float, std: Float)? = nil
 
     static func load(_ options: Train, console: Console) throws -> TabularNetworkData {
-        let directory: String
-        if let d = options.data { directory = d }
-        else if let d = ProcessInfo.processInfo.environment["SMALL_DATA_DIR"], !d.isEmpty { directory = d }
-        else if let url = Bundle.module.url(forResource: "small", withExtension: nil) { directory = url.path }
-        else { throw ValidationError("no data: pass --data DIR or set SMALL_DATA_DIR to the directory holding \(options.dataset).csv") }
-        let split: (train: TabularData, test: TabularData)
-        do { split = try TabularData.loadSplit(name: options.dataset, directory: directory) } catch { throw ValidationError("\(error)") }
+        let (directory, _, split) = try ClassicTraining.loadSmallSplit(options)
         var rawTrain = split.train
         if let limit = options.trainLimit, limit < rawTrain.rows { rawTrain = rawTrain.rows(Array(0..<limit)) }
         let scaler = Standardizer(fitting: rawTrain)
