@@ -108,6 +108,14 @@ public enum LinearModelTrainer {
             + arenaBytes(samples: n, features: d, columns: 1, batchSize: batchSize, validating: validationRows != nil)
     }
 
+    /// Arena bytes of a fit with one ±1 column for two classes, else one column per class
+    /// (logistic regression, the one-vs-all SVM), with `validationRows` held out if given.
+    public static func columnsFitArenaBytes(for set: SampleSet, batchSize: Int, validationRows: Int?) -> Int {
+        let (n, d, k) = (set.count, set.featureCount, set.classCount)
+        if k == 2 { return binaryFitArenaBytes(samples: n, features: d, batchSize: batchSize, validationRows: validationRows) }
+        return arenaBytes(samples: n, features: d, columns: k, batchSize: batchSize, validating: validationRows != nil)
+    }
+
     /// Arena bytes `train` needs beyond the data (`validating`: with a `Validation`).
     public static func arenaBytes(samples n: Int, features d: Int, columns c: Int, batchSize: Int, validating: Bool = false) -> Int {
         arenaBytes(samples: n, features: d, columns: c, batchSize: batchSize)

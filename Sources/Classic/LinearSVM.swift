@@ -30,14 +30,9 @@ public struct LinearSVM: TrainedModel {
     public static func arenaBytes(for set: SampleSet, multiclass: MulticlassStrategy = .oneVsAll,
                                   settings: LinearModelTrainer.Settings? = nil, validationRows: Int? = nil) -> FitArenaBytes {
         let s = settings ?? defaultSettings(samples: set.count)
-        let (n, d, k) = (set.count, set.featureCount, set.classCount)
-        let validating = validationRows != nil
-        if k == 2 {
-            return FitArenaBytes(peak: LinearModelTrainer.binaryFitArenaBytes(samples: n, features: d, batchSize: s.batchSize,
-                                                                              validationRows: validationRows))
-        }
-        if multiclass == .oneVsAll {
-            return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize, validating: validating))
+        let (d, k) = (set.featureCount, set.classCount)
+        if k == 2 || multiclass == .oneVsAll {
+            return FitArenaBytes(peak: LinearModelTrainer.columnsFitArenaBytes(for: set, batchSize: s.batchSize, validationRows: validationRows))
         }
         let peak = ClassPairs.all(classes: k).map { pair in
             set.pairArenaBytes(pair.0, pair.1)

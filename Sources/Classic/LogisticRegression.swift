@@ -31,13 +31,7 @@ public struct LogisticRegression: TrainedModel {
     /// The arena bytes `fit` takes (all released on return).
     public static func arenaBytes(for set: SampleSet, settings: LinearModelTrainer.Settings? = nil, validationRows: Int? = nil) -> FitArenaBytes {
         let s = settings ?? defaultSettings(samples: set.count)
-        let (n, d, k) = (set.count, set.featureCount, set.classCount)
-        let validating = validationRows != nil
-        if k == 2 {
-            return FitArenaBytes(peak: LinearModelTrainer.binaryFitArenaBytes(samples: n, features: d, batchSize: s.batchSize,
-                                                                              validationRows: validationRows))
-        }
-        return FitArenaBytes(peak: LinearModelTrainer.arenaBytes(samples: n, features: d, columns: k, batchSize: s.batchSize, validating: validating))
+        return FitArenaBytes(peak: LinearModelTrainer.columnsFitArenaBytes(for: set, batchSize: s.batchSize, validationRows: validationRows))
     }
 
     /// With `validation`, stops early on its loss (`LinearModelTrainer.Validation`).
