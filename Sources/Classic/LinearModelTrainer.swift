@@ -76,6 +76,9 @@ public enum LinearModelTrainer {
         public var losses: [Double]
         public var bestEpoch: Int
         public var stoppedEarly: Bool
+        public init(losses: [Double], bestEpoch: Int, stoppedEarly: Bool) {
+            self.losses = losses; self.bestEpoch = bestEpoch; self.stoppedEarly = stoppedEarly
+        }
     }
 
     public struct Result {

@@ -31,6 +31,8 @@ public struct KernelLogisticRegression: TrainedModel {
     public let loss: Double
     /// The exported expansion: training points, weights (−v/2, v/2), biases (−b/2, b/2).
     public let expansion: KernelExpansion
+    /// With a validation set: what early stopping did (epochs are gradient steps here).
+    public var validationReport: LinearModelTrainer.ValidationReport? = nil
     private let halves: UnsafeMutableBufferPointer<Float>
 
     public var kernel: KernelFunction { expansion.kernel }
@@ -49,10 +51,14 @@ public struct KernelLogisticRegression: TrainedModel {
     ///   The arena keeps the training points and the weights; K (4n² bytes) is scratch.
     /// The arena bytes `fit` takes: points, coefficients, the expansion and two floats are kept;
     /// the Gram matrix and the iteration's vectors are released before the expansion is made.
-    public static func arenaBytes(for set: SampleSet) -> FitArenaBytes {
+    public static func arenaBytes(for set: SampleSet, validationRows: Int? = nil) -> FitArenaBytes {
         let n = set.count, d = set.featureCount
         let base = ArenaAllocator.footprint(of: Float.self, count: n * d) + ArenaAllocator.footprint(of: Float.self, count: 2 * n)
-        let scratch = ArenaAllocator.footprint(of: Float.self, count: n * n) + 5 * ArenaAllocator.footprint(of: Float.self, count: n)
+        var scratch = ArenaAllocator.footprint(of: Float.self, count: n * n) + 5 * ArenaAllocator.footprint(of: Float.self, count: n)
+        if let m = validationRows {
+            scratch += ArenaAllocator.footprint(of: Float.self, count: m * n) + 2 * ArenaAllocator.footprint(of: Float.self, count: m)
+                + ArenaAllocator.footprint(of: Float.self, count: n)
+        }
         let kept = base + KernelExpansion.arenaBytes(points: n) + ArenaAllocator.footprint(of: Float.self, count: 2)
         return FitArenaBytes(peak: max(base + scratch, kept), kept: kept)
     }
@@ -61,6 +67,7 @@ public struct KernelLogisticRegression: TrainedModel {
 
     public static func fit(_ set: SampleSet, kernel spec: KernelSpec = .gaussian(), lambda: Float = 1e-3,
                            iterations maxIterations: Int = 2000, tolerance: Float = 1e-4,
+                           validation: SampleSet? = nil, patience: Int = 3,
                            arena: ArenaAllocator) throws(KernelMachineError) -> KernelLogisticRegression {
         guard set.isClassification, set.classCount == 2, set.count > 0, set.featureCount > 0 else {
             throw .invalidParameter("kernel logistic regression needs a non-empty two-class set")
@@ -91,6 +98,34 @@ public struct KernelLogisticRegression: TrainedModel {
         KernelBlock.squaredNorms(x, into: norms.baseAddress!)
         KernelBlock.compute(kernel, a: x, aNorms: norms.baseAddress!, b: x, bNorms: norms.baseAddress!,
                             into: gram.baseAddress!, ldc: n)
+        // Early stopping: the validation rows' kernel values against the training points, their
+        // decision values, and the best step's v.
+        var check: (set: SampleSet, gram: UnsafeMutableBufferPointer<Float>, f: UnsafeMutableBufferPointer<Float>,
+                    bestV: UnsafeMutableBufferPointer<Float>)? = nil
+        if let validation {
+            let m = validation.count
+            do {
+                let block = try arena.allocate(Float.self, count: m * n), vNorms = try arena.allocate(Float.self, count: m)
+                check = (validation, block, try arena.allocateFloats(m), try arena.allocateFloats(n))
+                KernelBlock.squaredNorms(validation.features, into: vNorms.baseAddress!)
+                KernelBlock.compute(kernel, a: validation.features, aNorms: vNorms.baseAddress!, b: x, bNorms: norms.baseAddress!,
+                                    into: block.baseAddress!, ldc: n)
+            } catch { arena.reset(to: mark); throw .arena(error) }
+        }
+        var validationLosses: [Double] = [], bestLoss = Double.infinity, bestStep = 0, bestB: Float = 0, sinceBest = 0
+        /// Mean logistic loss of f = K_val·v + b on the validation rows.
+        func validationLoss(_ c: (set: SampleSet, gram: UnsafeMutableBufferPointer<Float>, f: UnsafeMutableBufferPointer<Float>,
+                                  bestV: UnsafeMutableBufferPointer<Float>), _ b: Float) -> Double {
+            let m = c.set.count
+            Kernels.gemm(.none, .none, m: m, n: 1, k: n, alpha: 1, a: c.gram.baseAddress!, lda: n, b: v.baseAddress!, ldb: 1,
+                         beta: 0, c: c.f.baseAddress!, ldc: 1)
+            var total = 0.0
+            for i in 0..<m {
+                let z = Double((c.set.labels[i] == 1 ? 1 : -1) * (c.f[i] + b))
+                total += z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z))
+            }
+            return total / Double(max(m, 1))
+        }
         var rowSumMax: Float = 0
         for i in 0..<n {
             var s: Float = 0
@@ -117,6 +152,22 @@ public struct KernelLogisticRegression: TrainedModel {
             b -= step * gSum
             for i in 0..<n { f[i] -= step * gSum }
             steps += 1
+            if let c = check {
+                let value = validationLoss(c, b)
+                validationLosses.append(value)
+                if value < bestLoss {
+                    bestLoss = value; bestStep = steps; bestB = b; sinceBest = 0
+                    _ = c.bestV.update(fromContentsOf: v)
+                } else {
+                    sinceBest += 1
+                    if sinceBest >= patience { break }
+                }
+            }
+        }
+        let stoppedEarly = check != nil && sinceBest >= patience
+        if let c = check, bestStep > 0 {
+            _ = v.update(fromContentsOf: c.bestV)
+            b = bestB
         }
         // The loss at the final v, from a fresh f = Kv + b (no accumulated rounding).
         Kernels.gemm(.none, .none, m: n, n: 1, k: n, alpha: 1, a: gram.baseAddress!, lda: n,
@@ -135,8 +186,12 @@ public struct KernelLogisticRegression: TrainedModel {
                                             bias: [-b / 2, b / 2], arena: arena)
             halves = try arena.allocate(Float.self, count: 2)
         } catch { throw .arena(error) }
-        return KernelLogisticRegression(lambda: lambda, bias: b, iterations: steps, converged: converged,
-                                        loss: loss, expansion: expansion, halves: halves)
+        var model = KernelLogisticRegression(lambda: lambda, bias: b, iterations: steps, converged: converged,
+                                             loss: loss, expansion: expansion, halves: halves)
+        if check != nil && bestStep > 0 {
+            model.validationReport = LinearModelTrainer.ValidationReport(losses: validationLosses, bestEpoch: bestStep, stoppedEarly: stoppedEarly)
+        }
+        return model
     }
 
     /// f(x) = Σᵢ vᵢ k(x, xᵢ) + b, the log-odds of class 1.

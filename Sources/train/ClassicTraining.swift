@@ -83,7 +83,7 @@ struct ClassicTraining {
         var validation: SampleSet? = nil
     }
 
-    static let earlyStoppingModels: Set = ["logistic", "softmax", "svm"]
+    static let earlyStoppingModels: Set = ["logistic", "softmax", "svm", "kernel-logistic"]
 
     /// The small data set's split, read from --data, else $SMALL_DATA_DIR, else the bundled copy;
     /// with the directory and which of the three it was.
@@ -238,7 +238,7 @@ struct ClassicTraining {
             fit = KernelRidge.arenaBytes(for: set)
             prediction = { KernelExpansion.evaluationArenaBytes(rows: $0, points: n) }
         case "kernel-logistic":
-            fit = KernelLogisticRegression.arenaBytes(for: set)
+            fit = KernelLogisticRegression.arenaBytes(for: set, validationRows: data.validation?.count)
             prediction = { KernelExpansion.evaluationArenaBytes(rows: $0, points: n) }
         case "knn", "kernel-smoothing", "local-linear":
             fit = NearestNeighbours.arenaBytes(for: set)
@@ -367,7 +367,9 @@ struct ClassicTraining {
                     details["kernel"] = m.kernel.description
                     return m
                 default:
-                    let m = try KernelLogisticRegression.fit(set, kernel: spec, lambda: o.lambda ?? 1e-3, iterations: o.epochs ?? 2000, arena: arena)
+                    let m = try KernelLogisticRegression.fit(set, kernel: spec, lambda: o.lambda ?? 1e-3, iterations: o.epochs ?? 2000,
+                                                             validation: data.validation, patience: o.patience ?? 3, arena: arena)
+                    report(m.validationReport, &details)
                     details["lambda"] = Double(m.lambda); details["iterations"] = m.iterations; details["converged"] = m.converged
                     details["kernel"] = m.kernel.description
                     return m
@@ -402,7 +404,7 @@ struct ClassicTraining {
         details["epochs_run"] = validation.losses.count
         console.line(String(format: "early stopping: %@; weights from epoch %d (validation loss %.4f)",
                             validation.stoppedEarly ? "stopped after epoch \(validation.losses.count): no lower validation loss for \(options.patience ?? 3) epochs"
-                                                    : "ran all \(validation.losses.count) epochs", validation.bestEpoch, validation.losses[validation.bestEpoch - 1]))
+                                                    : "no early stop in \(validation.losses.count) epochs", validation.bestEpoch, validation.losses[validation.bestEpoch - 1]))
     }
 
     /// The kernel from --kernel/--degree/--sigma, for the kernel machines and kernel smoothing.

@@ -75,4 +75,33 @@ import LowLevel
         let two = try SampleSet(values: [0, 1], rows: 2, columns: 1, labels: [0, 1], classCount: 2, arena: arena)
         #expect(throws: KernelMachineError.self) { try KernelLogisticRegression.fit(two, lambda: 0, arena: arena) }
     }
+
+    /// Held-out rows stop the gradient steps `patience` steps after their loss last fell, and
+    /// the model is the best step's: its validation loss is the lowest recorded.
+    @Test func stopsWhereTheValidationLossTurnedUp() throws {
+        let arena = try ArenaAllocator(capacity: 64 << 20)
+        var rng = RandomGenerator(seed: 21)
+        // Two overlapping blobs with label noise: a small λ overfits them as steps go on.
+        var values: [Float] = [], labels: [Int32] = []
+        for i in 0..<160 {
+            let c = Int32(i % 2)
+            values += [rng.nextGaussian() + (c == 1 ? 0.7 : -0.7), rng.nextGaussian()]
+            labels.append(rng.nextUniform() < 0.15 ? 1 - c : c)
+        }
+        let all = try SampleSet(values: values, rows: 160, columns: 2, labels: labels, classCount: 2, arena: arena)
+        let (kept, held) = CrossValidation.holdOut(all, fraction: 0.3, seed: 2)
+        let train = try all.subset(kept, arena: arena), validation = try all.subset(held, arena: arena)
+        let model = try KernelLogisticRegression.fit(train, kernel: .gaussian(sigma: 0.05), lambda: 1e-6, iterations: 5000,
+                                                     validation: validation, patience: 5, arena: arena)
+        let report = try #require(model.validationReport)
+        #expect(report.stoppedEarly && report.losses.count == report.bestEpoch + 5, "\(report.losses.count) steps, best \(report.bestEpoch)")
+        #expect(report.losses[report.bestEpoch - 1] == report.losses.min())
+        var loss = 0.0
+        var out = [Float](repeating: 0, count: 2)
+        for i in 0..<validation.count {
+            model.predict(validation.features.row(i), into: &out)
+            loss -= Foundation.log(Double(out[Int(validation.labels[i])]))
+        }
+        #expect(abs(loss / Double(validation.count) - report.losses[report.bestEpoch - 1]) < 1e-4)
+    }
 }
