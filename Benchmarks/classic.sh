@@ -44,7 +44,7 @@ ours "RBF SVM, SMO, 10k" --model kernel-svm --kernel rbf --train-limit 10000
 ours "RBF SVM, SMO, 10k, C=10" --model kernel-svm --kernel rbf --train-limit 10000 --C 10
 reference knn
 ours "k-NN k=3 L2" --model knn --k 3
-lscpu | grep -m1 "Model name" | tee "$work/classic-cpu.txt"
+scripts/cpu.sh | tee "$work/classic-cpu.txt"
 python3 - "$results" <<'PY' | tee "$work/classic.md"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

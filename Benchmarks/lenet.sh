@@ -51,7 +51,7 @@ for _ in $(seq "$rounds"); do
     fi
 done
 
-lscpu | grep -m1 "Model name" | tee "$work/lenet-cpu.txt"
+scripts/cpu.sh | tee "$work/lenet-cpu.txt"
 python3 - "$work" <<'PY' | tee "$work/lenet.md"
 import json, statistics, sys
 work = sys.argv[1]

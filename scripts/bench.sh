@@ -45,7 +45,7 @@ cc -O2 -std=c11 -Wall -Wextra -Werror Benchmarks/c/infer_bench.c -o "$work/infer
     $(PKG_CONFIG_PATH=examples/c/build/release pkg-config --cflags --libs infer) -lz
 python3 Tests/Fixtures/pngtool.py digits "$work/digits" "$MNIST_DIR" 1
 digit=$(ls "$work"/digits/*.png | head -1)
-lscpu | grep -m1 "Model name" | tee "$work/cpu.txt"
+scripts/cpu.sh | tee "$work/cpu.txt"
 "$work/infer_bench" "$work/mlp.bin" "$digit" 20000 "$MNIST_DIR/t10k-images-idx3-ubyte.gz" 3000 | tee "$work/c.txt"
 python3 -c "import onnxruntime, onnx" 2>/dev/null || pip install -q onnxruntime onnx >/dev/null 2>&1 || true
 if python3 -c "import onnxruntime, onnx" 2>/dev/null; then
