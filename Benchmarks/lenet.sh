@@ -39,7 +39,7 @@ done
 # 3. infer_run against onnxruntime, alternating.
 make -s -C examples/c CONFIG=release
 cc -O2 -std=c11 -Wall -Wextra -Werror Benchmarks/c/infer_bench.c -o "$work/infer_bench" \
-    $(PKG_CONFIG_PATH=examples/c/build/release pkg-config --cflags --libs infer)
+    $(PKG_CONFIG_PATH=examples/c/build/release pkg-config --cflags --libs infer) -lz
 python3 Tests/Fixtures/pngtool.py digits "$work/digits" "$MNIST_DIR" 1
 digit=$(ls "$work"/digits/*.png | head -1)
 python3 -c "import onnxruntime, onnx" 2>/dev/null || pip install -q onnxruntime onnx >/dev/null 2>&1 || true
