@@ -96,10 +96,18 @@ struct Train: ParsableCommand {
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
                                              ("--lambda", lambda != nil), ("--cv", cv != nil), ("--multiclass", multiclass != nil),
                                              ("--lr-decay", lrDecay != nil), ("--average", average != nil),
-                                             ("--stop", stop != nil), ("--patience", patience != nil && validationFraction == nil), ("--tol", tol != nil),
+                                             ("--stop", stop != nil), ("--tol", tol != nil),
                                              ("--dataset", dataset != "mnist" && model != "mlp")]
         if let flag = classicOnly.first(where: \.1) {
-            throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", "))); networks export with export-tool")
+            let networks = flag.0 == "--dataset" ? "; of the networks, --model mlp trains on the small data sets" : ""
+            throw ValidationError("\(flag.0) is for the classic models (\(ClassicTraining.models.joined(separator: ", ")))\(networks)")
+        }
+        if patience != nil && validationFraction == nil {
+            throw ValidationError("--patience goes with --validation-fraction for the networks (and with the perceptron's --stop)")
+        }
+        if binary && dataset == "mnist" { throw ValidationError("--binary is for --model mlp on a two-class small data set, not MNIST") }
+        if let f = validationFraction, !(f > 0 && f < 1) {
+            throw ValidationError("--validation-fraction must be between 0 and 1 (exclusive), not \(f)")
         }
         if model == "custom" && layers == nil { throw ValidationError("--model custom needs --layers") }
         if model != "custom" && layers != nil { throw ValidationError("--layers goes with --model custom") }
