@@ -1,0 +1,79 @@
+import ArgumentParser
+import Arena
+import Classic
+import Foundation
+import Infer
+import KernelMachines
+import LowLevel
+
+/// `train --cv K`: a grid over one hyper-parameter, scored by K-fold cross-validation.
+extension ClassicTraining {
+    /// The hyper-parameter a grid search varies (the option given several values) and how to
+    /// select one of them; a single setting when no option lists several.
+    struct Grid {
+        var name: String
+        var labels: [String]
+        var select: (Train, Int) -> Train
+    }
+
+    var grid: Grid {
+        let o = options
+        func make<T>(_ name: String, _ list: ValueList<T>?, _ apply: @escaping (inout Train, T) -> Void) -> Grid? {
+            guard let values = list?.values, values.count > 1 else { return nil }
+            return Grid(name: name, labels: list!.texts) { options, i in
+                var chosen = options
+                apply(&chosen, values[i])
+                return chosen
+            }
+        }
+        return make("k", o.kList) { $0.kList = ValueList([$1]) } ?? make("C", o.cList) { $0.cList = ValueList([$1]) }
+            ?? make("lambda", o.lambdaList) { $0.lambdaList = ValueList([$1]) } ?? make("sigma", o.sigmaList) { $0.sigmaList = ValueList([$1]) }
+            ?? make("degree", o.degreeList) { $0.degreeList = ValueList([$1]) }
+            ?? Grid(name: "", labels: ["defaults"]) { options, _ in options }
+    }
+
+    /// One grid value's cross-validation: its fold scores (accuracy, or MSE for regression).
+    struct CrossValidationRow {
+        var label: String
+        var scores: [Double]
+        var mean: Double
+        var spread: Double
+    }
+
+    /// K-fold cross-validation of every grid value on the training rows: each fold's model is
+    /// fitted on the other folds, in arenas planned for that fold, and scored on the fold.
+    /// Returns the table and the index of the best value (highest accuracy or lowest MSE; the
+    /// first listed on a tie).
+    func crossValidate(_ data: Data, folds k: Int) throws -> (rows: [CrossValidationRow], best: Int) {
+        let set = data.train
+        guard k <= set.count else { throw ValidationError("--cv \(k) asks for more folds than the \(set.count) training rows") }
+        let folds = CrossValidation.folds(of: set, k: k, seed: options.seed ?? 42)
+        let grid = self.grid
+        var rows: [CrossValidationRow] = []
+        for (g, label) in grid.labels.enumerated() {
+            let fitter = ClassicTraining(options: grid.select(options, g), console: Console(quiet: true))
+            var scores: [Double] = []
+            for f in 0..<k {
+                let held = folds[f], kept = CrossValidation.complement(of: f, in: folds)
+                let foldArena = try ArenaAllocator(capacity: SampleSet.arenaBytes(rows: kept.count, columns: set.featureCount)
+                                                   + SampleSet.arenaBytes(rows: held.count, columns: set.featureCount))
+                var fold = data
+                fold.train = try set.subset(kept, arena: foldArena)
+                fold.test = try set.subset(held, arena: foldArena)
+                let work = try ArenaAllocator(capacity: try fitter.workPlan(fold).bytes)
+                var details: [String: Any] = [:]
+                let model = try fitter.fit(fold, arena: work, details: &details)
+                scores.append(set.isClassification ? try model.accuracy(on: fold.test, arena: work)
+                                                   : try model.meanSquaredError(on: fold.test, arena: work))
+            }
+            let (mean, spread) = CrossValidation.summary(scores)
+            rows.append(CrossValidationRow(label: label, scores: scores, mean: mean, spread: spread))
+            let what = set.isClassification ? "accuracy" : "MSE"
+            console.line(String(format: "cv %@%@: %@ %.4f ± %.4f over %d folds", grid.name.isEmpty ? "" : grid.name + "=", label, what,
+                                mean, spread, k))
+        }
+        let best = set.isClassification ? rows.indices.max { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 > $1) }!
+                                        : rows.indices.min { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 < $1) }!
+        return (rows, best)
+    }
+}
