@@ -36,6 +36,21 @@ public enum LAPACK {
         return true
     }
 
+    /// Eigenvalues of symmetric A (n × n; either triangle suffices, A is destroyed), ascending,
+    /// by divide and conquer (`dsyevd`). Nil if LAPACK does not converge.
+    public static func symmetricEigenvalues(_ a: UnsafeMutablePointer<Double>, n: Int) -> [Double]? {
+        var jobz = CChar(UInt8(ascii: "N")), uplo = CChar(UInt8(ascii: "L"))
+        var n32 = Int32(n), info: Int32 = 0
+        var values = [Double](repeating: 0, count: n)
+        var query = 0.0, lwork: Int32 = -1, iquery: Int32 = 0, liwork: Int32 = -1
+        dsyevd_(&jobz, &uplo, &n32, a, &n32, &values, &query, &lwork, &iquery, &liwork, &info)
+        guard info == 0 else { return nil }
+        lwork = Int32(query); liwork = max(1, iquery)
+        var work = [Double](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
+        dsyevd_(&jobz, &uplo, &n32, a, &n32, &values, &work, &lwork, &iwork, &liwork, &info)
+        return info == 0 ? values : nil
+    }
+
     /// Singular value decomposition of row-major A (m × n): singular values (descending,
     /// min(m, n) of them) and Vᵀ's rows, the right singular vectors (n × n, row-major: row i is vᵢ),
     /// and U (m × m row-major). A is destroyed. Returns false if LAPACK does not converge.
