@@ -20,6 +20,10 @@ public enum LinearModelTrainer {
         /// Hinge loss max(0, 1 − y·z) on ±1 labels per column (the soft-margin SVM primal,
         /// minimised by subgradient descent); with class labels, column c uses +1 for class c.
         case hinge
+        /// The perceptron loss −min(y·z, 0) = max(0, −y·z), with the subgradient −y wherever
+        /// y·z ≤ 0 (as the perceptron updates on a zero margin too): SGD on it with step 1, batch 1,
+        /// no shuffling and no regularisation is Rosenblatt's perceptron.
+        case perceptron
     }
 
     public enum Targets {
@@ -42,6 +46,8 @@ public enum LinearModelTrainer {
         /// one (Polyak–Ruppert averaging): subgradient descent on the non-smooth hinge loss
         /// oscillates around the optimum, and the average converges where the last iterate does not.
         public var averaging = false
+        /// Visit the samples in a fresh seeded order every epoch (else always in order).
+        public var shuffle = true
         public init() {}
     }
 
@@ -178,7 +184,7 @@ public enum LinearModelTrainer {
         var losses: [Double] = []
         losses.reserveCapacity(settings.epochs)
         for epoch in 0..<settings.epochs {
-            if batch < n { rng.shuffle(order) }
+            if batch < n && settings.shuffle { rng.shuffle(order) }
             let eta = settings.learningRate / (1 + settings.decay * Float(epoch))
             var total = 0.0
             var start = 0
@@ -278,6 +284,13 @@ public enum LinearModelTrainer {
                 for j in 0..<c {
                     let y = sign(r, j), margin = y * z[r * c + j]
                     if margin < 1 { total += Double(1 - margin); z[r * c + j] = -y * inv } else { z[r * c + j] = 0 }
+                }
+            }
+        case .perceptron:
+            for r in 0..<m {
+                for j in 0..<c {
+                    let y = sign(r, j), margin = y * z[r * c + j]
+                    if margin <= 0 { total -= Double(margin); z[r * c + j] = -y * inv } else { z[r * c + j] = 0 }
                 }
             }
         }

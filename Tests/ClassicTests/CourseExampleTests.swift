@@ -142,3 +142,33 @@ import LowLevel
         }
     }
 }
+
+/// "The perceptron is SGD on the perceptron loss" (issue 15): the linear-model trainer with
+/// `.perceptron`, step 1, batch 1, samples in order, no regularisation or averaging, ends with
+/// exactly the weights of `Perceptron.fitBinary` after the same passes. Integer features keep every
+/// sum exact, so both see the same margins.
+@Suite struct PerceptronAsSGDTests {
+    @Test(arguments: [1, 3, 10]) func perceptronIsSGDOnThePerceptronLoss(passes: Int) throws {
+        let arena = try ArenaAllocator(capacity: 4 << 20)
+        var rng = RandomGenerator(seed: 35)
+        let n = 80, d = 6
+        let values = (0..<(n * d)).map { _ in Float(rng.nextIndex(below: 9)) - 4 }
+        let labels = (0..<n).map { i in Int32(values[(i * d)..<((i + 1) * d)].reduce(0, +) + Float(rng.nextIndex(below: 5)) - 2 > 0 ? 1 : 0) }
+        let set = try SampleSet(values: values, rows: n, columns: d, labels: labels, classCount: 2, arena: arena)
+        let y = try set.signs(positive: 1, arena: arena)
+        var settings = LinearModelTrainer.Settings()
+        settings.epochs = passes; settings.batchSize = 1; settings.learningRate = 1; settings.decay = 0; settings.lambda = 0
+        settings.averaging = false; settings.shuffle = false
+        let sgd = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .perceptron,
+                                               settings: settings, arena: arena)
+        var rule = Perceptron.Settings()
+        rule.maxPasses = passes; rule.stopRule = .none; rule.averaged = false
+        let w = try arena.allocateFloats(d)
+        var b: Float = 0
+        let report = Perceptron.fitBinary(set.features, y.baseAddress!, w: w.baseAddress!, b: &b, settings: rule)
+        #expect(report.mistakes > 0)
+        #expect(sgd.weight == Array(w) && sgd.bias == [b], "after \(passes) passes")
+        // The loss SGD reports per epoch is the perceptron's summed margin violation over n.
+        #expect(report.passes < passes || abs(sgd.epochLosses.last! - report.lastPassLoss / Double(n)) < 1e-9)
+    }
+}
