@@ -3,6 +3,7 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import InferTools
 import KernelMachines
 import LowLevel
 
@@ -75,5 +76,26 @@ extension ClassicTraining {
         let best = set.isClassification ? rows.indices.max { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 > $1) }!
                                         : rows.indices.min { rows[$0].mean < rows[$1].mean || (rows[$0].mean == rows[$1].mean && $0 < $1) }!
         return (rows, best)
+    }
+
+    /// `--model knn --k 1,3,5,... --sweep`: each k fitted on all training rows and scored on the
+    /// training and the test rows, the bias-variance picture (1-NN fits its training rows
+    /// perfectly; a larger k smooths). No model is chosen: the test rows are not for choosing.
+    func sweep(_ data: Data) throws {
+        let grid = self.grid
+        var rows: [[String: Any]] = []
+        for (g, label) in grid.labels.enumerated() {
+            let fitter = ClassicTraining(options: grid.select(options, g), console: Console(quiet: true))
+            let work = try ArenaAllocator(capacity: try fitter.workPlan(data).bytes)
+            var details: [String: Any] = [:]
+            let model = try fitter.fit(data, arena: work, details: &details)
+            let regression = !data.train.isClassification
+            let train = regression ? try model.meanSquaredError(on: data.train, arena: work) : 1 - (try model.accuracy(on: data.train, arena: work))
+            let test = regression ? try model.meanSquaredError(on: data.test, arena: work) : 1 - (try model.accuracy(on: data.test, arena: work))
+            let what = regression ? "MSE" : "error"
+            console.line(String(format: "k=%@: training %@ %.4f, test %@ %.4f", label, what, train, what, test))
+            rows.append(["k": Int(label) ?? 0, regression ? "train_mse" : "train_error": train, regression ? "test_mse" : "test_error": test])
+        }
+        if options.json { print(JSONText.encode(["model": options.model, "dataset": data.name, "sweep": rows])) }
     }
 }

@@ -56,7 +56,14 @@ struct ClassicTraining {
         let lists = [("--k", o.kList?.values.count), ("--degree", o.degreeList?.values.count), ("--sigma", o.sigmaList?.values.count),
                      ("--C", o.cList?.values.count), ("--lambda", o.lambdaList?.values.count)].filter { ($0.1 ?? 0) > 1 }
         if lists.count > 1 { throw ValidationError("a grid search varies one hyper-parameter; \(lists.map(\.0).joined(separator: " and ")) both list values") }
-        if let list = lists.first, o.cv == nil { throw ValidationError("\(list.0) lists several values: add --cv K to choose among them by K-fold cross-validation") }
+        if let list = lists.first, o.cv == nil, !(list.0 == "--k" && o.sweep) {
+            throw ValidationError("\(list.0) lists several values: add --cv K to choose among them by K-fold cross-validation\(list.0 == "--k" ? ", or --sweep to see k-NN's training and test error for each" : "")")
+        }
+        if o.sweep {
+            guard o.model == "knn", (o.kList?.values.count ?? 0) > 1, o.cv == nil, o.output == nil else {
+                throw ValidationError("--sweep goes with --model knn and a list of --k values (no --cv, no --output)")
+            }
+        }
         if let cv = o.cv, cv < 2 { throw ValidationError("--cv must be at least 2 folds, not \(cv)") }
         if o.kernel != nil || o.degreeList != nil || o.sigmaList != nil {
             for (i, _) in (o.degreeList?.values ?? [0]).enumerated() {
@@ -323,6 +330,7 @@ struct ClassicTraining {
             console.line("validation: \(held.count) of the \(whole.count) training rows held out (stratified); training stops after \(options.patience ?? 3) epochs without a lower validation loss")
         }
         var crossValidation: [String: Any]? = nil
+        if options.sweep { return try sweep(data) }
         if let k = options.cv {
             let grid = self.grid
             let (rows, best) = try crossValidate(data, folds: k)

@@ -118,4 +118,25 @@ import ToolRunner
             #expect(r.status != 0 && r.stderr.contains(needle), "\(arguments): \(r.stderr)")
         }
     }
+
+    /// `--sweep` (issue 15's bias-variance picture): k-NN's training error is 0 at k = 1 (every
+    /// training row is its own nearest neighbour), and each k's test error is what a single run
+    /// with that k reports.
+    @Test func kSweepReportsTrainingAndTestErrorPerK() throws {
+        let ks = [1, 5, 15, 41]
+        func run(_ arguments: [String]) throws -> [String: Any] {
+            let r = try ToolRunner.run("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY",
+                                       arguments: ["--model", "knn", "--dataset", "wine", "--json"] + arguments, environment: ["SMALL_DATA_DIR": nil])
+            try #require(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let sweep = try #require(try run(["--k", ks.map(String.init).joined(separator: ","), "--sweep"])["sweep"] as? [[String: Any]])
+        #expect(sweep.map { $0["k"] as? Int } == ks)
+        #expect(sweep[0]["train_error"] as? Double == 0)
+        for row in sweep {
+            let single = try run(["--k", "\(row["k"] as! Int)"])
+            #expect(abs((row["test_error"] as? Double ?? -1) - (1 - (single["test_accuracy"] as? Double ?? -1))) < 1e-12)
+            #expect(abs((row["train_error"] as? Double ?? -1) - (1 - (single["train_accuracy"] as? Double ?? -1))) < 1e-12)
+        }
+    }
 }
