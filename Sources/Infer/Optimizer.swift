@@ -3,7 +3,7 @@ import LowLevel
 
 /// Which update rule, with its hyper-parameters. Stored in checkpoints.
 public struct OptimizerConfig: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, momentum, adam }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, momentum, adam, adagrad, lamb }
     public var kind: Kind
     /// L2 weight decay λ on weights (not biases); 0 for none.
     public var weightDecay: Float = 0
@@ -26,7 +26,8 @@ public final class Optimizer {
     public let parameters: [Parameter]
     /// Updates applied so far.
     public var step: Int = 0
-    /// Per-parameter state tensors: none for SGD, the velocity for momentum, m and s for Adam.
+    /// Per-parameter state tensors: none for SGD, the velocity for momentum, m and s for Adam and
+    /// LAMB, the sum of squared gradients for Adagrad.
     public let state: [[UnsafeMutableBufferPointer<Float>]]
 
     public init(_ config: OptimizerConfig, parameters: [Parameter], arena: ArenaAllocator) throws(ArenaError) {
@@ -44,7 +45,7 @@ public final class Optimizer {
 
     /// State tensors per parameter for an optimizer kind.
     public static func stateSlots(_ kind: OptimizerConfig.Kind) -> Int {
-        switch kind { case .sgd: 0; case .momentum: 1; case .adam: 2 }
+        switch kind { case .sgd: 0; case .momentum, .adagrad: 1; case .adam, .lamb: 2 }
     }
 
     /// Applies one update with learning rate `learningRate`.
@@ -61,6 +62,14 @@ public final class Optimizer {
                                        momentum: config.momentum, decay: decay, count: p.count)
             case .adam:
                 Kernels.adamUpdate(w, gradient: g, firstMoment: state[index][0].baseAddress!,
+                                   secondMoment: state[index][1].baseAddress!, learningRate: lr,
+                                   beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
+                                   decay: decay, step: step, count: p.count)
+            case .adagrad:
+                Kernels.adagradUpdate(w, gradient: g, squares: state[index][0].baseAddress!, learningRate: lr,
+                                      epsilon: config.epsilon, decay: decay, count: p.count)
+            case .lamb:
+                Kernels.lambUpdate(w, gradient: g, firstMoment: state[index][0].baseAddress!,
                                    secondMoment: state[index][1].baseAddress!, learningRate: lr,
                                    beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
                                    decay: decay, step: step, count: p.count)

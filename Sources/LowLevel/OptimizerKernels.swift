@@ -64,6 +64,75 @@ extension Kernels {
     }
 }
 
+extension Kernels {
+    /// Adagrad (Duchi, Hazan & Singer): s += g'², w −= η·g'/(√s + ε), g' = g + λw.
+    public static func adagradUpdate(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+                                     squares s: UnsafeMutablePointer<Float>, learningRate lr: Float, epsilon: Float,
+                                     decay: Float, count n: Int) {
+        var i = 0
+        while i + 16 <= n {
+            let wv = load16(w + i)
+            let grad = load16(g + i).addingProduct(wv, decay)
+            let sv = load16(s + i).addingProduct(grad, grad)
+            store16(sv, s + i)
+            store16(wv - lr * grad / (sv.squareRoot() + epsilon), w + i)
+            i += 16
+        }
+        while i < n {
+            let grad = g[i] + decay * w[i]
+            s[i] += grad * grad
+            w[i] -= lr * grad / (s[i].squareRoot() + epsilon)
+            i += 1
+        }
+    }
+
+    /// LAMB (You et al., layer-wise adaptive moments) for one tensor: Adam's bias-corrected moments
+    /// of g, the direction r = m̂/(√ŝ + ε) + λw (decoupled weight decay), then
+    /// w −= η·(‖w‖/‖r‖)·r, the trust ratio taken as 1 when either norm is 0. Two passes: the
+    /// first updates the moments and sums ‖w‖² and ‖r‖², the second steps.
+    public static func lambUpdate(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+                                  firstMoment m: UnsafeMutablePointer<Float>, secondMoment s: UnsafeMutablePointer<Float>,
+                                  learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+                                  decay: Float, step: Int, count n: Int) {
+        let c1 = 1 / (1 - powf(beta1, Float(step)))
+        let c2 = 1 / (1 - powf(beta2, Float(step)))
+        @inline(__always) func direction(_ mv: Float, _ sv: Float, _ wv: Float) -> Float {
+            (mv * c1) / ((sv * c2).squareRoot() + epsilon) + decay * wv
+        }
+        var weightSquares = SIMD16<Float>(), directionSquares = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let wv = load16(w + i), grad = load16(g + i)
+            let mv = (load16(m + i) * beta1).addingProduct(grad, 1 - beta1)
+            let sv = (load16(s + i) * beta2).addingProduct(grad * grad, 1 - beta2)
+            store16(mv, m + i)
+            store16(sv, s + i)
+            let r = (mv * c1) / ((sv * c2).squareRoot() + epsilon) + decay * wv
+            weightSquares.addProduct(wv, wv)
+            directionSquares.addProduct(r, r)
+            i += 16
+        }
+        var wSum = weightSquares.sum(), rSum = directionSquares.sum()
+        while i < n {
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            s[i] = beta2 * s[i] + (1 - beta2) * g[i] * g[i]
+            let r = direction(m[i], s[i], w[i])
+            wSum += w[i] * w[i]; rSum += r * r
+            i += 1
+        }
+        let ratio = wSum > 0 && rSum > 0 ? (wSum / rSum).squareRoot() : 1
+        let step = lr * ratio
+        i = 0
+        while i + 16 <= n {
+            let wv = load16(w + i)
+            let r = (load16(m + i) * c1) / ((load16(s + i) * c2).squareRoot() + epsilon) + decay * wv
+            store16(wv.addingProduct(r, -step), w + i)
+            i += 16
+        }
+        while i < n { w[i] -= step * direction(m[i], s[i], w[i]); i += 1 }
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif

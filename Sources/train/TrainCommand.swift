@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
     @Option(help: "Total epochs (a resumed run continues up to this many).") var epochs: Int?
     @Option(help: "Minibatch size.") var batch: Int?
     @Option(help: "Base learning rate (default 0.05 for momentum, 0.1 for sgd, 0.001 for adam).") var lr: Float?
-    @Option(help: "Optimizer: sgd, momentum, adam.") var optimizer: String?
+    @Option(help: "Optimizer: sgd, momentum, adam, adagrad, lamb (layer-wise trust ratio; --weight-decay is its decoupled decay).") var optimizer: String?
     @Option(help: "Momentum coefficient for --optimizer momentum.") var momentum: Float?
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay on weights (not biases).") var weightDecay: Float?
     @Option(help: "Learning-rate schedule: constant, step:E1,E2 (divide by 10 at those epochs), inverse-time:C (η0/(1+Ct)), inverse-sqrt:C (η0/√(1+Ct)); t counts updates.")
@@ -247,14 +247,14 @@ struct Train: ParsableCommand {
             throw ValidationError("unknown --activation '\(activation!)'; available: relu, elu, sigmoid, tanh")
         }
         guard let optimizerKind = OptimizerConfig.Kind(rawValue: optimizer ?? "momentum") else {
-            throw ValidationError("unknown --optimizer '\(optimizer!)'; available: sgd, momentum, adam")
+            throw ValidationError("unknown --optimizer '\(optimizer!)'; available: \(OptimizerConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let parsedSchedule = LearningRateSchedule(parsing: schedule ?? (optimizer == nil ? "step:4" : "constant")) else {
             throw ValidationError("unreadable --schedule '\(schedule!)'; use constant, step:3,4, inverse-time:0.001 or inverse-sqrt:0.001")
         }
         var optimizerConfig = OptimizerConfig(kind: optimizerKind, weightDecay: weightDecay ?? 0)
         if let momentum { optimizerConfig.momentum = momentum }
-        let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam: 0.001 }
+        let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam, .lamb: 0.001; case .adagrad: 0.01 }
         let config = TrainingConfig(epochs: epochs ?? 5, batchSize: batch ?? 64, learningRate: lr ?? defaultRate,
                                     schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42,
                                     validation: validationFraction.map { ValidationSplit(fraction: $0, patience: patience ?? 3) })

@@ -172,3 +172,21 @@ import MNIST
         #expect(accuracy >= 0.988, "test accuracy \(accuracy)")
     }
 }
+
+/// Every optimizer trains: over three epochs of the bundled sample the epoch loss falls each
+/// epoch and the network ends well above chance (the update formulas are checked in
+/// OptimizerKernelTests; this is their use in a run).
+@Suite struct OptimizerTrainingTests {
+    init() { BLAS.configure(threads: 1) }
+
+    @Test(arguments: OptimizerConfig.Kind.allCases) func everyOptimizerLowersTheLoss(kind: OptimizerConfig.Kind) throws {
+        let data = ClassificationSet(images: try loadSample().train)
+        let rate: Float = switch kind { case .sgd: 0.1; case .momentum: 0.05; case .adam: 0.002; case .lamb: 0.01; case .adagrad: 0.02 }
+        let config = TrainingConfig(epochs: 3, batchSize: 32, learningRate: rate, schedule: .constant,
+                                    optimizer: OptimizerConfig(kind: kind, weightDecay: 1e-4), seed: 8)
+        let run = try TrainingRun(spec: .mlp(inputs: 784, hidden: [32], outputs: 10), config: config, sampleCount: data.count)
+        let losses = try run.run(train: data, test: nil, measureTrainAccuracy: false).map(\.result.meanLoss)
+        #expect(zip(losses, losses.dropFirst()).allSatisfy { $1 < $0 }, "\(kind): \(losses)")
+        #expect(run.trainer.evaluate(data).accuracy > 0.8, "\(kind)")
+    }
+}

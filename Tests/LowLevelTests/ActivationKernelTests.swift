@@ -132,4 +132,40 @@ private let activations: [(String, Forward, Backward, @Sendable (Double) -> Doub
             #expect(abs(Double(w[i]) - expected) < 1e-5)
         }
     }
+
+    /// Adagrad: s += g'², w −= η·g'/(√s + ε), g' = g + λw, in vector and scalar-tail lanes alike.
+    @Test(arguments: [37, 5, 64]) func adagradMatchesItsFormula(n: Int) {
+        let w0 = randomArray(n, seed: 40), g = randomArray(n, seed: 41)
+        var w = w0, s = randomArray(n, seed: 42).map(abs)
+        let s0 = s
+        Kernels.adagradUpdate(&w, gradient: g, squares: &s, learningRate: 0.05, epsilon: 1e-8, decay: 0.01, count: n)
+        for i in 0..<n {
+            let grad = Double(g[i]) + 0.01 * Double(w0[i]), si = Double(s0[i]) + grad * grad
+            #expect(abs(Double(s[i]) - si) < 1e-5 * max(1, si))
+            #expect(abs(Double(w[i]) - (Double(w0[i]) - 0.05 * grad / (si.squareRoot() + 1e-8))) < 1e-5)
+        }
+    }
+
+    /// LAMB: Adam's bias-corrected moments, r = m̂/(√ŝ + ε) + λw, and one step of length
+    /// η·‖w‖/‖r‖ along r for the whole tensor (the trust ratio).
+    @Test(arguments: [37, 5, 64]) func lambMatchesItsFormula(n: Int) {
+        let w0 = randomArray(n, seed: 43), g = randomArray(n, seed: 44)
+        var w = w0, m = randomArray(n, seed: 45), s = randomArray(n, seed: 46).map(abs)
+        let m0 = m, s0 = s
+        Kernels.lambUpdate(&w, gradient: g, firstMoment: &m, secondMoment: &s, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                           epsilon: 1e-6, decay: 0.02, step: 4, count: n)
+        var r = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            let mi = 0.9 * Double(m0[i]) + 0.1 * Double(g[i]), si = 0.999 * Double(s0[i]) + 0.001 * Double(g[i]) * Double(g[i])
+            #expect(abs(Double(m[i]) - mi) < 1e-6 && abs(Double(s[i]) - si) < 1e-6)
+            r[i] = (mi / (1 - pow(0.9, 4))) / ((si / (1 - pow(0.999, 4))).squareRoot() + 1e-6) + 0.02 * Double(w0[i])
+        }
+        let ratio = (w0.reduce(0) { $0 + Double($1) * Double($1) } / r.reduce(0) { $0 + $1 * $1 }).squareRoot()
+        for i in 0..<n { #expect(abs(Double(w[i]) - (Double(w0[i]) - 0.01 * ratio * r[i])) < 1e-5, "[\(i)]") }
+        // A zero tensor (a fresh bias) takes the plain step: the trust ratio is 1.
+        var zero = [Float](repeating: 0, count: n), m2 = [Float](repeating: 0, count: n), s2 = m2
+        Kernels.lambUpdate(&zero, gradient: g, firstMoment: &m2, secondMoment: &s2, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                           epsilon: 1e-6, decay: 0, step: 1, count: n)
+        for i in 0..<n where g[i] != 0 { #expect(abs(abs(zero[i]) - 0.01) < 1e-3, "[\(i)] \(zero[i])") }
+    }
 }
