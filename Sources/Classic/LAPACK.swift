@@ -39,7 +39,13 @@ public enum LAPACK {
     /// Eigenvalues of symmetric A (n × n; either triangle suffices, A is destroyed), ascending,
     /// by divide and conquer (`dsyevd`). Nil if LAPACK does not converge.
     public static func symmetricEigenvalues(_ a: UnsafeMutablePointer<Double>, n: Int) -> [Double]? {
-        var jobz = CChar(UInt8(ascii: "N")), uplo = CChar(UInt8(ascii: "L"))
+        symmetricEigen(a, n: n, vectors: false)
+    }
+
+    /// As `symmetricEigenvalues`; with `vectors`, A is overwritten with the eigenvectors, row i
+    /// (row-major) the unit eigenvector of eigenvalue i.
+    public static func symmetricEigen(_ a: UnsafeMutablePointer<Double>, n: Int, vectors: Bool) -> [Double]? {
+        var jobz = CChar(UInt8(ascii: vectors ? "V" : "N")), uplo = CChar(UInt8(ascii: "L"))
         var n32 = Int32(n), info: Int32 = 0
         var values = [Double](repeating: 0, count: n)
         var query = 0.0, lwork: Int32 = -1, iquery: Int32 = 0, liwork: Int32 = -1

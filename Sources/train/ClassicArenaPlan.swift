@@ -59,6 +59,9 @@ extension ClassicTraining {
             let blocked = NearestNeighbours.searchesInBlocks(mode, metric, mapped: o.distance == "mahalanobis")
             let k = o.k ?? 5
             prediction = { NearestNeighbours.predictionArenaBytes(rows: $0, points: n, k: k, blocked: blocked) }
+        case "pca":
+            // Its evaluation (reconstruction errors) works in Swift arrays.
+            return WorkPlan(fit: PrincipalComponents.arenaBytes(for: set), evaluation: 0, exact: true)
         default: // the least-squares models work in Swift arrays
             break
         }

@@ -12,7 +12,7 @@ import MNIST
 /// evaluates it on the test part, and optionally writes the model file.
 struct ClassicTraining {
     static let models = ["perceptron", "linear", "ridge", "lasso", "tls", "logistic", "softmax", "svm",
-                         "kernel-svm", "kernel-ridge", "kernel-logistic", "knn", "kernel-smoothing", "local-linear"]
+                         "kernel-svm", "kernel-ridge", "kernel-logistic", "knn", "kernel-smoothing", "local-linear", "pca"]
     static let regressionModels: Set = ["linear", "ridge", "lasso", "tls", "kernel-ridge", "kernel-smoothing", "local-linear"]
     static let smallDataSets = ["iris", "wine", "breast_cancer", "diabetes"]
 
@@ -130,6 +130,7 @@ struct ClassicTraining {
     /// Refuses a regression model on a classification set and the other way round.
     func checkTask(_ data: Data) throws {
         let set = data.train, o = options
+        if o.model == "pca" { return } // unsupervised: any set's features
         let isRegression = Self.regressionModels.contains(o.model) || (o.model == "knn" && !set.isClassification)
         if isRegression && set.isClassification { throw ValidationError("--model \(o.model) is a regression model; --dataset diabetes is the regression set") }
         if !isRegression && !set.isClassification { throw ValidationError("--model \(o.model) classifies; \(data.name) is a regression set") }
@@ -268,6 +269,12 @@ struct ClassicTraining {
             details["k"] = k; details["distance"] = o.distance ?? "l2"
             do { return try NearestNeighbours.fit(set, k: k, distance: distance, regression: mode, arena: arena) }
             catch let e as NearestNeighbours.FitError { throw ValidationError(e.description) }
+        case "pca":
+            do {
+                let m = try PrincipalComponents.fit(set, components: o.components ?? 2, arena: arena)
+                details["components"] = m.componentCount
+                return m
+            } catch let e as PrincipalComponents.FitError { throw ValidationError(e.description) }
         default:
             throw ValidationError("unknown model \(o.model)")
         }
@@ -363,7 +370,16 @@ struct ClassicTraining {
                                      "fit_seconds": fitSeconds, "threads": BLAS.threads, "blas_kernel": BLAS.coreName,
                                      "output_kind": ["values", "probabilities", "scores"][Int(model.outputKind.rawValue)]]
         let predictStart = MonotonicClock.now()
-        if data.test.isClassification {
+        if let pca = model as? PrincipalComponents {
+            let test = pca.reconstructionError(on: data.test), train = pca.reconstructionError(on: data.train)
+            let n = Double(data.train.count)
+            let eckartYoung = pca.variances.dropFirst(pca.componentCount).reduce(0, +) * (n - 1) / n
+            result["explained_variance_ratio"] = pca.explainedVarianceRatio
+            result["train_reconstruction_mse"] = train; result["test_reconstruction_mse"] = test
+            result["eckart_young_train_mse"] = eckartYoung; result["predict_seconds"] = MonotonicClock.seconds(since: predictStart)
+            console.line(String(format: "PCA, %d components: %.2f%% of the variance; reconstruction error per row: train %.4g (Eckart–Young: %.4g), test %.4g",
+                                pca.componentCount, pca.explainedVarianceRatio * 100, train, eckartYoung, test))
+        } else if data.test.isClassification {
             let test = try model.accuracy(on: data.test, arena: big)
             let predictSeconds = MonotonicClock.seconds(since: predictStart)
             result["test_accuracy"] = test; result["predict_seconds"] = predictSeconds

@@ -53,6 +53,7 @@ struct Train: ParsableCommand {
     var lambdaList: ValueList<Float>?
     @Option(help: "Classic models: K-fold cross-validation on the training rows (stratified, seeded by --seed), over the values of the one hyper-parameter given as a list; reports each value's mean and spread, then trains the best on all training rows.")
     var cv: Int?
+    @Option(help: "Principal components kept by --model pca (default 2).") var components: Int?
     @Flag(help: "--model knn with a list of --k values: fit each on all training rows and report its training and test error (the bias-variance picture); chooses nothing.")
     var sweep = false
 
@@ -96,7 +97,7 @@ struct Train: ParsableCommand {
         }
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
-                                             ("--lambda", lambda != nil), ("--cv", cv != nil), ("--sweep", sweep), ("--multiclass", multiclass != nil),
+                                             ("--lambda", lambda != nil), ("--cv", cv != nil), ("--sweep", sweep), ("--components", components != nil), ("--multiclass", multiclass != nil),
                                              ("--lr-decay", lrDecay != nil), ("--average", average != nil),
                                              ("--stop", stop != nil), ("--tol", tol != nil),
                                              ("--dataset", dataset != "mnist" && model != "mlp")]

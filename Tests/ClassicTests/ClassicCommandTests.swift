@@ -73,6 +73,7 @@ private func json(_ text: String) throws -> [String: Any] {
         ["--model", "svm", "--dataset", "iris", "--validation-fraction", "0.3", "--batch", "16"],
         ["--model", "knn", "--dataset", "iris", "--k", "1,3", "--cv", "3"],
         ["--model", "kernel-logistic", "--dataset", "breast_cancer", "--validation-fraction", "0.2"],
+        ["--model", "pca", "--dataset", "wine", "--components", "4"], ["--model", "pca", "--components", "20"],
     ])
     func arenaIsPlannedExactly(_ arguments: [String]) throws {
         let r = try tool("train", arguments + ["--json"])

@@ -172,3 +172,43 @@ import LowLevel
         #expect(report.passes < passes || abs(sgd.epochLosses.last! - report.lastPassLoss / Double(n)) < 1e-9)
     }
 }
+
+/// PCA as the truncated SVD (issue 15): orthonormal components in decreasing variance, the
+/// rank-K reconstruction error on the training rows equal to the dropped variance (Eckart–Young)
+/// and below any other rank-K projection's, and the exported projection run through C.
+@Suite struct PrincipalComponentsTests {
+    @Test(arguments: [1, 3, 7]) func reconstructionErrorIsEckartYoungsMinimum(components k: Int) throws {
+        let arena = try ArenaAllocator(capacity: 16 << 20)
+        let data = try SmallSplit("wine", arena: arena)
+        let pca = try PrincipalComponents.fit(data.train, components: k, arena: arena)
+        let d = data.train.featureCount, n = Double(data.train.count)
+        for a in 0..<k {
+            for b in 0..<k {
+                let dot = (0..<d).reduce(0.0) { $0 + Double(pca.components[$1 * k + a]) * Double(pca.components[$1 * k + b]) }
+                #expect(abs(dot - (a == b ? 1 : 0)) < 1e-4, "⟨w\(a), w\(b)⟩ = \(dot)")
+            }
+        }
+        #expect(zip(pca.variances, pca.variances.dropFirst()).allSatisfy { $0 >= $1 })
+        let error = pca.reconstructionError(on: data.train)
+        let dropped = pca.variances.dropFirst(k).reduce(0, +) * (n - 1) / n
+        #expect(abs(error - dropped) < 1e-3 * max(1, dropped), "error \(error), dropped variance \(dropped)")
+        // Any other orthonormal rank-k basis (Gram–Schmidt on random vectors) reconstructs worse.
+        var rng = RandomGenerator(seed: 50)
+        var basis: [[Double]] = []
+        while basis.count < k {
+            var v = (0..<d).map { _ in Double(rng.nextGaussian()) }
+            for u in basis { let p = zip(u, v).reduce(0) { $0 + $1.0 * $1.1 }; v = zip(v, u).map { $0 - p * $1 } }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            basis.append(v.map { $0 / norm })
+        }
+        var other = 0.0
+        for i in 0..<data.train.count {
+            let centred = (0..<d).map { Double(data.train.features[i, $0] - pca.mean[$0]) }
+            var back = [Double](repeating: 0, count: d)
+            for u in basis { let p = zip(u, centred).reduce(0) { $0 + $1.0 * $1.1 }; back = zip(back, u).map { $0 + p * $1 } }
+            other += zip(centred, back).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        }
+        #expect(other / n > error, "a random basis: \(other / n), PCA: \(error)")
+        try checkThroughC(pca, prefix: [data.scaler.stage], raw: data.rawTest.features, on: data.test.features)
+    }
+}
