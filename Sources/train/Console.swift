@@ -33,8 +33,10 @@ struct Console {
         if isTerminal { text.append("\r\u{1B}[K") }
         text.append("epoch "); text.append(r.result.epoch); text.append("/"); text.append(epochs)
         text.append(": loss "); text.append(Double(r.result.meanLoss), decimals: 4)
-        if let a = r.trainAccuracy { text.append(", train "); text.append(a * 100, decimals: 2); text.append("%") }
-        if let a = r.testAccuracy { text.append(", test "); text.append(a * 100, decimals: 2); text.append("%") }
+        // Regression networks have no accuracy (NaN): their test loss is the figure to show.
+        if let a = r.trainAccuracy, !a.isNaN { text.append(", train "); text.append(a * 100, decimals: 2); text.append("%") }
+        if let a = r.testAccuracy, !a.isNaN { text.append(", test "); text.append(a * 100, decimals: 2); text.append("%") }
+        else if let loss = r.testLoss { text.append(", test loss "); text.append(loss, decimals: 4) }
         if let v = r.validationLoss {
             text.append(", validation loss "); text.append(v, decimals: 4)
             if let best = r.bestEpoch { text.append(" (best epoch "); text.append(best); text.append(")") }

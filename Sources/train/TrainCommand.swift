@@ -171,9 +171,12 @@ struct Train: ParsableCommand {
             let best = run.trainer.evaluate(validationSet)
             let why = stopping.shouldStop ? String(format: "stopped after epoch %d: no lower validation loss for %d epochs", run.trainer.epoch, stopping.patience)
                                           : "ran all \(config.epochs) epochs"
-            console.line(String(format: "early stopping: %@; weights from epoch %d (validation loss %.4f, accuracy %.2f%%)",
-                                why, stopping.bestEpoch, best.loss, best.accuracy * 100))
-            validationDetails = ["best_epoch": stopping.bestEpoch, "stopped_early": stopping.shouldStop, "validation_loss": best.loss,
+            let accuracy = best.accuracy.isNaN ? "" : String(format: ", accuracy %.2f%%", best.accuracy * 100)
+            // A regression network's loss is in standardised units; report it as MSE in the data's.
+            let loss = trainSet.isRegression ? table!.squaredErrorInDataUnits(best.loss) : best.loss
+            console.line(String(format: "early stopping: %@; weights from epoch %d (validation %@ %.4g%@)",
+                                why, stopping.bestEpoch, trainSet.isRegression ? "MSE" : "loss", loss, accuracy))
+            validationDetails = ["best_epoch": stopping.bestEpoch, "stopped_early": stopping.shouldStop, "validation_loss": loss,
                                  "validation_accuracy": best.accuracy, "validation_samples": validationSet.count,
                                  "validation_losses": reports.compactMap(\.validationLoss)]
         }
