@@ -13,10 +13,7 @@ extension RuntimeModel {
     /// Throws `.image` (not a PNG, corrupt, too large), `.io` (file unreadable) or `.shape`
     /// (a model that does not take images).
     public mutating func classifyPNG(_ source: PNGSource) throws(InferStatus) -> UnsafeMutablePointer<Float> {
-        guard var scratch = image else {
-            var m = ErrorMessage(); m.append("this model does not take images (it needs one channel of pixels)")
-            throw .shape
-        }
+        var scratch = try imageScratch()
         var target = cpng_target(pixels: scratch.pixels, rows: scratch.rows, max_width: UInt32(Self.maxImageWidth),
                                  max_height: UInt32(Self.maxImageHeight), io_buffer: scratch.readBuffer,
                                  io_capacity: Self.pngReadBufferBytes)
@@ -37,9 +34,7 @@ extension RuntimeModel {
             }
             throw status == CPNG_E_IO ? .io : .image
         }
-        DigitPreparation.prepare(scratch.pixels, width: Int(result.width), height: Int(result.height), into: bufferA, outHeight: file.inputHeight,
-                                 outWidth: file.inputWidth, boxSide: scratch.boxSide, rows: scratch.lines)
-        return forward(bufferA)
+        return prepareAndRun(scratch.pixels, width: Int(result.width), height: Int(result.height), scratch: scratch)
     }
 
     /// Prepares a grayscale image (`width × height` bytes, row-major, up to the PNG size limits;
@@ -47,11 +42,23 @@ extension RuntimeModel {
     /// Throws `.shape` for models that do not take images.
     public mutating func classifyGray(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int) throws(InferStatus)
         -> UnsafeMutablePointer<Float> {
+        let scratch = try imageScratch()
+        precondition(width > 0 && height > 0 && width <= Self.maxImageWidth && height <= Self.maxImageHeight)
+        return prepareAndRun(pixels, width: width, height: height, scratch: scratch)
+    }
+
+    /// The image scratch, or `.shape` (with its message) for a model that does not take images.
+    private func imageScratch() throws(InferStatus) -> ImageScratch {
         guard let scratch = image else {
             var m = ErrorMessage(); m.append("this model does not take images (it needs one channel of pixels)")
             throw .shape
         }
-        precondition(width > 0 && height > 0 && width <= Self.maxImageWidth && height <= Self.maxImageHeight)
+        return scratch
+    }
+
+    /// The MNIST preparation of gray `pixels` into the input buffer, then the network.
+    private func prepareAndRun(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
+                               scratch: ImageScratch) -> UnsafeMutablePointer<Float> {
         DigitPreparation.prepare(pixels, width: width, height: height, into: bufferA, outHeight: file.inputHeight,
                                  outWidth: file.inputWidth, boxSide: scratch.boxSide, rows: scratch.lines)
         return forward(bufferA)
