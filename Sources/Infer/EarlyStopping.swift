@@ -50,14 +50,7 @@ public final class EarlyStopping {
 
     /// Arena bytes `init` takes for a network of `spec`.
     public static func arenaBytes(spec: NetworkSpec) -> Int {
-        guard let shapes = spec.shapes else { return 0 }
-        var total = 0
-        for (layer, input) in zip(spec.layers, shapes) {
-            for shape in layer.parameterShapes(input: input) + layer.bufferShapes(input: input) {
-                total += ArenaAllocator.footprint(of: Float.self, count: shape.reduce(1, *))
-            }
-        }
-        return total
+        spec.tensorBytes { $0.parameterShapes(input: $1) + $0.bufferShapes(input: $1) }
     }
 
     /// Records the validation loss after `epoch` epochs (saving the weights when it is the lowest

@@ -16,8 +16,7 @@ public enum HeldOutRows {
         var rng = RandomGenerator(seed: seed)
         return groups.map { group in
             var g = group
-            var i = g.count - 1
-            while i > 0 { g.swapAt(i, rng.nextIndex(below: i + 1)); i -= 1 }
+            rng.shuffle(&g)
             return g
         }
     }

@@ -150,6 +150,15 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         return nil
     }
 
+    /// Arena bytes of one float tensor per shape that `shapes` gives each layer (for its input
+    /// shape): optimizer state per parameter, early stopping's copies of parameters and buffers.
+    public func tensorBytes(_ shapes: (LayerSpec, Shape3) -> [[Int]]) -> Int {
+        guard let inputs = self.shapes else { return 0 }
+        return zip(layers, inputs).reduce(0) { total, pair in
+            total + shapes(pair.0, pair.1).reduce(0) { $0 + ArenaAllocator.footprint(of: Float.self, count: $1.reduce(1, *)) }
+        }
+    }
+
     /// Number of trainable scalars.
     public var parameterCount: Int {
         guard let shapes else { return 0 }

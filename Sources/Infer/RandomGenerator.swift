@@ -65,10 +65,17 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
 
     /// Fisher–Yates shuffle in place.
     public mutating func shuffle(_ items: UnsafeMutableBufferPointer<Int32>) {
+        var items = items
+        shuffle(&items)
+    }
+
+    /// Fisher–Yates shuffle in place, the same swaps for the same state on every platform (the
+    /// standard library's `shuffle(using:)` does not promise its algorithm).
+    public mutating func shuffle<C: MutableCollection & RandomAccessCollection>(_ items: inout C) where C.Index == Int {
         var i = items.count - 1
         while i > 0 {
             let j = nextIndex(below: i + 1)
-            items.swapAt(i, j)
+            items.swapAt(items.startIndex + i, items.startIndex + j)
             i -= 1
         }
     }

@@ -76,14 +76,7 @@ public final class Trainer {
     /// Arena bytes the trainer needs beyond the network's.
     public static func arenaBytes(network spec: NetworkSpec, maxBatch: Int, optimizer: OptimizerConfig.Kind,
                                   sampleCount: Int, earlyStopping: Bool = false) -> Int {
-        var state = 0
-        if let shapes = spec.shapes {
-            for (layer, input) in zip(spec.layers, shapes) {
-                for shape in layer.parameterShapes(input: input) {
-                    state += Optimizer.stateSlots(optimizer) * ArenaAllocator.footprint(of: Float.self, count: shape.reduce(1, *))
-                }
-            }
-        }
+        let state = Optimizer.stateSlots(optimizer) * spec.tensorBytes { $0.parameterShapes(input: $1) }
         return state + ArenaAllocator.footprint(of: Int32.self, count: sampleCount)
             + ArenaAllocator.footprint(of: Float.self, count: maxBatch * spec.inputCount)
             + ArenaAllocator.footprint(of: Int32.self, count: maxBatch)
