@@ -157,7 +157,7 @@ public enum LinearModelTrainer {
         let averageW = try arena.allocateFloats(d * c), averageB = try arena.allocateFloats(c)
         var averaged = 0
         let bestW = try validation.map { _ in try arena.allocateFloats(d * c) }, bestB = try validation.map { _ in try arena.allocateFloats(c) }
-        var validationLosses: [Double] = [], bestLoss = Double.infinity, bestEpoch = 0, sinceBest = 0
+        var validationLosses: [Double] = [], rule = EarlyStoppingRule(patience: validation?.patience ?? 1)
         validationLosses.reserveCapacity(validation == nil ? 0 : settings.epochs)
         /// The mean loss of scores x·W + b against the validation rows, `batch` rows at a time.
         func validationLoss(_ v: Validation, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>) -> Double {
@@ -231,18 +231,16 @@ public enum LinearModelTrainer {
                 let (currentW, currentB) = averaged > 0 ? (averageW, averageB) : (w, b)
                 let value = validationLoss(validation, currentW.baseAddress!, currentB.baseAddress!)
                 validationLosses.append(value)
-                if value < bestLoss {
-                    bestLoss = value; bestEpoch = epoch + 1; sinceBest = 0
+                if rule.record(value, epoch: epoch + 1) {
                     _ = bestW.update(fromContentsOf: currentW); _ = bestB.update(fromContentsOf: currentB)
-                } else {
-                    sinceBest += 1
-                    if sinceBest >= validation.patience { break }
+                } else if rule.patienceRanOut {
+                    break
                 }
             }
         }
-        if let bestW, let bestB, bestEpoch > 0 {
+        if let bestW, let bestB, rule.bestEpoch > 0 {
             return Result(weight: Array(bestW), bias: Array(bestB), epochLosses: losses, validationLosses: validationLosses,
-                          bestEpoch: bestEpoch, stoppedEarly: losses.count < settings.epochs)
+                          bestEpoch: rule.bestEpoch, stoppedEarly: losses.count < settings.epochs)
         }
         if averaged > 0 { return Result(weight: Array(averageW), bias: Array(averageB), epochLosses: losses) }
         return Result(weight: Array(w), bias: Array(b), epochLosses: losses)

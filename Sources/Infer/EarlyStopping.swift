@@ -17,29 +17,63 @@ public struct ValidationSplit: Codable, Sendable, Equatable {
     }
 }
 
+/// The early-stopping rule, shared by the networks and the classic models: the lowest validation
+/// loss so far, the epoch it came at, and the epochs since. `record` says when a loss is the lowest
+/// yet (the caller saves its weights then); a NaN loss counts as no improvement.
+public struct EarlyStoppingRule: Sendable {
+    public let patience: Int
+    /// The lowest loss so far (+∞ before the first epoch).
+    public private(set) var bestLoss = Double.infinity
+    /// Epochs completed when the lowest loss was recorded; 0 before any.
+    public private(set) var bestEpoch = 0
+    public private(set) var epochsWithoutImprovement = 0
+
+    public init(patience: Int) { self.patience = patience }
+
+    /// `patience` epochs in a row brought no lower loss.
+    public var patienceRanOut: Bool { epochsWithoutImprovement >= patience }
+
+    /// Records the loss after `epoch` epochs; true when it is the lowest yet.
+    public mutating func record(_ loss: Double, epoch: Int) -> Bool {
+        guard loss < bestLoss else { epochsWithoutImprovement += 1; return false }
+        bestLoss = loss
+        bestEpoch = epoch
+        epochsWithoutImprovement = 0
+        return true
+    }
+
+    /// Restores counters saved in a checkpoint.
+    public mutating func restore(bestLoss: Double, bestEpoch: Int, epochsWithoutImprovement: Int) {
+        self.bestLoss = bestLoss
+        self.bestEpoch = bestEpoch
+        self.epochsWithoutImprovement = epochsWithoutImprovement
+    }
+}
+
 /// Early stopping on a validation loss: keeps a copy of the weights (parameters and batch-norm
 /// statistics) of the epoch with the lowest validation loss, counts the epochs since then, and
 /// says when `patience` epochs have passed without a lower one. The copy lives in the arena;
 /// recording an epoch allocates nothing.
 public final class EarlyStopping {
-    public let patience: Int
+    private var rule: EarlyStoppingRule
+    public var patience: Int { rule.patience }
     /// The lowest validation loss so far (+∞ before the first epoch).
-    public private(set) var bestLoss: Float = .infinity
+    public var bestLoss: Float { Float(rule.bestLoss) }
     /// Epochs completed when the best loss was recorded; 0 before any.
-    public private(set) var bestEpoch = 0
-    public private(set) var epochsWithoutImprovement = 0
+    public var bestEpoch: Int { rule.bestEpoch }
+    public var epochsWithoutImprovement: Int { rule.epochsWithoutImprovement }
     /// The network's parameters and buffers, and their saved copies, in the same order.
     private let live: [UnsafeMutableBufferPointer<Float>]
     private let saved: [UnsafeMutableBufferPointer<Float>]
     /// Names of the saved tensors ("best." + the parameter's or buffer's name), for checkpoints.
     public let names: [String]
 
-    public var shouldStop: Bool { bestEpoch > 0 && epochsWithoutImprovement >= patience }
+    public var shouldStop: Bool { bestEpoch > 0 && rule.patienceRanOut }
 
     /// - Precondition: patience ≥ 1.
     public init(network: Network, patience: Int, arena: ArenaAllocator) throws(ArenaError) {
         precondition(patience >= 1)
-        self.patience = patience
+        rule = EarlyStoppingRule(patience: patience)
         let tensors = network.parameters.map { ($0.name, $0.value) } + network.buffers.map { ($0.name, $0.values) }
         live = tensors.map(\.1)
         var copies: [UnsafeMutableBufferPointer<Float>] = []
@@ -57,13 +91,8 @@ public final class EarlyStopping {
     /// yet) and returns whether training should stop. A NaN loss counts as no improvement.
     @discardableResult
     public func record(loss: Float, epoch: Int) -> Bool {
-        if loss < bestLoss {
-            bestLoss = loss
-            bestEpoch = epoch
-            epochsWithoutImprovement = 0
+        if rule.record(Double(loss), epoch: epoch) {
             for (from, to) in zip(live, saved) { _ = to.update(fromContentsOf: from) }
-        } else {
-            epochsWithoutImprovement += 1
         }
         return shouldStop
     }
@@ -81,8 +110,6 @@ public final class EarlyStopping {
 
     /// Restores counters saved in a checkpoint (the saved tensors are filled through `savedTensors`).
     public func restore(bestLoss: Float, bestEpoch: Int, epochsWithoutImprovement: Int) {
-        self.bestLoss = bestLoss
-        self.bestEpoch = bestEpoch
-        self.epochsWithoutImprovement = epochsWithoutImprovement
+        rule.restore(bestLoss: Double(bestLoss), bestEpoch: bestEpoch, epochsWithoutImprovement: epochsWithoutImprovement)
     }
 }

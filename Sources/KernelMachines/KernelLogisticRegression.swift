@@ -42,13 +42,6 @@ public struct KernelLogisticRegression: TrainedModel {
     public var outputCount: Int { 2 }
     public var outputKind: ModelFormat.OutputKind { .probabilities }
 
-    /// Fits on a two-class set (class 1 is the positive one).
-    /// - Parameters:
-    ///   - lambda: λ > 0 (the regularisation keeps v finite on separable data).
-    ///   - iterations: the most gradient steps; `tolerance` stops earlier, on the gradient norm
-    ///     √((g + λv)ᵀK(g + λv) + (Σg)²).
-    /// - Throws: `.invalidParameter` for other sets or parameters, `.invalidKernel`, `.arena`.
-    ///   The arena keeps the training points and the weights; K (4n² bytes) is scratch.
     /// The arena bytes `fit` takes: points, coefficients, the expansion and two floats are kept;
     /// the Gram matrix and the iteration's vectors are released before the expansion is made.
     public static func arenaBytes(for set: SampleSet, validationRows: Int? = nil) -> FitArenaBytes {
@@ -65,6 +58,15 @@ public struct KernelLogisticRegression: TrainedModel {
 
     public func predictionArenaBytes(rows: Int) -> Int { KernelExpansion.evaluationArenaBytes(rows: rows, points: expansion.points.rows) }
 
+    /// Fits on a two-class set (class 1 is the positive one).
+    /// - Parameters:
+    ///   - lambda: λ > 0 (the regularisation keeps v finite on separable data).
+    ///   - iterations: the most gradient steps; `tolerance` stops earlier, on the gradient norm
+    ///     √((g + λv)ᵀK(g + λv) + (Σg)²).
+    ///   - validation: held-out rows; the steps stop once their loss has not fallen for
+    ///     `patience` steps, and the best step's weights are kept.
+    /// - Throws: `.invalidParameter` for other sets or parameters, `.invalidKernel`, `.arena`.
+    ///   The arena keeps the training points and the weights; K (4n² bytes) is scratch.
     public static func fit(_ set: SampleSet, kernel spec: KernelSpec = .gaussian(), lambda: Float = 1e-3,
                            iterations maxIterations: Int = 2000, tolerance: Float = 1e-4,
                            validation: SampleSet? = nil, patience: Int = 3,
@@ -112,10 +114,10 @@ public struct KernelLogisticRegression: TrainedModel {
                                     into: block.baseAddress!, ldc: n)
             } catch { arena.reset(to: mark); throw .arena(error) }
         }
-        var validationLosses: [Double] = [], bestLoss = Double.infinity, bestStep = 0, bestB: Float = 0, sinceBest = 0
+        var validationLosses: [Double] = [], rule = EarlyStoppingRule(patience: patience), bestB: Float = 0
         /// Mean logistic loss of f = K_val·v + b on the validation rows.
-        func validationLoss(_ c: (set: SampleSet, gram: UnsafeMutableBufferPointer<Float>, f: UnsafeMutableBufferPointer<Float>,
-                                  bestV: UnsafeMutableBufferPointer<Float>), _ b: Float) -> Double {
+        func validationLoss(_ b: Float) -> Double {
+            guard let c = check else { return .nan }
             let m = c.set.count
             Kernels.gemm(.none, .none, m: m, n: 1, k: n, alpha: 1, a: c.gram.baseAddress!, lda: n, b: v.baseAddress!, ldb: 1,
                          beta: 0, c: c.f.baseAddress!, ldc: 1)
@@ -153,18 +155,17 @@ public struct KernelLogisticRegression: TrainedModel {
             for i in 0..<n { f[i] -= step * gSum }
             steps += 1
             if let c = check {
-                let value = validationLoss(c, b)
+                let value = validationLoss(b)
                 validationLosses.append(value)
-                if value < bestLoss {
-                    bestLoss = value; bestStep = steps; bestB = b; sinceBest = 0
+                if rule.record(value, epoch: steps) {
+                    bestB = b
                     _ = c.bestV.update(fromContentsOf: v)
-                } else {
-                    sinceBest += 1
-                    if sinceBest >= patience { break }
+                } else if rule.patienceRanOut {
+                    break
                 }
             }
         }
-        let stoppedEarly = check != nil && sinceBest >= patience
+        let stoppedEarly = check != nil && rule.patienceRanOut, bestStep = rule.bestEpoch
         if let c = check, bestStep > 0 {
             _ = v.update(fromContentsOf: c.bestV)
             b = bestB
