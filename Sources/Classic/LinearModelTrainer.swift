@@ -74,6 +74,16 @@ public enum LinearModelTrainer {
         public var targets: Targets
         public var patience: Int
         public init(x: Matrix, targets: Targets, patience: Int) { self.x = x; self.targets = targets; self.patience = patience }
+
+        /// A held-out set with class targets (softmax, one-vs-all columns).
+        public static func classes(_ set: SampleSet, patience: Int) -> Validation {
+            Validation(x: set.features, targets: .classes(set.labels.baseAddress!), patience: patience)
+        }
+
+        /// A held-out two-class set with ±1 targets, class 1 positive (its signs go into `arena`).
+        public static func signs(_ set: SampleSet, patience: Int, arena: ArenaAllocator) throws(ArenaError) -> Validation {
+            Validation(x: set.features, targets: .signs(try set.signs(positive: 1, arena: arena).baseAddress!), patience: patience)
+        }
     }
 
     /// What early stopping did: each epoch's validation loss, the epoch (from 1) whose weights

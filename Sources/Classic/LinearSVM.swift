@@ -53,9 +53,7 @@ public struct LinearSVM: TrainedModel {
         defer { arena.reset(to: mark) }
         if k == 2 {
             let y = try set.signs(positive: 1, arena: arena)
-            let check = try validation.map { v in
-                LinearModelTrainer.Validation(x: v.features, targets: .signs(try v.signs(positive: 1, arena: arena).baseAddress!), patience: patience)
-            }
+            let check = try validation.map { v throws(ArenaError) in try LinearModelTrainer.Validation.signs(v, patience: patience, arena: arena) }
             let r = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .hinge,
                                                  settings: settings, validation: check, arena: arena)
             var model = LinearSVM(weight: r.weight.flatMap { [-$0, $0] }, bias: [-r.bias[0], r.bias[0]], inputCount: d, classCount: 2,
@@ -64,7 +62,7 @@ public struct LinearSVM: TrainedModel {
             return model
         }
         if multiclass == .oneVsAll {
-            let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
+            let check = validation.map { LinearModelTrainer.Validation.classes($0, patience: patience) }
             let r = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .hinge,
                                                  settings: settings, validation: check, arena: arena)
             var model = LinearSVM(weight: r.weight, bias: r.bias, inputCount: d, classCount: k, multiclass: .oneVsAll, epochLosses: r.epochLosses)

@@ -45,13 +45,11 @@ public struct LogisticRegression: TrainedModel {
         let result: LinearModelTrainer.Result
         if k == 2 {
             let y = try set.signs(positive: 1, arena: arena)
-            let check = try validation.map { v in
-                LinearModelTrainer.Validation(x: v.features, targets: .signs(try v.signs(positive: 1, arena: arena).baseAddress!), patience: patience)
-            }
+            let check = try validation.map { v throws(ArenaError) in try LinearModelTrainer.Validation.signs(v, patience: patience, arena: arena) }
             result = try LinearModelTrainer.train(set.features, targets: .signs(y.baseAddress!), columns: 1, loss: .logistic,
                                                   settings: settings, validation: check, arena: arena)
         } else {
-            let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
+            let check = validation.map { LinearModelTrainer.Validation.classes($0, patience: patience) }
             result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: k, loss: .logistic,
                                                   settings: settings, validation: check, arena: arena)
         }

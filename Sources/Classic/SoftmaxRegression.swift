@@ -32,7 +32,7 @@ public struct SoftmaxRegression: TrainedModel {
                            arena: ArenaAllocator) throws -> SoftmaxRegression {
         let settings = settings ?? defaultSettings(samples: set.count)
         precondition(set.isClassification)
-        let check = validation.map { LinearModelTrainer.Validation(x: $0.features, targets: .classes($0.labels.baseAddress!), patience: patience) }
+        let check = validation.map { LinearModelTrainer.Validation.classes($0, patience: patience) }
         let result = try LinearModelTrainer.train(set.features, targets: .classes(set.labels.baseAddress!), columns: set.classCount,
                                                   loss: .softmax, settings: settings, validation: check, arena: arena)
         var model = SoftmaxRegression(weight: result.weight, bias: result.bias, inputCount: set.featureCount, classCount: set.classCount,

@@ -7,7 +7,9 @@ import Arena
 public struct ValidationSplit: Codable, Sendable, Equatable {
     public var fraction: Double
     public var patience: Int
-    public init(fraction: Double, patience: Int) { self.fraction = fraction; self.patience = patience }
+    /// Epochs without a lower validation loss before training stops, when none is given.
+    public static let defaultPatience = 3
+    public init(fraction: Double, patience: Int = defaultPatience) { self.fraction = fraction; self.patience = patience }
 
     /// Why these settings cannot be used, or nil.
     public var problem: String? {

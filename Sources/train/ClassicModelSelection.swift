@@ -61,11 +61,8 @@ extension ClassicTraining {
                 var fold = data
                 fold.train = try set.subset(kept, arena: foldArena)
                 fold.test = try set.subset(held, arena: foldArena)
-                let work = try ArenaAllocator(capacity: try fitter.workPlan(fold).bytes)
-                var details: [String: Any] = [:]
-                let model = try fitter.fit(fold, arena: work, details: &details)
-                scores.append(set.isClassification ? try model.accuracy(on: fold.test, arena: work)
-                                                   : try model.meanSquaredError(on: fold.test, arena: work))
+                let (model, work) = try fitter.fitInPlannedArena(fold)
+                scores.append(try score(model, on: fold.test, arena: work))
             }
             let (mean, spread) = CrossValidation.summary(scores)
             rows.append(CrossValidationRow(label: label, scores: scores, mean: mean, spread: spread))
@@ -78,6 +75,19 @@ extension ClassicTraining {
         return (rows, best)
     }
 
+    /// Fits on `data.train` in a work arena planned for it (the arena is returned with the model,
+    /// which may keep memory in it).
+    func fitInPlannedArena(_ data: Data) throws -> (model: any TrainedModel, arena: ArenaAllocator) {
+        let work = try ArenaAllocator(capacity: try workPlan(data).bytes)
+        var details: [String: Any] = [:]
+        return (try fit(data, arena: work, details: &details), work)
+    }
+
+    /// A fitted model's score on `set`: accuracy for classification, mean squared error for regression.
+    func score(_ model: any TrainedModel, on set: SampleSet, arena: ArenaAllocator) throws -> Double {
+        set.isClassification ? try model.accuracy(on: set, arena: arena) : try model.meanSquaredError(on: set, arena: arena)
+    }
+
     /// `--model knn --k 1,3,5,... --sweep`: each k fitted on all training rows and scored on the
     /// training and the test rows, the bias-variance picture (1-NN fits its training rows
     /// perfectly; a larger k smooths). No model is chosen: the test rows are not for choosing.
@@ -86,12 +96,11 @@ extension ClassicTraining {
         var rows: [[String: Any]] = []
         for (g, label) in grid.labels.enumerated() {
             let fitter = ClassicTraining(options: grid.select(options, g), console: Console(quiet: true))
-            let work = try ArenaAllocator(capacity: try fitter.workPlan(data).bytes)
-            var details: [String: Any] = [:]
-            let model = try fitter.fit(data, arena: work, details: &details)
+            let (model, work) = try fitter.fitInPlannedArena(data)
             let regression = !data.train.isClassification
-            let train = regression ? try model.meanSquaredError(on: data.train, arena: work) : 1 - (try model.accuracy(on: data.train, arena: work))
-            let test = regression ? try model.meanSquaredError(on: data.test, arena: work) : 1 - (try model.accuracy(on: data.test, arena: work))
+            // Errors: MSE as it is, accuracy turned into the misclassified fraction.
+            func error(_ set: SampleSet) throws -> Double { regression ? try score(model, on: set, arena: work) : 1 - (try score(model, on: set, arena: work)) }
+            let train = try error(data.train), test = try error(data.test)
             let what = regression ? "MSE" : "error"
             console.line(String(format: "k=%@: training %@ %.4f, test %@ %.4f", label, what, train, what, test))
             rows.append(["k": Int(label) ?? 0, regression ? "train_mse" : "train_error": train, regression ? "test_mse" : "test_error": test])

@@ -45,7 +45,7 @@ struct ClassicTraining {
             guard earlyStoppingModels.contains(o.model) else {
                 throw ValidationError("--validation-fraction stops gradient training early: for the networks and --model \(earlyStoppingModels.sorted().joined(separator: ", ")), not \(o.model)")
             }
-            guard f > 0 && f < 1 else { throw ValidationError("--validation-fraction must be between 0 and 1 (exclusive), not \(f)") }
+            if let problem = ValidationSplit(fraction: f, patience: o.patience ?? ValidationSplit.defaultPatience).problem { throw ValidationError(problem) }
             if o.model == "svm" && o.multiclass == "ovo" { throw ValidationError("--validation-fraction works with --multiclass ova, not ovo") }
             if o.cv != nil { throw ValidationError("--validation-fraction and --cv are two ways to hold rows out: choose one") }
         }
@@ -210,19 +210,19 @@ struct ClassicTraining {
             return try TotalLeastSquares.fit(x: x, y: y, columns: set.featureCount)
         case "logistic":
             let m = try LogisticRegression.fit(set, settings: gradientSettings(LogisticRegression.defaultSettings(samples: n)),
-                                               validation: data.validation, patience: o.patience ?? 3, arena: arena)
+                                               validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
             return m
         case "softmax":
             let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n)),
-                                              validation: data.validation, patience: o.patience ?? 3, arena: arena)
+                                              validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
             return m
         case "svm":
             let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n)),
-                                      validation: data.validation, patience: o.patience ?? 3, arena: arena)
+                                      validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
             details["multiclass"] = m.multiclass.rawValue
@@ -247,7 +247,7 @@ struct ClassicTraining {
                     return m
                 default:
                     let m = try KernelLogisticRegression.fit(set, kernel: spec, lambda: o.lambda ?? 1e-3, iterations: o.epochs ?? 2000,
-                                                             validation: data.validation, patience: o.patience ?? 3, arena: arena)
+                                                             validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
                     report(m.validationReport, &details)
                     details["lambda"] = Double(m.lambda); details["iterations"] = m.iterations; details["converged"] = m.converged
                     details["kernel"] = m.kernel.description
@@ -288,7 +288,7 @@ struct ClassicTraining {
         details["validation_loss"] = validation.losses[validation.bestEpoch - 1]
         details["epochs_run"] = validation.losses.count
         console.line(String(format: "early stopping: %@; weights from epoch %d (validation loss %.4f)",
-                            validation.stoppedEarly ? "stopped after epoch \(validation.losses.count): no lower validation loss for \(options.patience ?? 3) epochs"
+                            validation.stoppedEarly ? "stopped after epoch \(validation.losses.count): no lower validation loss for \(options.patience ?? ValidationSplit.defaultPatience) epochs"
                                                     : "no early stop in \(validation.losses.count) epochs", validation.bestEpoch, validation.losses[validation.bestEpoch - 1]))
     }
 
@@ -334,7 +334,7 @@ struct ClassicTraining {
             data.train = try whole.subset(kept, arena: arena)
             data.validation = try whole.subset(held, arena: arena)
             splitArena = arena
-            console.line("validation: \(held.count) of the \(whole.count) training rows held out (stratified); training stops after \(options.patience ?? 3) epochs without a lower validation loss")
+            console.line("validation: \(held.count) of the \(whole.count) training rows held out (stratified); training stops after \(options.patience ?? ValidationSplit.defaultPatience) epochs without a lower validation loss")
         }
         var crossValidation: [String: Any]? = nil
         if options.sweep { return try sweep(data) }

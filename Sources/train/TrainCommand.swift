@@ -109,8 +109,8 @@ struct Train: ParsableCommand {
             throw ValidationError("--patience goes with --validation-fraction for the networks (and with the perceptron's --stop)")
         }
         if binary && dataset == "mnist" { throw ValidationError("--binary is for --model mlp on a two-class small data set, not MNIST") }
-        if let f = validationFraction, !(f > 0 && f < 1) {
-            throw ValidationError("--validation-fraction must be between 0 and 1 (exclusive), not \(f)")
+        if let f = validationFraction, let problem = ValidationSplit(fraction: f, patience: patience ?? ValidationSplit.defaultPatience).problem {
+            throw ValidationError(problem)
         }
         if model == "custom" && layers == nil { throw ValidationError("--model custom needs --layers") }
         if model != "custom" && layers != nil { throw ValidationError("--layers goes with --model custom") }
@@ -261,7 +261,7 @@ struct Train: ParsableCommand {
         let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam, .lamb: 0.001; case .adagrad: 0.01 }
         let config = TrainingConfig(epochs: epochs ?? 5, batchSize: batch ?? 64, learningRate: lr ?? defaultRate,
                                     schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42,
-                                    validation: validationFraction.map { ValidationSplit(fraction: $0, patience: patience ?? 3) })
+                                    validation: validationFraction.map { ValidationSplit(fraction: $0, patience: patience ?? ValidationSplit.defaultPatience) })
         if let problem = config.problem { throw ValidationError(problem) }
         switch model {
         case "lenet":
