@@ -60,29 +60,52 @@ public struct Checkpoint {
     /// Tensor values by name.
     public var tensors: [String: [Float]]
 
+    /// The trainer's tensors under their checkpoint names, in file order: each parameter with
+    /// its optimizer state ("optimizer.<slot>.<name>"), the buffers ("state.<name>"), and early
+    /// stopping's best copies ("best.<name>"). The memory is the trainer's own.
+    static func namedTensors(of trainer: Trainer) -> [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
+        var named: [(name: String, values: UnsafeMutableBufferPointer<Float>)] = []
+        for (index, p) in trainer.network.parameters.enumerated() {
+            named.append((p.name, p.value))
+            for (slot, state) in trainer.optimizer.state[index].enumerated() { named.append(("optimizer.\(slot).\(p.name)", state)) }
+        }
+        for buffer in trainer.network.buffers { named.append(("state.\(buffer.name)", buffer.values)) }
+        named += trainer.earlyStopping?.savedTensors ?? []
+        return named
+    }
+
+    /// Sets each entry's offset in the tensor area (each tensor padded to 64 bytes); returns the
+    /// area's size.
+    static func assignOffsets(_ entries: inout [TensorEntry]) -> Int {
+        var offset = 0
+        for i in entries.indices {
+            entries[i].offset = offset
+            offset += padded(entries[i].count * 4)
+        }
+        return offset
+    }
+
+    /// The bytes in front of the tensors: magic, version, reserved word, header length, the
+    /// header's JSON, and zero padding to a multiple of 64.
+    static func prefix(json: [UInt8]) -> [UInt8] {
+        var out = magic
+        append(&out, version)
+        append(&out, UInt32(0))
+        append(&out, UInt64(json.count))
+        out += json
+        return out + [UInt8](repeating: 0, count: padded(out.count) - out.count)
+    }
+
     /// Captures the trainer's complete state.
     public init(trainer: Trainer) {
         var tensors: [String: [Float]] = [:]
         var entries: [TensorEntry] = []
-        for (index, p) in trainer.network.parameters.enumerated() {
-            entries.append(TensorEntry(name: p.name, count: p.count, offset: 0))
-            tensors[p.name] = Array(p.value)
-            for (slot, state) in trainer.optimizer.state[index].enumerated() {
-                let name = "optimizer.\(slot).\(p.name)"
-                entries.append(TensorEntry(name: name, count: state.count, offset: 0))
-                tensors[name] = Array(state)
-            }
-        }
-        for buffer in trainer.network.buffers {
-            entries.append(TensorEntry(name: "state.\(buffer.name)", count: buffer.values.count, offset: 0))
-            tensors["state.\(buffer.name)"] = Array(buffer.values)
+        for (name, values) in Self.namedTensors(of: trainer) {
+            entries.append(TensorEntry(name: name, count: values.count, offset: 0))
+            tensors[name] = Array(values)
         }
         var early: EarlyStoppingState? = nil
         if let stopping = trainer.earlyStopping {
-            for (name, values) in stopping.savedTensors {
-                entries.append(TensorEntry(name: name, count: values.count, offset: 0))
-                tensors[name] = Array(values)
-            }
             early = EarlyStoppingState(bestEpoch: stopping.bestEpoch, epochsWithoutImprovement: stopping.epochsWithoutImprovement,
                                        bestLossBits: String(UInt64(stopping.bestLoss.bitPattern), radix: 16))
         }
@@ -105,20 +128,8 @@ public struct Checkpoint {
     public func encoded() throws -> [UInt8] {
         var header = self.header
         // Offsets are relative to the start of the tensor area.
-        var offset = 0
-        for i in header.tensors.indices {
-            header.tensors[i].offset = offset
-            offset += padded(header.tensors[i].count * 4)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = Array(try encoder.encode(header))
-        var out = Self.magic
-        append(&out, Self.version)
-        append(&out, UInt32(0))
-        append(&out, UInt64(json.count))
-        out += json
-        out += [UInt8](repeating: 0, count: padded(out.count) - out.count)
+        _ = Self.assignOffsets(&header.tensors)
+        var out = Self.prefix(json: try Self.headerJSON(header))
         for entry in header.tensors {
             let values = tensors[entry.name]!
             values.withUnsafeBytes { out += $0 }
@@ -126,6 +137,13 @@ public struct Checkpoint {
         }
         append(&out, crc(out))
         return out
+    }
+
+    /// The header as the file holds it: JSON with sorted keys.
+    static func headerJSON(_ header: Header) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(header))
     }
 
     /// Parses and validates a checkpoint file's bytes.
@@ -220,7 +238,8 @@ public struct Checkpoint {
     }
 }
 
-private func padded(_ n: Int) -> Int { (n + 63) & ~63 }
+/// `n` rounded up to the file's 64-byte alignment.
+func padded(_ n: Int) -> Int { (n + 63) & ~63 }
 
 private func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
     withUnsafeBytes(of: value.littleEndian) { out += $0 }

@@ -36,12 +36,7 @@ public final class CheckpointWriter {
         self.path = Array(path.utf8CString)
         temporary = Array("\(path).tmp-\(getpid())".utf8CString)
         var template = Checkpoint(trainer: trainer)
-        var offset = 0
-        for i in template.header.tensors.indices {
-            template.header.tensors[i].offset = offset
-            offset += Self.padded(template.header.tensors[i].count * 4)
-        }
-        let tensorBytes = offset
+        let tensorBytes = Checkpoint.assignOffsets(&template.header.tensors)
         template.header.epoch = Int(Self.epochMark)
         template.header.optimizerStep = Int(Self.stepMark)
         template.header.rngState = (0..<trainer.rng.state.count).map { Self.wordMark($0, dropout: false) }
@@ -51,45 +46,29 @@ public final class CheckpointWriter {
                                                                           bestLossBits: Self.lossMark)
         }
         let numberMarks = [Self.epochMark, Self.stepMark] + (template.header.earlyStopping != nil ? [Self.bestMark, Self.sinceMark] : [])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var json = Array(try encoder.encode(template.header))
+        var json = try Checkpoint.headerJSON(template.header)
         // Widen the two numbers to their fixed width, then find every field.
         for mark in numberMarks {
             let digits = Array(String(mark).utf8)
             let at = try Self.find(digits, in: json)
             json.replaceSubrange(at..<(at + digits.count), with: [UInt8](repeating: 0x20, count: Self.numberWidth - digits.count) + digits)
         }
-        let dataStart = Self.padded(24 + json.count)
-        let total = dataStart + tensorBytes + 4
-        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
+        let prefix = Checkpoint.prefix(json: json)
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: prefix.count + tensorBytes + 4, alignment: 64)
         bytes.initializeMemory(as: UInt8.self, repeating: 0)
-        var header = Checkpoint.magic
-        withUnsafeBytes(of: Checkpoint.version.littleEndian) { header += $0 }
-        withUnsafeBytes(of: UInt32(0).littleEndian) { header += $0 }
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { header += $0 }
-        header += json
-        bytes.copyBytes(from: header)
-        epochField = 24 + (try Self.find(Array(String(Self.epochMark).utf8), in: json)) - (Self.numberWidth - 19)
-        stepField = 24 + (try Self.find(Array(String(Self.stepMark).utf8), in: json)) - (Self.numberWidth - 19)
-        rngFields = try (0..<trainer.rng.state.count).map { 24 + (try Self.find(Array(Self.wordMark($0, dropout: false).utf8), in: json)) }
-        dropoutFields = try (0..<trainer.network.dropoutRandom.pointee.state.count).map {
-            24 + (try Self.find(Array(Self.wordMark($0, dropout: true).utf8), in: json))
-        }
-        if template.header.earlyStopping != nil {
-            func numberField(_ mark: UInt64) throws -> Int { 24 + (try Self.find(Array(String(mark).utf8), in: json)) - (Self.numberWidth - 19) }
-            earlyFields = (try numberField(Self.bestMark), try numberField(Self.sinceMark), 24 + (try Self.find(Array(Self.lossMark.utf8), in: json)))
-        } else {
-            earlyFields = nil
-        }
-        var sources: [String: UnsafeMutableBufferPointer<Float>] = [:]
-        for (index, p) in trainer.network.parameters.enumerated() {
-            sources[p.name] = p.value
-            for (slot, state) in trainer.optimizer.state[index].enumerated() { sources["optimizer.\(slot).\(p.name)"] = state }
-        }
-        for buffer in trainer.network.buffers { sources["state.\(buffer.name)"] = buffer.values }
-        for (name, values) in trainer.earlyStopping?.savedTensors ?? [] { sources[name] = values }
-        tensors = template.header.tensors.map { (sources[$0.name]!, dataStart + $0.offset) }
+        bytes.copyBytes(from: prefix)
+        // Field offsets in the file: the JSON starts after the 24-byte fixed header; a number's
+        // field starts where its widened, right-aligned text begins.
+        func text(_ mark: String) throws -> Int { 24 + (try Self.find(Array(mark.utf8), in: json)) }
+        func number(_ mark: UInt64) throws -> Int { try text(String(mark)) - (Self.numberWidth - String(mark).count) }
+        epochField = try number(Self.epochMark)
+        stepField = try number(Self.stepMark)
+        rngFields = try (0..<trainer.rng.state.count).map { try text(Self.wordMark($0, dropout: false)) }
+        dropoutFields = try (0..<trainer.network.dropoutRandom.pointee.state.count).map { try text(Self.wordMark($0, dropout: true)) }
+        earlyFields = template.header.earlyStopping == nil ? nil
+            : (try number(Self.bestMark), try number(Self.sinceMark), try text(Self.lossMark))
+        // The named tensors come in the header's order.
+        tensors = zip(Checkpoint.namedTensors(of: trainer), template.header.tensors).map { ($0.values, prefix.count + $1.offset) }
     }
 
     deinit { bytes.deallocate() }
@@ -134,8 +113,6 @@ public final class CheckpointWriter {
             bytes[start + i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
         }
     }
-
-    private static func padded(_ n: Int) -> Int { (n + 63) & ~63 }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) throws -> Int {
         var found: Int? = nil
