@@ -14,4 +14,13 @@ public enum MeanSquaredError {
         }
         return total / Float(n)
     }
+
+    /// R² = 1 − mse / Var(targets) (the variance with 1/n), 0 for constant targets: the share of
+    /// the targets' variance a regression with this mean squared error explains.
+    public static func rSquared<S: Collection>(mse: Double, targets: S) -> Double where S.Element == Float {
+        let n = Double(max(targets.count, 1))
+        let mean = targets.reduce(0.0) { $0 + Double($1) } / n
+        let variance = targets.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+        return variance > 0 ? 1 - mse / variance : 0
+    }
 }

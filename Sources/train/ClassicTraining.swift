@@ -398,11 +398,7 @@ struct ClassicTraining {
             let test = try model.meanSquaredError(on: data.test, arena: big)
             let predictSeconds = MonotonicClock.seconds(since: predictStart)
             let train = try model.meanSquaredError(on: data.train, arena: big)
-            var mean = 0.0, spread = 0.0
-            for i in 0..<data.test.count { mean += Double(data.test.targets[i]) }
-            mean /= Double(max(data.test.count, 1))
-            for i in 0..<data.test.count { let e = Double(data.test.targets[i]) - mean; spread += e * e }
-            let r2 = spread > 0 ? 1 - test * Double(data.test.count) / spread : 0
+            let r2 = MeanSquaredError.rSquared(mse: test, targets: data.test.targets)
             result["test_mse"] = test; result["train_mse"] = train; result["test_r2"] = r2; result["predict_seconds"] = predictSeconds
             console.line(String(format: "test MSE %.4g (R² %.4f), train MSE %.4g; predicting %d test samples took %.3f s",
                                 test, r2, train, data.test.count, predictSeconds))

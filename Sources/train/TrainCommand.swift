@@ -183,9 +183,7 @@ struct Train: ParsableCommand {
         let rate = trainSeconds > 0 ? Double(samples) / trainSeconds : 0
         var regression: [String: Any] = [:]
         if trainSet.isRegression {
-            let mean = testSet.values.reduce(0, +) / Float(max(testSet.count, 1))
-            let spread = testSet.values.reduce(0.0) { $0 + Double(($1 - mean) * ($1 - mean)) } / Double(max(testSet.count, 1))
-            let r2 = spread > 0 ? 1 - final.loss / spread : 0
+            let r2 = MeanSquaredError.rSquared(mse: final.loss, targets: testSet.values)
             let testMSE = table!.squaredErrorInDataUnits(final.loss), trainMSE = table!.squaredErrorInDataUnits(trainResult.loss)
             regression = ["test_mse": testMSE, "train_mse": trainMSE, "test_r2": r2]
             console.line(String(format: "done: test MSE %.4g (R² %.4f), train MSE %.4g, %.0f samples/s over %.1f s of training",
