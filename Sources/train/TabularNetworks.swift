@@ -27,10 +27,8 @@ struct TabularNetworkData {
         let d = rawTrain.columns
         var targetScale: (mean: Float, std: Float)? = nil
         if !rawTrain.isClassification {
-            let n = Double(max(rawTrain.rows, 1))
-            let mean = rawTrain.targets.reduce(0.0) { $0 + Double($1) } / n
-            let variance = rawTrain.targets.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
-            targetScale = (Float(mean), Float(variance > 1e-24 ? variance.squareRoot() : 1))
+            let targets = Standardizer(fitting: rawTrain.targets, columns: 1)
+            targetScale = (targets.mean[0], targets.std[0])
         }
         func set(_ table: TabularData) -> ClassificationSet {
             let features = ClassificationSet.Features.floats(scaler.apply(table.features))
