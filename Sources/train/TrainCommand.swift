@@ -164,8 +164,11 @@ struct Train: ParsableCommand {
         })
         let final = run.trainer.evaluate(testSet)
         // With early stopping the network now holds the best epoch's weights: measure those.
-        let trainResult = run.trainer.evaluate(trainSet)
-        let train = config.validation == nil ? reports.last?.trainAccuracy ?? trainResult.accuracy : trainResult.accuracy
+        // The last epoch measured the training accuracy already, unless early stopping restored
+        // other weights since, or the figure needed is a regression network's training loss.
+        let lastAccuracy = config.validation == nil && !trainSet.isRegression ? reports.last?.trainAccuracy : nil
+        let trainResult = lastAccuracy == nil ? run.trainer.evaluate(trainSet) : nil
+        let train = lastAccuracy ?? trainResult!.accuracy
         var validationDetails: [String: Any] = [:]
         if let stopping = run.trainer.earlyStopping, let validationSet {
             let best = run.trainer.evaluate(validationSet)
@@ -178,13 +181,13 @@ struct Train: ParsableCommand {
                                 why, stopping.bestEpoch, trainSet.isRegression ? "MSE" : "loss", loss, accuracy))
             validationDetails = ["best_epoch": stopping.bestEpoch, "stopped_early": stopping.shouldStop, "validation_loss": loss,
                                  "validation_accuracy": best.accuracy, "validation_samples": validationSet.count,
-                                 "validation_losses": reports.compactMap(\.validationLoss)]
+                                 "validation_losses": reports.compactMap { $0.validationLoss.map { trainSet.isRegression ? table!.squaredErrorInDataUnits($0) : $0 } }]
         }
         let rate = trainSeconds > 0 ? Double(samples) / trainSeconds : 0
         var regression: [String: Any] = [:]
         if trainSet.isRegression {
             let r2 = MeanSquaredError.rSquared(mse: final.loss, targets: testSet.values)
-            let testMSE = table!.squaredErrorInDataUnits(final.loss), trainMSE = table!.squaredErrorInDataUnits(trainResult.loss)
+            let testMSE = table!.squaredErrorInDataUnits(final.loss), trainMSE = table!.squaredErrorInDataUnits(trainResult!.loss)
             regression = ["test_mse": testMSE, "train_mse": trainMSE, "test_r2": r2]
             console.line(String(format: "done: test MSE %.4g (R² %.4f), train MSE %.4g, %.0f samples/s over %.1f s of training",
                                 testMSE, r2, trainMSE, rate, trainSeconds))
