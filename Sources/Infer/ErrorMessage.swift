@@ -44,23 +44,11 @@ public struct ErrorMessage {
 
     @discardableResult
     public mutating func append(_ value: Int) -> ErrorMessage {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var magnitude = value.magnitude
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(48 + magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            if value < 0, length < capacity { buffer[length] = 45; length += 1 }
-            while count > 0 && length < capacity {
-                count -= 1
-                buffer[length] = CChar(bitPattern: d[count])
-                length += 1
-            }
+        if value < 0, length < capacity { buffer[length] = 45; length += 1 }
+        forEachDecimalDigit(of: UInt64(value.magnitude)) { digit in
+            guard length < capacity else { return }
+            buffer[length] = CChar(bitPattern: digit)
+            length += 1
         }
         buffer[length] = 0
         return self

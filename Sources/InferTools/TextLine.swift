@@ -1,3 +1,4 @@
+import Infer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,16 +72,7 @@ public struct TextLine {
     }
 
     private mutating func appendDigits(_ value: UInt64, minimumDigits: Int) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // room for 24 decimal digits
-        var n = 0, rest = value
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                n += 1
-            } while rest > 0 || n < minimumDigits
-            while n > 0 { n -= 1; appendByte(d[n]) }
-        }
+        forEachDecimalDigit(of: value, minimumDigits: minimumDigits) { appendByte($0) }
     }
 
     /// Writes the line to `descriptor` (retrying short writes) and empties it.
