@@ -49,6 +49,14 @@ public enum CrossValidation {
 }
 
 extension SampleSet {
+    /// The rows `kept` and the rows `held`, copied into one arena of exactly their size (returned
+    /// with them: the sets live in it).
+    public func split(kept: [Int], held: [Int]) throws -> (kept: SampleSet, held: SampleSet, arena: ArenaAllocator) {
+        let arena = try ArenaAllocator(capacity: Self.arenaBytes(rows: kept.count, columns: featureCount)
+                                       + Self.arenaBytes(rows: held.count, columns: featureCount))
+        return (try subset(kept, arena: arena), try subset(held, arena: arena), arena)
+    }
+
     /// The rows `rows` (in that order), copied into `arena` with their labels or targets
     /// (`SampleSet.arenaBytes(rows: rows.count, columns: featureCount)` bytes).
     public func subset(_ rows: [Int], arena: ArenaAllocator) throws(ArenaError) -> SampleSet {

@@ -56,13 +56,14 @@ extension ClassicTraining {
             var scores: [Double] = []
             for f in 0..<k {
                 let held = folds[f], kept = CrossValidation.complement(of: f, in: folds)
-                let foldArena = try ArenaAllocator(capacity: SampleSet.arenaBytes(rows: kept.count, columns: set.featureCount)
-                                                   + SampleSet.arenaBytes(rows: held.count, columns: set.featureCount))
                 var fold = data
-                fold.train = try set.subset(kept, arena: foldArena)
-                fold.test = try set.subset(held, arena: foldArena)
-                let (model, work) = try fitter.fitInPlannedArena(fold)
-                scores.append(try score(model, on: fold.test, arena: work))
+                let parts = try set.split(kept: kept, held: held)
+                (fold.train, fold.test) = (parts.kept, parts.held)
+                // The fold's sets point into parts.arena: keep it alive until they are scored.
+                try withExtendedLifetime(parts.arena) {
+                    let (model, work) = try fitter.fitInPlannedArena(fold)
+                    scores.append(try score(model, on: fold.test, arena: work))
+                }
             }
             let (mean, spread) = CrossValidation.summary(scores)
             rows.append(CrossValidationRow(label: label, scores: scores, mean: mean, spread: spread))

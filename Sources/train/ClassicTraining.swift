@@ -328,12 +328,9 @@ struct ClassicTraining {
         if let fraction = options.validationFraction {
             let (kept, held) = CrossValidation.holdOut(data.train, fraction: fraction, seed: options.seed ?? 42)
             guard !kept.isEmpty && !held.isEmpty else { throw ValidationError("--validation-fraction \(fraction) leaves no rows on one side of \(data.train.count)") }
-            let arena = try ArenaAllocator(capacity: SampleSet.arenaBytes(rows: kept.count, columns: data.train.featureCount)
-                                           + SampleSet.arenaBytes(rows: held.count, columns: data.train.featureCount))
             let whole = data.train
-            data.train = try whole.subset(kept, arena: arena)
-            data.validation = try whole.subset(held, arena: arena)
-            splitArena = arena
+            let parts = try whole.split(kept: kept, held: held)
+            (data.train, data.validation, splitArena) = (parts.kept, parts.held, parts.arena)
             console.line("validation: \(held.count) of the \(whole.count) training rows held out (stratified); training stops after \(options.patience ?? ValidationSplit.defaultPatience) epochs without a lower validation loss")
         }
         var crossValidation: [String: Any]? = nil
