@@ -113,3 +113,19 @@ import LowLevel
         #expect(line.text == "epoch -12 lr 0.05 0.005 12.5 0.0001 nan")
     }
 }
+
+/// The `--json` writer: keys sorted, integral numbers without ".0", NaN and infinities as null,
+/// strings escaped, nesting kept; the text parses back to the same values.
+@Suite struct JSONTextTests {
+    @Test func encodesSortedValidJSON() throws {
+        let value: [String: Any] = ["zeta": 1, "alpha": [1.5, Double.nan, -Double.infinity, 3.0], "mid": ["b": true, "a": "q\"\\\n\u{1}é"],
+                                    "n": -7, "f": Float(0.25), "big": UInt64(1) << 63]
+        let text = JSONText.encode(value)
+        #expect(text.hasPrefix("{\"alpha\":[1.5,null,null,3],\"big\":9223372036854775808,\"f\":0.25,\"mid\":{\"a\":"), "\(text)")
+        let back = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(back["zeta"] as? Int == 1 && back["n"] as? Int == -7)
+        #expect((back["mid"] as? [String: Any])?["a"] as? String == "q\"\\\n\u{1}é")
+        #expect((back["alpha"] as? [Any])?.count == 4 && (back["alpha"] as? [Any])?[1] is NSNull)
+        #expect(Array(text.utf8).filter { $0 < 0x20 }.isEmpty, "control characters are escaped")
+    }
+}
