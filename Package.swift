@@ -47,6 +47,7 @@ let package = Package(
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "Classic", targets: ["Classic", "KernelMachines"]),
         .library(name: "LowLevel", targets: ["LowLevel"]),
+        .library(name: "Graph", targets: ["Graph"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "export-tool", targets: ["export-tool"]),
     ],
@@ -69,6 +70,10 @@ let package = Package(
         .target(name: "Arena", swiftSettings: numericSettings),
         .target(name: "CPUControl"),
         .target(name: "LowLevel", dependencies: ["COpenBLAS", "CPUControl"], swiftSettings: numericSettings),
+
+        // Static op graphs: values, nodes, one file per op (forward and backward side by side), the
+        // memory planner and the executor.
+        .target(name: "Graph", dependencies: ["Arena", "LowLevel"], swiftSettings: numericSettings),
 
         // Data sets (MNIST IDX, gzipped or not).
         .target(name: "MNIST", dependencies: ["CZlib"], swiftSettings: numericSettings),
@@ -108,6 +113,7 @@ let package = Package(
         .target(name: "ToolRunner", path: "Tests/ToolRunner"),
 
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
         .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "ClassicTests", dependencies: ["Classic", "KernelMachines", "Infer", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),

@@ -1,0 +1,157 @@
+import Arena
+import LowLevel
+
+/// Runs a graph over one planned block of arena memory: forward, and in training backward.
+///
+/// Construction takes exactly `plan.totalBytes` from the arena (the arena's high-water mark
+/// grows by that much and no more) and binds every node to its slots; `forward` and `backward`
+/// then allocate nothing.
+///
+/// Gradients: `backward` zeroes every non-parameter gradient before its first writer and
+/// accumulates; parameter gradients accumulate across calls until `zeroParameterGradients()`
+/// (so micro-batches add up). Not thread-safe.
+public final class GraphExecutor {
+    public let graph: Graph
+    public let plan: MemoryPlan
+    /// The arena the block came from, kept alive with the executor.
+    public let arena: ArenaAllocator
+    public let block: UnsafeMutableRawPointer
+
+    /// Samples in the next pass, 1...maxBatch. Set it before writing inputs.
+    public var rows: Int {
+        didSet { precondition(rows > 0 && rows <= plan.options.maxBatch, "rows \(rows) is outside 1...\(plan.options.maxBatch)") }
+    }
+
+    private let runs: [NodeRun]
+    private let definitions: [any Operator.Type]
+    /// Per backward step (index s − N): gradients to zero before it runs.
+    private let zeroBefore: [[(pointer: UnsafeMutablePointer<Float>, type: TensorType)]]
+    private let parameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)]
+    private let readable: [Bool]
+
+    public init(graph: Graph, options: PlanOptions, arena: ArenaAllocator) throws(GraphError) {
+        let plan = try MemoryPlan(graph: graph, options: options)
+        BLAS.configure(threads: BLAS.threads)
+        do {
+            // The arena hands out a (non-nil) start even for zero bytes.
+            block = UnsafeMutableRawPointer(try arena.allocate(UInt8.self, count: plan.totalBytes).baseAddress!)
+        } catch {
+            throw GraphError("the graph needs \(plan.totalBytes) bytes of arena: \(error)")
+        }
+        block.initializeMemory(as: UInt8.self, repeating: 0, count: plan.totalBytes)
+        self.graph = graph
+        self.plan = plan
+        self.arena = arena
+        self.rows = options.maxBatch
+        let base = block
+        func pointer(_ slot: MemoryPlan.Slot) -> UnsafeMutableRawPointer { base + slot.offset }
+        func gradient(_ id: ValueID) -> UnsafeMutablePointer<Float>? {
+            plan.gradients[id.index].map { pointer($0).assumingMemoryBound(to: Float.self) }
+        }
+        var runs: [NodeRun] = []
+        for (k, node) in graph.nodes.enumerated() {
+            let backward = plan.runsBackward[k]
+            runs.append(NodeRun(
+                name: node.name, attributes: node.attributes,
+                inputTypes: node.inputs.map(graph.type(of:)), outputTypes: node.outputs.map(graph.type(of:)),
+                inputs: node.inputs.map { pointer(plan.values[$0.index]) },
+                outputs: node.outputs.map { pointer(plan.values[$0.index]) },
+                inputGradients: node.inputs.map { backward ? gradient($0) : nil },
+                outputGradients: node.outputs.map { backward ? gradient($0) : nil },
+                buffers: plan.requests[k].map(pointer)))
+        }
+        self.runs = runs
+        self.definitions = graph.nodes.map(\.op.definition)
+        let n = graph.nodes.count
+        var zeroBefore = Array(repeating: [(pointer: UnsafeMutablePointer<Float>, type: TensorType)](), count: max(n, 1))
+        var parameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
+        for (i, value) in graph.values.enumerated() {
+            guard let slot = plan.gradients[i] else { continue }
+            let p = pointer(slot).assumingMemoryBound(to: Float.self)
+            if value.role == .parameter {
+                parameterGradients.append((p, value.type.elementsPerSample))
+            } else {
+                zeroBefore[slot.first - n].append((p, value.type))
+            }
+        }
+        self.zeroBefore = zeroBefore
+        self.parameterGradients = parameterGradients
+        self.readable = plan.values.map { $0.last == plan.steps - 1 }
+    }
+
+    /// Bytes an executor for `graph` with `options` takes from its arena.
+    public static func arenaBytes(graph: Graph, options: PlanOptions) throws(GraphError) -> Int {
+        try MemoryPlan(graph: graph, options: options).totalBytes
+    }
+
+    public var maxBatch: Int { plan.options.maxBatch }
+
+    /// A value's elements for the current `rows`: write inputs here, read outputs, initialise parameters.
+    /// - Precondition: the value is float32 and readable after a pass: an input, parameter, state,
+    ///   graph output, seed, or listed in `PlanOptions.keep`.
+    public func view(of id: ValueID) -> UnsafeMutableBufferPointer<Float> {
+        precondition(graph.type(of: id).element == .float32, "'\(graph.values[id.index].name)' is not float32: use intView(of:)")
+        return UnsafeMutableBufferPointer(start: rawView(id).assumingMemoryBound(to: Float.self), count: count(of: id))
+    }
+
+    /// An int32 value's elements for the current `rows` (labels, token ids).
+    public func intView(of id: ValueID) -> UnsafeMutableBufferPointer<Int32> {
+        precondition(graph.type(of: id).element == .int32, "'\(graph.values[id.index].name)' is not int32: use view(of:)")
+        return UnsafeMutableBufferPointer(start: rawView(id).assumingMemoryBound(to: Int32.self), count: count(of: id))
+    }
+
+    /// dL/dvalue after `backward`, for the current `rows`.
+    /// - Precondition: a parameter's, or a value listed in `PlanOptions.gradients`, in a training plan.
+    public func gradient(of id: ValueID) -> UnsafeMutableBufferPointer<Float> {
+        guard let slot = plan.gradients[id.index], slot.last == plan.steps - 1 else {
+            preconditionFailure("no gradient of '\(graph.values[id.index].name)' is kept: list it in PlanOptions.gradients")
+        }
+        return UnsafeMutableBufferPointer(start: (block + slot.offset).assumingMemoryBound(to: Float.self), count: count(of: id))
+    }
+
+    /// Runs every node forward on the first `rows` samples of the inputs.
+    public func forward() {
+        for k in runs.indices {
+            runs[k].rows = rows
+            definitions[k].forward(runs[k])
+        }
+    }
+
+    /// Backward from `seed` with dL/dseed = 1 for every element (the seed's sum is the objective).
+    /// - Precondition: a training plan, `seed` among its seeds, after `forward()` on the same rows.
+    public func backward(from seed: ValueID) {
+        backward(from: seed) { g, count in for i in 0..<count { g[i] = 1 } }
+    }
+
+    /// Backward from `seed` with dL/dseed given from outside (`gradient` holds the seed's count of
+    /// elements for the current rows): how a generator trains through a discriminator.
+    public func backward(from seed: ValueID, gradient: UnsafePointer<Float>) {
+        backward(from: seed) { g, count in g.update(from: gradient, count: count) }
+    }
+
+    /// Sets every parameter gradient to zero.
+    public func zeroParameterGradients() {
+        for (p, count) in parameterGradients { Kernels.fill(p, with: 0, count: count) }
+    }
+
+    private func backward(from seed: ValueID, seeding: (UnsafeMutablePointer<Float>, Int) -> Void) {
+        precondition(plan.options.mode == .training && plan.options.seeds.contains(seed),
+                     "'\(graph.values[seed.index].name)' is not a seed of this training plan")
+        let n = runs.count
+        for step in 0..<n {
+            for (p, type) in zeroBefore[step] { Kernels.fill(p, with: 0, count: type.count(rows: rows)) }
+            if step == 0, let slot = plan.gradients[seed.index] {
+                seeding((block + slot.offset).assumingMemoryBound(to: Float.self), count(of: seed))
+            }
+            let k = n - 1 - step
+            if plan.runsBackward[k] { definitions[k].backward(runs[k]) }
+        }
+    }
+
+    private func count(of id: ValueID) -> Int { graph.type(of: id).count(rows: rows) }
+
+    private func rawView(_ id: ValueID) -> UnsafeMutableRawPointer {
+        precondition(readable[id.index], "'\(graph.values[id.index].name)' is not kept after a pass: list it in PlanOptions.keep")
+        return block + plan.values[id.index].offset
+    }
+}

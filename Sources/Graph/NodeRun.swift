@@ -1,0 +1,58 @@
+/// One node bound to its memory: what an op's forward and backward see. Built once by the
+/// executor; a pass only updates `rows`.
+///
+/// The pointers are into the executor's planned block and valid while the executor lives. Counts
+/// are for the current `rows` (batched values) or fixed (unbatched ones).
+public final class NodeRun {
+    public let name: String
+    public let attributes: Attributes
+    public let inputTypes: [TensorType]
+    public let outputTypes: [TensorType]
+    /// Samples in the current pass.
+    public internal(set) var rows: Int = 0
+
+    let inputPointers: [UnsafeMutableRawPointer]
+    let outputPointers: [UnsafeMutableRawPointer]
+    let inputGradientPointers: [UnsafeMutablePointer<Float>?]
+    let outputGradientPointers: [UnsafeMutablePointer<Float>?]
+    let bufferPointers: [UnsafeMutableRawPointer]
+
+    init(name: String, attributes: Attributes, inputTypes: [TensorType], outputTypes: [TensorType],
+         inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer],
+         inputGradients: [UnsafeMutablePointer<Float>?], outputGradients: [UnsafeMutablePointer<Float>?],
+         buffers: [UnsafeMutableRawPointer]) {
+        self.name = name
+        self.attributes = attributes
+        self.inputTypes = inputTypes
+        self.outputTypes = outputTypes
+        self.inputPointers = inputs
+        self.outputPointers = outputs
+        self.inputGradientPointers = inputGradients
+        self.outputGradientPointers = outputGradients
+        self.bufferPointers = buffers
+    }
+
+    @inline(__always) public func input(_ i: Int) -> UnsafeMutablePointer<Float> {
+        inputPointers[i].assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) public func intInput(_ i: Int) -> UnsafeMutablePointer<Int32> {
+        inputPointers[i].assumingMemoryBound(to: Int32.self)
+    }
+    @inline(__always) public func output(_ i: Int) -> UnsafeMutablePointer<Float> {
+        outputPointers[i].assumingMemoryBound(to: Float.self)
+    }
+    /// Where dL/d(input i) accumulates, or nil when it is not wanted.
+    @inline(__always) public func inputGradient(_ i: Int) -> UnsafeMutablePointer<Float>? { inputGradientPointers[i] }
+    /// dL/d(output i), or nil when nothing downstream depends on it (zero).
+    @inline(__always) public func outputGradient(_ i: Int) -> UnsafeMutablePointer<Float>? { outputGradientPointers[i] }
+    /// The op's k-th `BufferRequest`.
+    @inline(__always) public func buffer(_ k: Int) -> UnsafeMutableRawPointer { bufferPointers[k] }
+    @inline(__always) public func floatBuffer(_ k: Int) -> UnsafeMutablePointer<Float> {
+        bufferPointers[k].assumingMemoryBound(to: Float.self)
+    }
+
+    /// Elements of input i in this pass.
+    @inline(__always) public func inputCount(_ i: Int) -> Int { inputTypes[i].count(rows: rows) }
+    /// Elements of output i in this pass.
+    @inline(__always) public func outputCount(_ i: Int) -> Int { outputTypes[i].count(rows: rows) }
+}

@@ -1,0 +1,48 @@
+import LowLevel
+
+/// Per-sample loss −log softmax(z)[label] from logits z [batch, classes] and int32 labels
+/// [batch]; dz += dloss·(softmax(z) − onehot(label)). The probabilities are saved for backward.
+/// A label outside 0..<classes gives a NaN loss (the trainer stops on it) and no gradient.
+enum SoftmaxCrossEntropy: Operator {
+    static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
+        guard inputs.count == 2 else { throw ShapeError("takes logits and labels, got \(inputs.count) inputs") }
+        let z = inputs[0], labels = inputs[1]
+        guard z.element == .float32, z.isBatched, z.shape.count == 1 else { throw ShapeError("logits must be float32 [batch, classes]") }
+        guard labels.element == .int32, labels.isBatched, labels.shape.isEmpty else { throw ShapeError("labels must be int32 [batch]") }
+        return [TensorType([], batched: true)]
+    }
+
+    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes) -> [BufferRequest] {
+        [BufferRequest(.saved, bytesPerSample: 4 * inputs[0].elementsPerSample)]
+    }
+
+    static func forward(_ node: NodeRun) {
+        let classes = node.inputTypes[0].shape[0], rows = node.rows
+        let z = node.input(0), labels = node.intInput(1), loss = node.output(0), p = node.floatBuffer(0)
+        Kernels.logSoftmaxRows(z, into: p, rows: rows, columns: classes)
+        for r in 0..<rows {
+            let label = Int(labels[r])
+            loss[r] = label >= 0 && label < classes ? -p[r * classes + label] : .nan
+        }
+        Kernels.exp(p, into: p, count: rows * classes)
+    }
+
+    static func backward(_ node: NodeRun) {
+        guard let dloss = node.outputGradient(0), let dz = node.inputGradient(0) else { return }
+        let classes = node.inputTypes[0].shape[0]
+        let labels = node.intInput(1), p = node.floatBuffer(0)
+        for r in 0..<node.rows {
+            let label = Int(labels[r])
+            guard label >= 0 && label < classes else { continue }
+            let g = dloss[r], row = r * classes
+            for j in 0..<classes { dz[row + j] += g * p[row + j] }
+            dz[row + label] -= g
+        }
+    }
+}
+
+extension GraphBuilder {
+    public func softmaxCrossEntropy(logits: ValueID, labels: ValueID, name: String? = nil) throws(GraphError) -> ValueID {
+        try apply1(.softmaxCrossEntropy, [logits, labels], name: name)
+    }
+}

@@ -1,0 +1,171 @@
+import Testing
+@testable import Graph
+
+/// One row per op and shape: the op's backward against central finite differences of
+/// f = Σ r·y for a random r, with respect to every float input, batched inputs and parameters
+/// alike. A new op is covered by adding rows here; `everyOpHasARow` fails until it has one.
+@Suite struct OpGradientTests {
+    /// An operand: its shape, whether it is batched (an input) or not (a parameter), the range its
+    /// values are drawn from, and whether it holds int32 labels below `labelLimit`.
+    struct Operand: CustomStringConvertible, Sendable {
+        var shape: [Int]
+        var batched = true
+        var range: ClosedRange<Float> = -1...1
+        /// Draw away from zero (|x| ≥ 0.2), for ops with a kink or pole there.
+        var awayFromZero = false
+        var labelLimit: Int? = nil
+        var description: String { TensorType(shape, labelLimit == nil ? .float32 : .int32, batched: batched).description }
+    }
+
+    struct Row: CustomTestStringConvertible, Sendable {
+        var op: OpKind
+        var operands: [Operand]
+        var build: @Sendable (GraphBuilder, [ValueID]) throws -> ValueID
+        var testDescription: String { "\(op.rawValue)(\(operands.map(\.description).joined(separator: ", ")))" }
+    }
+
+    static func input(_ shape: [Int], _ range: ClosedRange<Float> = -1...1, away: Bool = false) -> Operand {
+        Operand(shape: shape, batched: true, range: range, awayFromZero: away)
+    }
+    static func weight(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Operand {
+        Operand(shape: shape, batched: false, range: range)
+    }
+
+    static func binaryRows(_ op: OpKind, denominator: ClosedRange<Float> = -1...1,
+                           _ f: @escaping @Sendable (GraphBuilder, ValueID, ValueID) throws -> ValueID) -> [Row] {
+        let pairs: [(Operand, Operand)] = [
+            (input([4]), input([4], denominator)),                  // same shape
+            (input([2, 3]), weight([3], denominator)),              // a row (bias) against a batch
+            (input([3]), weight([], denominator)),                  // a scalar parameter
+            (weight([]), input([2, 3], denominator)),               // the broadcast operand on the left
+            (input([2, 3]), input([3], denominator)),               // per-sample trailing broadcast
+            (weight([2, 3]), weight([2, 3], denominator)),          // unbatched
+        ]
+        return pairs.map { a, b in Row(op: op, operands: [a, b]) { g, v in try f(g, v[0], v[1]) } }
+    }
+
+    static func unaryRows(_ op: OpKind, _ range: ClosedRange<Float> = -1...1, away: Bool = false,
+                          _ f: @escaping @Sendable (GraphBuilder, ValueID) throws -> ValueID) -> [Row] {
+        [Operand(shape: [5], range: range, awayFromZero: away),
+         Operand(shape: [2, 3], batched: false, range: range, awayFromZero: away)].map { x in
+            Row(op: op, operands: [x]) { g, v in try f(g, v[0]) }
+        }
+    }
+
+    static let rows: [Row] = {
+        var rows: [Row] = []
+        rows += binaryRows(.add) { g, a, b in try g.add(a, b) }
+        rows += binaryRows(.sub) { g, a, b in try g.sub(a, b) }
+        rows += binaryRows(.mul) { g, a, b in try g.mul(a, b) }
+        rows += binaryRows(.div, denominator: 0.5...2) { g, a, b in try g.div(a, b) }
+        rows += unaryRows(.neg) { g, x in try g.neg(x) }
+        rows += unaryRows(.exp) { g, x in try g.exp(x) }
+        rows += unaryRows(.log, 0.3...2) { g, x in try g.log(x) }
+        rows += unaryRows(.sin, -3...3) { g, x in try g.sin(x) }
+        rows += unaryRows(.cos, -3...3) { g, x in try g.cos(x) }
+        rows += unaryRows(.tanh, -2...2) { g, x in try g.tanh(x) }
+        rows += unaryRows(.sqrt, 0.3...2) { g, x in try g.sqrt(x) }
+        rows += unaryRows(.square) { g, x in try g.square(x) }
+        rows += unaryRows(.relu, away: true) { g, x in try g.relu(x) }
+        rows += unaryRows(.sigmoid, -3...3) { g, x in try g.sigmoid(x) }
+        for op in [OpKind.sum, .mean] {
+            for axes in [ReductionAxes.sample, .lastAxis, .all] {
+                for x in [input([2, 3]), weight([4])] {
+                    rows.append(Row(op: op, operands: [x]) { g, v in
+                        op == .sum ? try g.sum(v[0], over: axes) : try g.mean(v[0], over: axes)
+                    })
+                }
+            }
+        }
+        let products: [(Operand, Operand, Bool)] = [
+            (input([4]), weight([4, 3]), false),          // a dense layer
+            (input([2, 4]), weight([4, 3]), false),       // leading dimensions become rows
+            (input([4]), weight([3, 4]), true),           // x·Wᵀ
+            (input([2, 4]), input([4, 3]), false),        // per-sample products
+            (input([2, 4]), input([3, 4]), true),         // per-sample Q·Kᵀ
+            (weight([2, 4]), input([4, 3]), false),       // a weight times per-sample matrices
+            (weight([2, 4]), weight([4, 3]), false),      // unbatched
+            (input([40]), weight([5, 40]), true),         // long rows: the dot-product path
+        ]
+        for (a, b, t) in products {
+            rows.append(Row(op: .matmul, operands: [a, b]) { g, v in try g.matmul(v[0], v[1], transposeB: t) })
+        }
+        rows.append(Row(op: .constant, operands: [input([3])]) { g, v in try g.mul(v[0], try g.constant(2.5, shape: [3])) })
+        for classes in [2, 5] {
+            rows.append(Row(op: .softmaxCrossEntropy,
+                            operands: [input([classes], -2...2), Operand(shape: [], labelLimit: classes)]) { g, v in
+                try g.softmaxCrossEntropy(logits: v[0], labels: v[1])
+            })
+        }
+        return rows
+    }()
+
+    @Test func everyOpHasARow() {
+        let covered = Set(Self.rows.map(\.op))
+        #expect(covered == Set(OpKind.allCases), "ops without a gradient row: \(Set(OpKind.allCases).subtracting(covered))")
+    }
+
+    @Test(arguments: rows)
+    func backwardMatchesFiniteDifferences(row: Row) throws {
+        let g = GraphBuilder()
+        var ids: [ValueID] = []
+        for (i, operand) in row.operands.enumerated() {
+            if operand.labelLimit != nil {
+                ids.append(g.input("labels\(i)", shape: operand.shape, element: .int32))
+            } else if operand.batched {
+                ids.append(g.input("x\(i)", shape: operand.shape))
+            } else {
+                ids.append(g.parameter("w\(i)", shape: operand.shape))
+            }
+        }
+        let y = try row.build(g, ids)
+        let graph = try g.build()
+        let floats = row.operands.indices.filter { row.operands[$0].labelLimit == nil }
+        let inputs = floats.filter { row.operands[$0].batched }.map { ids[$0] }
+        let run = try makeExecutor(graph, PlanOptions(.training, maxBatch: 4, seeds: [y], gradients: inputs))
+        run.rows = 3
+
+        var random = TestRandom(seed: UInt64(row.testDescription.utf8.reduce(5381) { ($0 &* 33) &+ UInt64($1) }))
+        for (i, operand) in row.operands.enumerated() {
+            if let limit = operand.labelLimit {
+                let labels = run.intView(of: ids[i])
+                for j in labels.indices { labels[j] = Int32(random.next() % UInt64(limit)) }
+                continue
+            }
+            let values = run.view(of: ids[i])
+            for j in values.indices {
+                var v = random.uniform(operand.range.lowerBound, operand.range.upperBound)
+                if operand.awayFromZero, abs(v) < 0.2 { v = v < 0 ? v - 0.2 : v + 0.2 }
+                values[j] = v
+            }
+        }
+        run.forward()
+        let weights = (0..<run.view(of: y).count).map { _ in random.uniform(-1, 1) }
+        func objective() -> Double {
+            run.forward()
+            return zip(run.view(of: y), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        _ = objective()
+        run.zeroParameterGradients()
+        run.backward(from: y, gradient: weights)
+
+        let h: Float = 1e-2
+        for i in floats {
+            let values = run.view(of: ids[i])
+            let analytic = Array(run.gradient(of: ids[i]))
+            #expect(analytic.count == values.count)
+            for j in values.indices {
+                let saved = values[j]
+                values[j] = saved + h
+                let plus = objective()
+                values[j] = saved - h
+                let minus = objective()
+                values[j] = saved
+                let numeric = (plus - minus) / Double(2 * h)
+                let a = Double(analytic[j])
+                #expect(abs(a - numeric) <= 2e-3 + 1e-2 * max(abs(a), abs(numeric)),
+                        "operand \(i) element \(j): backward \(a), finite differences \(numeric)")
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Testing
+@testable import Graph
+
+/// Reverse mode beyond single ops: a parameter read by two nodes, a gradient seeded from outside
+/// (a generator trained through a discriminator), and gradients of inputs.
+@Suite struct ReverseModeTests {
+    /// A tied weight: y = Σ tanh(x·W)·Wᵀ reads W twice; its gradient is the sum of both uses.
+    @Test func sharedParameterGetsTheSumOfItsGradients() throws {
+        let g = GraphBuilder()
+        let x = g.input("x", shape: [4])
+        let w = g.parameter("w", shape: [4, 3])
+        let h = try g.tanh(try g.matmul(x, w))
+        let back = try g.matmul(h, w, transposeB: true)
+        let y = try g.sum(try g.mul(back, x), over: .all)
+        let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 3, seeds: [y], gradients: [x]))
+        var random = TestRandom(seed: 7)
+        fill(run.view(of: x), &random)
+        fill(run.view(of: w), &random)
+        run.forward()
+        run.zeroParameterGradients()
+        run.backward(from: y)
+        expectGradientsMatch(run, values: [w, x], analytic: { Array(run.gradient(of: $0)) }) {
+            run.forward()
+            return Double(run.view(of: y)[0])
+        }
+    }
+
+    /// Parameter gradients accumulate across backward calls until zeroed: two calls give twice one.
+    @Test func parameterGradientsAccumulateUntilZeroed() throws {
+        let g = GraphBuilder()
+        let x = g.input("x", shape: [2])
+        let w = g.parameter("w", shape: [2, 2])
+        let y = try g.sum(try g.square(try g.matmul(x, w)), over: .all)
+        let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 2, seeds: [y]))
+        var random = TestRandom(seed: 3)
+        fill(run.view(of: x), &random)
+        fill(run.view(of: w), &random)
+        run.forward()
+        run.zeroParameterGradients()
+        run.backward(from: y)
+        let once = Array(run.gradient(of: w))
+        run.backward(from: y)
+        #expect(zip(run.gradient(of: w), once).allSatisfy { abs($0 - 2 * $1) <= 1e-6 * max(1, abs($1)) })
+        run.zeroParameterGradients()
+        #expect(run.gradient(of: w).allSatisfy { $0 == 0 })
+    }
+
+    /// Two executors: a generator G(z) = tanh(z·Wg) and a discriminator D(u) = Σ sigmoid(u·Wd).
+    /// D's gradient with respect to its input seeds G's backward, which must give the gradient of
+    /// D(G(z)) with respect to Wg (finite differences through both), with D's weights left alone.
+    @Test func externalGradientTrainsAGeneratorThroughADiscriminator() throws {
+        let gb = GraphBuilder()
+        let z = gb.input("z", shape: [3])
+        let wg = gb.parameter("wg", shape: [3, 4])
+        let fake = try gb.tanh(try gb.matmul(z, wg), name: "fake")
+        gb.output(fake)
+        let generator = try makeExecutor(try gb.build(), PlanOptions(.training, maxBatch: 5, seeds: [fake]))
+
+        let db = GraphBuilder()
+        let u = db.input("u", shape: [4])
+        let wd = db.parameter("wd", shape: [4, 2])
+        let score = try db.sum(try db.sigmoid(try db.matmul(u, wd)), over: .all, name: "score")
+        let discriminator = try makeExecutor(try db.build(), PlanOptions(.training, maxBatch: 5, seeds: [score], gradients: [u]))
+
+        var random = TestRandom(seed: 11)
+        generator.rows = 4
+        discriminator.rows = 4
+        fill(generator.view(of: z), &random)
+        fill(generator.view(of: wg), &random)
+        fill(discriminator.view(of: wd), &random, -2, 2)
+        let frozen = Array(discriminator.view(of: wd))
+
+        func composite() -> Double {
+            generator.forward()
+            _ = discriminator.view(of: u).update(fromContentsOf: generator.view(of: fake))
+            discriminator.forward()
+            return Double(discriminator.view(of: score)[0])
+        }
+        _ = composite()
+        discriminator.backward(from: score)
+        generator.zeroParameterGradients()
+        generator.backward(from: fake, gradient: UnsafePointer(discriminator.gradient(of: u).baseAddress!))
+        #expect(Array(discriminator.view(of: wd)) == frozen)
+        expectGradientsMatch(generator, values: [wg], analytic: { Array(generator.gradient(of: $0)) }, objective: composite)
+    }
+
+    /// Only what is asked for gets a gradient: a data input without a request has none, and a
+    /// branch that does not reach the seed runs no backward.
+    @Test func gradientsFlowOnlyWhereNeeded() throws {
+        let g = GraphBuilder()
+        let x = g.input("x", shape: [3])
+        let w = g.parameter("w", shape: [3])
+        let used = try g.sum(try g.mul(x, w), over: .all, name: "loss")
+        let unused = try g.exp(try g.mul(x, w), name: "side")
+        g.output(unused)
+        let graph = try g.build()
+        let plan = try MemoryPlan(graph: graph, options: PlanOptions(.training, maxBatch: 2, seeds: [used]))
+        #expect(plan.gradients[x.index] == nil)
+        #expect(plan.gradients[w.index] != nil)
+        let sideNode = graph.values[unused.index].producer!
+        #expect(!plan.runsBackward[sideNode])
+        #expect(plan.runsBackward[graph.values[used.index].producer!])
+    }
+}
