@@ -208,12 +208,12 @@ enum LinearScores {
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
                 guard let classes else {
-                    Dense.forwardOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
+                    Kernels.denseOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
                                      into: output, indices: nil, values: nil)
                     return
                 }
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: outputs) { scores in
-                    Dense.forwardOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
+                    Kernels.denseOne(x, inputs: inputs, outputs: outputs, weight: w.baseAddress!, bias: b.baseAddress!,
                                      into: scores.baseAddress!, indices: nil, values: nil)
                     PairwiseVote.apply(scores.baseAddress!, classes: classes, into: output)
                 }

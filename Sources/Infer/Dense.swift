@@ -7,7 +7,7 @@ import LowLevel
 ///
 /// A layer that reads the network's input may be built with `sparseInput`: it then checks each
 /// batch's density and, when the batch is mostly zeros, computes y and dW from the non-zero inputs
-/// only (see `SparseInput`). Results equal the dense path's up to rounding.
+/// only (see `SparseBatch`). Results equal the dense path's up to rounding.
 public final class Dense: Layer {
     public let inputCount: Int
     public let outputCount: Int
@@ -16,7 +16,7 @@ public final class Dense: Layer {
     public let parameters: [Parameter]
     /// Keeps the memory of W and b alive as long as the layer.
     private let arena: ArenaAllocator
-    private let sparse: SparseInput?
+    private let sparse: SparseBatch?
     /// One row of scratch for the sparse weight update.
     private let rowScratch: UnsafeMutableBufferPointer<Float>?
     /// Layers that do not read the network's input: scratch for a single sample's non-zero
@@ -43,7 +43,8 @@ public final class Dense: Layer {
                          gradient: try arena.allocateFloats(outputs), decays: false)
         parameters = [weight, bias]
         if let maxBatch {
-            sparse = try SparseInput(maxBatch: maxBatch, columns: inputs, arena: arena)
+            let memory = try arena.allocate(UInt8.self, count: SparseBatch.bytes(maxBatch: maxBatch, columns: inputs))
+            sparse = SparseBatch(memory: UnsafeMutableRawPointer(memory.baseAddress!), maxBatch: maxBatch, columns: inputs)
             rowScratch = try arena.allocateFloats(outputs)
         } else {
             sparse = nil
@@ -58,7 +59,7 @@ public final class Dense: Layer {
         var total = 2 * ArenaAllocator.footprint(of: Float.self, count: inputs * outputs)
             + 2 * ArenaAllocator.footprint(of: Float.self, count: outputs)
         if let maxBatch {
-            total += SparseInput.arenaBytes(maxBatch: maxBatch, columns: inputs)
+            total += ArenaAllocator.footprint(of: UInt8.self, count: SparseBatch.bytes(maxBatch: maxBatch, columns: inputs))
                 + ArenaAllocator.footprint(of: Float.self, count: outputs)
         } else {
             total += ArenaAllocator.footprint(of: Int32.self, count: inputs) + ArenaAllocator.footprint(of: Float.self, count: inputs)
@@ -73,13 +74,13 @@ public final class Dense: Layer {
     public func forward(_ x: Matrix, into y: Matrix, training: Bool) {
         precondition(x.columns == inputCount && y.columns == outputCount && x.rows == y.rows)
         for r in 0..<y.rows { y.row(r).update(from: bias.value.baseAddress!, count: outputCount) }
-        if let sparse, sparse.load(x) {
+        if let sparse, sparse.load(x.base, rows: x.rows) {
             forwardWasSparse = true
             // y_r = b + Σ_{x_ri ≠ 0} x_ri · W[i, :]
             for r in 0..<x.rows {
                 let start = Int(sparse.rowStart[r]), count = Int(sparse.rowStart[r + 1]) - start
-                Kernels.sparseRowCombination(coefficients: sparse.rowValue.baseAddress! + start,
-                                             rows: sparse.rowColumn.baseAddress! + start, count: count,
+                Kernels.sparseRowCombination(coefficients: sparse.rowValue + start,
+                                             rows: sparse.rowColumn + start, count: count,
                                              matrix: w, ld: outputCount, columns: outputCount,
                                              into: y.row(r), accumulate: true)
             }
@@ -88,7 +89,7 @@ public final class Dense: Layer {
         forwardWasSparse = false
         if x.rows == 1 {
             // One sample: the C runtime's arithmetic (sparse rows or a SIMD vector-matrix product).
-            Self.forwardOne(x.base, inputs: inputCount, outputs: outputCount, weight: w, bias: bias.value.baseAddress!,
+            Kernels.denseOne(x.base, inputs: inputCount, outputs: outputCount, weight: w, bias: bias.value.baseAddress!,
                             into: y.base, indices: singleSample?.indices.baseAddress, values: singleSample?.values.baseAddress)
             return
         }
@@ -96,23 +97,6 @@ public final class Dense: Layer {
         Kernels.gemm(.none, .none, m: x.rows, n: outputCount, k: inputCount,
                      alpha: 1, a: x.base, lda: inputCount, b: w, ldb: outputCount,
                      beta: 1, c: y.base, ldc: outputCount)
-    }
-
-    /// y = b + x·W for one sample, choosing the sparse or dense kernel exactly as `forward` does
-    /// for a batch of one. `indices`/`values` are scratch for `inputs` entries. Shared with the
-    /// file-based runtime so both give bit-identical outputs.
-    public static func forwardOne(_ x: UnsafePointer<Float>, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
-                           bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                           indices: UnsafeMutablePointer<Int32>?, values: UnsafeMutablePointer<Float>?) {
-        y.update(from: bias, count: outputs)
-        if let indices, let values,
-           let count = Kernels.nonZeros(x, count: inputs, indices: indices, values: values,
-                                        capacity: SparseInput.rowLimit(columns: inputs)) {
-            Kernels.sparseRowCombination(coefficients: values, rows: indices, count: count, matrix: weight,
-                                         ld: outputs, columns: outputs, into: y, accumulate: true)
-        } else {
-            Kernels.vectorMatrix(x, rows: inputs, matrix: weight, ld: outputs, columns: outputs, into: y, accumulate: true)
-        }
     }
 
     public func backward(input x: Matrix, output y: Matrix, outputGradient dy: Matrix, inputGradient dx: Matrix?) {
@@ -130,8 +114,8 @@ public final class Dense: Layer {
                 if count == 0 {
                     Kernels.fill(row, with: 0, count: outputCount)
                 } else {
-                    Kernels.sparseRowCombination(coefficients: sparse.columnValue.baseAddress! + start,
-                                                 rows: sparse.columnRow.baseAddress! + start, count: count,
+                    Kernels.sparseRowCombination(coefficients: sparse.columnValue + start,
+                                                 rows: sparse.columnRow + start, count: count,
                                                  matrix: dy.base, ld: outputCount, columns: outputCount,
                                                  into: row, accumulate: false)
                 }
@@ -157,8 +141,8 @@ public final class Dense: Layer {
                 let row = w + i * outputCount
                 if keep != 1 { Kernels.scale(row, by: keep, count: outputCount) }
                 if count > 0 {
-                    Kernels.sparseRowCombination(coefficients: sparse.columnValue.baseAddress! + start,
-                                                 rows: sparse.columnRow.baseAddress! + start, count: count,
+                    Kernels.sparseRowCombination(coefficients: sparse.columnValue + start,
+                                                 rows: sparse.columnRow + start, count: count,
                                                  matrix: dy.base, ld: outputCount, columns: outputCount,
                                                  into: scratch, accumulate: false)
                     Kernels.axpy(-lr, scratch, row, count: outputCount)

@@ -1,3 +1,5 @@
+import LowLevel
+
 /// Choosing rows to hold out of a training set (validation splits, cross-validation folds), the
 /// same way for networks and classic models: rows grouped by class (all in one group for
 /// regression), each group shuffled by the project's generator, so the choice is the same on every

@@ -1,3 +1,5 @@
+import LowLevel
+
 /// A compact text form of a layer stack, for the command line:
 ///
 ///     conv:6,5x5,p=2 relu maxpool:2 conv:16,5x5 relu maxpool:2 flatten dense:120 relu dense:84 relu dense:10

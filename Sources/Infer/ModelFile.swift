@@ -1,3 +1,4 @@
+import LowLevel
 import CZlib
 
 /// A validated model file (docs/FORMAT.md) in memory the caller owns and keeps alive. Validation
@@ -241,7 +242,7 @@ public struct ModelFile {
                                      output: Shape3(channels: outputs / (arg(11) * arg(12)), height: arg(11), width: arg(12)),
                                      kernelHeight: arg(5), kernelWidth: arg(6), strideY: arg(7), strideX: arg(8),
                                      padTop: arg(9), padLeft: arg(10))
-                maxColumns = max(maxColumns, Conv2D.scratchForOne(g))
+                maxColumns = max(maxColumns, Convolution.scratchForOne(g))
             }
             width = outputs
             widest = max(widest, outputs)

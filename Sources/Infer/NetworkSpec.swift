@@ -1,3 +1,4 @@
+import LowLevel
 import Arena
 
 /// One layer of a network description.

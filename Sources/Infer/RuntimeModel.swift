@@ -83,7 +83,7 @@ public struct RuntimeModel {
     public var outputLength: Int { file.outputLength }
 
     /// The widest dense layer's input: the size of the scratch its non-zero inputs go into
-    /// (`Dense.forwardOne`), nil without dense layers.
+    /// (`Kernels.denseOne`), nil without dense layers.
     static func maxDenseInputs(_ file: ModelFile) -> Int? {
         var widest: Int? = nil
         for i in 0..<file.layerCount where file.layer(i).kind == .dense { widest = max(widest ?? 0, Int(file.layer(i).inputs)) }
@@ -97,7 +97,7 @@ public struct RuntimeModel {
         plan.reserve(Layer.self, file.layerCount)
         for i in 0..<file.layerCount where file.layer(i).kind == .conv2d {
             let g = convGeometry(file.layer(i))
-            if Conv2D.usesTransposedWeights(g) { plan.reserve(Float.self, DirectConvolution.transposedWeightCount(g)) }
+            if Convolution.usesTransposedWeights(g) { plan.reserve(Float.self, DirectConvolution.transposedWeightCount(g)) }
         }
         plan.reserve(Float.self, file.maxWidth)
         plan.reserve(Float.self, file.maxWidth)
@@ -166,7 +166,7 @@ public struct RuntimeModel {
                 layer.bias = file.floats(record.arg(1))
                 let g = convGeometry(record)
                 layer.conv = g
-                if Conv2D.usesTransposedWeights(g) {
+                if Convolution.usesTransposedWeights(g) {
                     let t = cursor.take(Float.self, DirectConvolution.transposedWeightCount(g))
                     DirectConvolution.transposeWeights(layer.weight!, g, into: t)
                     layer.transposed = UnsafePointer(t)
@@ -240,16 +240,16 @@ public struct RuntimeModel {
             let layer = layers[i]
             switch layer.kind {
             case .dense:
-                Dense.forwardOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
+                Kernels.denseOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
                                  into: out, indices: sparseIndices, values: sparseValues)
             case .activation:
                 Activation.apply(layer.activation, x, into: out, count: layer.outputs)
             case .conv2d:
-                Conv2D.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out,
+                Convolution.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out,
                                   transposed: layer.transposed)
             case .maxPool, .averagePool:
                 let (spec, input, output) = layer.pool!
-                Pool2D.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)
+                Pooling.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)
             case .channelAffine:
                 let channels = layer.inputs / layer.spatial
                 for c in 0..<channels {

@@ -1,3 +1,5 @@
+import LowLevel
+
 /// How a layer's weights are drawn. Biases start at zero.
 public enum WeightInitializer: String, Codable, Sendable, CaseIterable {
     /// He et al.: normal with standard deviation √(2 / fan-in); suits ReLU and ELU.

@@ -1,3 +1,4 @@
+import LowLevel
 import ArgumentParser
 import Arena
 import Classic

@@ -1,3 +1,4 @@
+import LowLevel
 import Foundation
 import Arena
 import Infer

@@ -74,6 +74,18 @@ public struct ConvGeometry: Sendable, Equatable {
     public let strideX: Int
     public let padTop: Int
     public let padLeft: Int
+
+    public init(input: Shape3, output: Shape3, kernelHeight: Int, kernelWidth: Int, strideY: Int, strideX: Int,
+                padTop: Int, padLeft: Int) {
+        self.input = input
+        self.output = output
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.padTop = padTop
+        self.padLeft = padLeft
+    }
     /// Rows of the im2col matrix: input channels × kernel area.
     public var patch: Int { input.channels * kernelHeight * kernelWidth }
     /// Columns of the im2col matrix: output positions.

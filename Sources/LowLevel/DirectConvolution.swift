@@ -1,4 +1,3 @@
-import LowLevel
 
 /// Stride-1 convolution as direct SIMD loops, the alternative to im2col + GEMM. Each sample is
 /// first copied into a zero-padded plane per channel, with 16 floats of slack at the end, so every
@@ -9,23 +8,23 @@ import LowLevel
 ///
 /// Measured against im2col + GEMM at LeNet sizes (see the issue note); the faster one is what
 /// `Conv2D` uses for stride 1.
-enum DirectConvolution {
+public enum DirectConvolution {
     /// Floats in one padded sample: C planes of (oh + kh − 1) × (ow + kw − 1), plus slack.
-    static func paddedCount(_ g: ConvGeometry) -> Int {
+    public static func paddedCount(_ g: ConvGeometry) -> Int {
         g.input.channels * paddedHeight(g) * paddedWidth(g) + 16
     }
-    static func paddedHeight(_ g: ConvGeometry) -> Int { g.output.height + g.kernelHeight - 1 }
-    static func paddedWidth(_ g: ConvGeometry) -> Int { g.output.width + g.kernelWidth - 1 }
+    public static func paddedHeight(_ g: ConvGeometry) -> Int { g.output.height + g.kernelHeight - 1 }
+    public static func paddedWidth(_ g: ConvGeometry) -> Int { g.output.width + g.kernelWidth - 1 }
     /// Output row length rounded up to whole vectors.
-    static func rowStride(_ g: ConvGeometry) -> Int { (g.output.width + 15) & ~15 }
+    public static func rowStride(_ g: ConvGeometry) -> Int { (g.output.width + 15) & ~15 }
     /// Floats in one sample's padded output gradient.
-    static func gradientCount(_ g: ConvGeometry) -> Int { g.output.channels * g.output.height * rowStride(g) }
+    public static func gradientCount(_ g: ConvGeometry) -> Int { g.output.channels * g.output.height * rowStride(g) }
 
-    static func applies(to g: ConvGeometry) -> Bool { g.strideY == 1 && g.strideX == 1 }
+    public static func applies(to g: ConvGeometry) -> Bool { g.strideY == 1 && g.strideX == 1 }
 
     /// Copies one sample into the data rows and columns of its padded layout, leaving the
     /// padding as it is (zero in a buffer that only ever receives samples this way).
-    static func copyInterior(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
+    public static func copyInterior(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), h = g.input.height, w = g.input.width
         let count = min(w, wp - g.padLeft)
         for c in 0..<g.input.channels {
@@ -37,7 +36,7 @@ enum DirectConvolution {
     }
 
     /// Copies one sample into its zero-padded layout.
-    static func pad(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
+    public static func pad(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>) {
         Kernels.fill(p, with: 0, count: paddedCount(g))
         copyInterior(x, g, into: p)
     }
@@ -49,7 +48,7 @@ enum DirectConvolution {
     /// the data are skipped (they would add zeros: half the work of the input gradient's full
     /// correlation). With rows of 16 or more, a row's last block is moved back to end at the
     /// row's end, so every store is a whole vector (a few columns are computed twice).
-    static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
+    public static func forward(padded p: UnsafePointer<Float>, _ g: ConvGeometry, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         // A constant kernel width unrolls the innermost loop completely.
         #if WIDE_VECTOR_REGISTERS
@@ -145,7 +144,7 @@ enum DirectConvolution {
     }
 
     /// The padded rows that hold data: [padTop, padTop + input height), within the padded plane.
-    static func dataRows(_ g: ConvGeometry) -> Range<Int> {
+    public static func dataRows(_ g: ConvGeometry) -> Range<Int> {
         min(g.padTop, paddedHeight(g))..<min(g.padTop + g.input.height, paddedHeight(g))
     }
 
@@ -197,14 +196,14 @@ enum DirectConvolution {
     }
 
     /// Filters rounded up to whole vectors (the transposed weights' row length).
-    static func filterStride(_ g: ConvGeometry) -> Int { (g.output.channels + 15) & ~15 }
+    public static func filterStride(_ g: ConvGeometry) -> Int { (g.output.channels + 15) & ~15 }
     /// Floats of transposed weights: one row of `filterStride` per tap.
-    static func transposedWeightCount(_ g: ConvGeometry) -> Int { g.patch * filterStride(g) }
+    public static func transposedWeightCount(_ g: ConvGeometry) -> Int { g.patch * filterStride(g) }
 
     /// A per-filter array m [F, n] as [n, filterStride] with zeros past the last filter, so one
     /// vector load gives the 16 filters' values of one column: weights (n = taps) and output
     /// gradients (n = positions) for the across-filters kernels.
-    static func transposeAcrossFilters(_ m: UnsafePointer<Float>, columns n: Int, _ g: ConvGeometry,
+    public static func transposeAcrossFilters(_ m: UnsafePointer<Float>, columns n: Int, _ g: ConvGeometry,
                                        into t: UnsafeMutablePointer<Float>) {
         let filters = g.output.channels, stride = filterStride(g)
         // Reads run along each filter's row; the writes, `stride` apart, stay within L1.
@@ -220,7 +219,7 @@ enum DirectConvolution {
     }
 
     /// W [F, taps] as [taps, filterStride].
-    static func transposeWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
+    public static func transposeWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
         transposeAcrossFilters(w, columns: g.patch, g, into: t)
     }
 
@@ -228,7 +227,7 @@ enum DirectConvolution {
     /// filters are one vector, multiplied by the broadcast input value of several output positions
     /// at once (independent FMA chains sharing one weight load). Unlike the row-vectorised loop, no
     /// lanes are lost to short output rows (LeNet's second convolution has rows of 10).
-    static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
+    public static func forwardAcrossFilters(padded p: UnsafePointer<Float>, _ g: ConvGeometry, transposedWeight wt: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         #if WIDE_VECTOR_REGISTERS
         if g.output.width >= 10 { forwardRowSegments10(padded: p, g, transposedWeight: wt, bias: bias, into: y); return }
@@ -339,16 +338,16 @@ enum DirectConvolution {
 
     /// Floats of the output gradients laid out for `weightGradientAcrossFilters`: per sample,
     /// one row of `filterStride` per output position.
-    static func transposedGradientCount(_ g: ConvGeometry) -> Int { g.output.spatial * filterStride(g) }
+    public static func transposedGradientCount(_ g: ConvGeometry) -> Int { g.output.spatial * filterStride(g) }
 
     /// One sample's output gradient [F, positions] as [positions, filterStride].
-    static func transposeGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
+    public static func transposeGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into t: UnsafeMutablePointer<Float>) {
         transposeAcrossFilters(dy, columns: g.output.spatial, g, into: t)
     }
 
     /// Floats of the per-tap partial sums `weightGradientAcrossFilters` keeps: one vector of
     /// `filterStride` per tap.
-    static func acrossFiltersPartialCount(_ g: ConvGeometry) -> Int { transposedWeightCount(g) }
+    public static func acrossFiltersPartialCount(_ g: ConvGeometry) -> Int { transposedWeightCount(g) }
 
     /// dW = Σ over the batch of dY ∗ x, vectorised across filters (16 a vector): for six taps at a
     /// time, each output position's gradient vector (one load) meets the six broadcast inputs it
@@ -359,7 +358,7 @@ enum DirectConvolution {
     /// carry over between samples in `partial` ([taps, filterStride], `acrossFiltersPartialCount`).
     /// `padded` holds the batch's padded samples `sampleStride` floats apart; `gradients` holds
     /// each sample's `transposeGradient`, `transposedGradientCount` floats apart.
-    static func weightGradientAcrossFilters(padded: UnsafePointer<Float>, sampleStride sampleIn: Int, gradients: UnsafePointer<Float>,
+    public static func weightGradientAcrossFilters(padded: UnsafePointer<Float>, sampleStride sampleIn: Int, gradients: UnsafePointer<Float>,
                                             batch: Int, _ g: ConvGeometry, partial: UnsafeMutablePointer<Float>,
                                             into dw: UnsafeMutablePointer<Float>) {
         let hp = paddedHeight(g), wp = paddedWidth(g), oh = g.output.height, ow = g.output.width
@@ -485,7 +484,7 @@ enum DirectConvolution {
     #endif
 
     /// Copies one sample's output gradient into rows of `rowStride` floats, zero-padded.
-    static func padGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into q: UnsafeMutablePointer<Float>) {
+    public static func padGradient(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, into q: UnsafeMutablePointer<Float>) {
         let ow = g.output.width, stride = rowStride(g), rows = g.output.channels * g.output.height
         for r in 0..<rows {
             let target = q + r * stride, source = dy + r * ow
@@ -496,12 +495,12 @@ enum DirectConvolution {
 
     /// Floats of the partial sums `weightGradient` keeps: one vector per filter and tap, for
     /// filters rounded up to whole blocks of six.
-    static func rowPartialCount(_ g: ConvGeometry) -> Int { (g.output.channels + 5) / 6 * 6 * g.patch * 16 }
+    public static func rowPartialCount(_ g: ConvGeometry) -> Int { (g.output.channels + 5) / 6 * 6 * g.patch * 16 }
 
     /// Whether `weightGradient` reads output gradients where they are (rows of 16 or more: a
     /// row's last, overlapping vector masks the lanes the previous one covered) rather than from
     /// copies padded to whole vectors (`padGradient`).
-    static func readsGradientInPlace(_ g: ConvGeometry) -> Bool { g.output.width >= 16 }
+    public static func readsGradientInPlace(_ g: ConvGeometry) -> Bool { g.output.width >= 16 }
 
     /// dW = Σ over the batch of dY ∗ x (correlation of each padded input with the output gradient),
     /// six filters at a time sharing each input load (six FMA chains). Samples are the outer loop
@@ -509,7 +508,7 @@ enum DirectConvolution {
     /// keeps a vector of partial sums in `partial` (`rowPartialCount`), reduced once at the end.
     /// `gradients` holds each sample's output gradient: as it is (`sampleStride` = outputs, rows of
     /// ow) when `readsGradientInPlace`, else `padGradient`'s copies (`gradientCount`, `rowStride`).
-    static func weightGradient(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
+    public static func weightGradient(padded: UnsafePointer<Float>, gradients: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry,
                                partial: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         switch g.kernelWidth {
         case 5: weightGradientRows(padded: padded, gradients: gradients, batch: batch, g, kernelWidth: 5, partial: partial, into: dw)
@@ -621,14 +620,14 @@ enum DirectConvolution {
     /// dx_padded[c, y, x] = Σ_{f,i,j} W′[c, f, i, j] · dy_padded[f, y + i, x + j]. So the gradient
     /// runs on the forward kernel (six output channels share each input load) instead of a
     /// reduction over filters that waits on FMA latency.
-    static func gradientGeometry(_ g: ConvGeometry) -> ConvGeometry {
+    public static func gradientGeometry(_ g: ConvGeometry) -> ConvGeometry {
         ConvGeometry(input: g.output, output: Shape3(channels: g.input.channels, height: paddedHeight(g), width: paddedWidth(g)),
                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideY: 1, strideX: 1,
                      padTop: g.kernelHeight - 1, padLeft: g.kernelWidth - 1)
     }
 
     /// W′ for `inputGradient`: [C, F, kh, kw], each kernel turned by 180°.
-    static func flipWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into flipped: UnsafeMutablePointer<Float>) {
+    public static func flipWeights(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into flipped: UnsafeMutablePointer<Float>) {
         let kh = g.kernelHeight, kw = g.kernelWidth, channels = g.input.channels, filters = g.output.channels
         for f in 0..<filters {
             for c in 0..<channels {
@@ -645,7 +644,7 @@ enum DirectConvolution {
     /// `paddedGradient` holds `paddedCount(gradientGeometry(g))` floats, zero except where `dy`
     /// goes (its border is never written: zero it once), `plane` holds
     /// C × (oh + kh − 1) × (ow + kw − 1) + 16, `zeroBias` C zeros.
-    static func inputGradient(outputGradient dy: UnsafePointer<Float>, _ g: ConvGeometry, flipped: UnsafePointer<Float>,
+    public static func inputGradient(outputGradient dy: UnsafePointer<Float>, _ g: ConvGeometry, flipped: UnsafePointer<Float>,
                               zeroBias: UnsafePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>,
                               plane dp: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let gg = gradientGeometry(g)
