@@ -26,7 +26,11 @@ public final class GraphBuilder {
 
     /// A persistent, untrained tensor (unbatched).
     public func state(_ name: String, shape: [Int]) -> ValueID {
-        addValue(Value(name: scoped(name), type: TensorType(shape, batched: false), role: .state))
+        addState(name, TensorType(shape, batched: false))
+    }
+
+    func addState(_ name: String, _ type: TensorType) -> ValueID {
+        addValue(Value(name: scoped(name), type: type, role: .state))
     }
 
     /// Marks `id` as an output: kept readable after a pass.

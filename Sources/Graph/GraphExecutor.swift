@@ -7,9 +7,9 @@ import LowLevel
 /// grows by that much and no more) and binds every node to its slots; `forward` and `backward`
 /// then allocate nothing.
 ///
-/// Gradients: `backward` zeroes every non-parameter gradient before its first writer and
-/// accumulates; parameter gradients accumulate across calls until `zeroParameterGradients()`
-/// (so micro-batches add up). Not thread-safe.
+/// Gradients: `backward` zeroes every gradient before its first writer (or lets that writer
+/// overwrite it) and accumulates; parameter gradients hold this backward's, or with
+/// `accumulate: true` are added to (so micro-batches add up). Not thread-safe.
 public final class GraphExecutor {
     public let graph: Graph
     public let plan: MemoryPlan
@@ -27,7 +27,11 @@ public final class GraphExecutor {
     /// Per backward step (index s − N): gradients to zero before it runs.
     private let zeroBefore: [[(pointer: UnsafeMutablePointer<Float>, type: TensorType)]]
     private let parameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)]
+    /// Parameter gradients that no first writer overwrites, zeroed when a backward starts afresh.
+    private let zeroedParameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)]
     private let readable: [Bool]
+    private var externalPointers: [UnsafeMutableRawPointer?]
+    private var lastForwardTrained = false
 
     public init(graph: Graph, options: PlanOptions, arena: ArenaAllocator) throws(GraphError) {
         let plan = try MemoryPlan(graph: graph, options: options)
@@ -52,31 +56,40 @@ public final class GraphExecutor {
         for (k, node) in graph.nodes.enumerated() {
             let backward = plan.runsBackward[k]
             runs.append(NodeRun(
-                name: node.name, attributes: node.attributes,
+                name: node.name, maxBatch: options.maxBatch, attributes: node.attributes,
                 inputTypes: node.inputs.map(graph.type(of:)), outputTypes: node.outputs.map(graph.type(of:)),
                 inputs: node.inputs.map { pointer(plan.values[$0.index]) },
                 outputs: node.outputs.map { pointer(plan.values[$0.index]) },
                 inputGradients: node.inputs.map { backward ? gradient($0) : nil },
                 outputGradients: node.outputs.map { backward ? gradient($0) : nil },
-                buffers: plan.requests[k].map(pointer)))
+                buffers: plan.requests[k].map(pointer),
+                firstWriter: plan.firstWriter[k],
+                readsParameter: node.inputs.map { graph.values[$0.index].role == .parameter }))
         }
         self.runs = runs
         self.definitions = graph.nodes.map(\.op.definition)
         let n = graph.nodes.count
         var zeroBefore = Array(repeating: [(pointer: UnsafeMutablePointer<Float>, type: TensorType)](), count: max(n, 1))
         var parameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
+        var zeroedParameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
+        let overwritten = Set(graph.nodes.indices.flatMap { k in
+            graph.nodes[k].inputs.indices.filter { plan.firstWriter[k][$0] }.map { graph.nodes[k].inputs[$0].index }
+        })
         for (i, value) in graph.values.enumerated() {
             guard let slot = plan.gradients[i] else { continue }
             let p = pointer(slot).assumingMemoryBound(to: Float.self)
             if value.role == .parameter {
                 parameterGradients.append((p, value.type.elementsPerSample))
-            } else {
+                if !overwritten.contains(i) { zeroedParameterGradients.append((p, value.type.elementsPerSample)) }
+            } else if !overwritten.contains(i) {
                 zeroBefore[slot.first - n].append((p, value.type))
             }
         }
         self.zeroBefore = zeroBefore
         self.parameterGradients = parameterGradients
+        self.zeroedParameterGradients = zeroedParameterGradients
         self.readable = plan.values.map { $0.last == plan.steps - 1 }
+        self.externalPointers = Array(repeating: nil, count: graph.values.count)
     }
 
     /// Bytes an executor for `graph` with `options` takes from its arena.
@@ -109,24 +122,40 @@ public final class GraphExecutor {
         return UnsafeMutableBufferPointer(start: (block + slot.offset).assumingMemoryBound(to: Float.self), count: count(of: id))
     }
 
-    /// Runs every node forward on the first `rows` samples of the inputs.
-    public func forward() {
+    /// Runs every node forward on the first `rows` samples of the inputs; `training` selects batch
+    /// statistics and dropout.
+    public func forward(training: Bool = false) {
+        lastForwardTrained = training
         for k in runs.indices {
             runs[k].rows = rows
+            runs[k].isTraining = training
             definitions[k].forward(runs[k])
         }
     }
 
+    /// Points an external input (`PlanOptions.external`) at the caller's memory, which must hold
+    /// `rows × elementsPerSample` elements for every later pass until bound again.
+    public func bind(_ input: ValueID, to memory: UnsafeRawPointer) {
+        precondition(plan.options.external.contains(input), "'\(graph.values[input.index].name)' is not an external input")
+        let raw = UnsafeMutableRawPointer(mutating: memory)
+        for (k, node) in graph.nodes.enumerated() {
+            for (i, id) in node.inputs.enumerated() where id == input { runs[k].inputPointers[i] = raw }
+        }
+        externalPointers[input.index] = raw
+    }
+
     /// Backward from `seed` with dL/dseed = 1 for every element (the seed's sum is the objective).
-    /// - Precondition: a training plan, `seed` among its seeds, after `forward()` on the same rows.
-    public func backward(from seed: ValueID) {
-        backward(from: seed) { g, count in for i in 0..<count { g[i] = 1 } }
+    /// Parameter gradients are replaced, or with `accumulate` added to (micro-batches).
+    /// - Precondition: a training plan, `seed` among its seeds, after `forward(training: true)` on
+    ///   the same rows (what backward reads is saved by a training pass).
+    public func backward(from seed: ValueID, accumulate: Bool = false) {
+        backward(from: seed, accumulate: accumulate) { g, count in for i in 0..<count { g[i] = 1 } }
     }
 
     /// Backward from `seed` with dL/dseed given from outside (`gradient` holds the seed's count of
     /// elements for the current rows): how a generator trains through a discriminator.
-    public func backward(from seed: ValueID, gradient: UnsafePointer<Float>) {
-        backward(from: seed) { g, count in g.update(from: gradient, count: count) }
+    public func backward(from seed: ValueID, gradient: UnsafePointer<Float>, accumulate: Bool = false) {
+        backward(from: seed, accumulate: accumulate) { g, count in g.update(from: gradient, count: count) }
     }
 
     /// Sets every parameter gradient to zero.
@@ -134,10 +163,15 @@ public final class GraphExecutor {
         for (p, count) in parameterGradients { Kernels.fill(p, with: 0, count: count) }
     }
 
-    private func backward(from seed: ValueID, seeding: (UnsafeMutablePointer<Float>, Int) -> Void) {
+    private func backward(from seed: ValueID, accumulate: Bool, seeding: (UnsafeMutablePointer<Float>, Int) -> Void) {
         precondition(plan.options.mode == .training && plan.options.seeds.contains(seed),
                      "'\(graph.values[seed.index].name)' is not a seed of this training plan")
+        precondition(lastForwardTrained, "backward needs a forward(training: true) first")
         let n = runs.count
+        if !accumulate {
+            for (p, count) in zeroedParameterGradients { Kernels.fill(p, with: 0, count: count) }
+        }
+        for run in runs { run.accumulatesParameterGradients = accumulate }
         for step in 0..<n {
             for (p, type) in zeroBefore[step] { Kernels.fill(p, with: 0, count: type.count(rows: rows)) }
             if step == 0, let slot = plan.gradients[seed.index] {
@@ -151,7 +185,9 @@ public final class GraphExecutor {
     private func count(of id: ValueID) -> Int { graph.type(of: id).count(rows: rows) }
 
     private func rawView(_ id: ValueID) -> UnsafeMutableRawPointer {
+        if let external = externalPointers[id.index] { return external }
         precondition(readable[id.index], "'\(graph.values[id.index].name)' is not kept after a pass: list it in PlanOptions.keep")
+        precondition(!plan.options.external.contains(id), "external input '\(graph.values[id.index].name)' is not bound yet")
         return block + plan.values[id.index].offset
     }
 }

@@ -11,13 +11,18 @@ public struct PlanOptions: Sendable {
     public var gradients: [ValueID]
     /// Values besides the graph's inputs and outputs that stay readable after a pass.
     public var keep: [ValueID]
+    /// Inputs the caller keeps in its own memory and binds with `GraphExecutor.bind(_:to:)`
+    /// (a data set's batch, read in place): they get no bytes in the plan.
+    public var external: [ValueID]
 
-    public init(_ mode: Mode, maxBatch: Int, seeds: [ValueID] = [], gradients: [ValueID] = [], keep: [ValueID] = []) {
+    public init(_ mode: Mode, maxBatch: Int, seeds: [ValueID] = [], gradients: [ValueID] = [], keep: [ValueID] = [],
+                external: [ValueID] = []) {
         self.mode = mode
         self.maxBatch = maxBatch
         self.seeds = seeds
         self.gradients = gradients
         self.keep = keep
+        self.external = external
     }
 }
 
@@ -59,6 +64,9 @@ public struct MemoryPlan: Sendable {
     public let requests: [[Slot]]
     /// Per node: whether its backward runs.
     public let runsBackward: [Bool]
+    /// Per node and input: whether the node is the first writer of that input's gradient and may
+    /// overwrite it (`Operator.overwritesGradients`), so it is not zeroed first.
+    public let firstWriter: [[Bool]]
     /// Size of the block, in bytes.
     public let totalBytes: Int
 
@@ -73,8 +81,11 @@ public struct MemoryPlan: Sendable {
 
     public init(graph: Graph, options: PlanOptions) throws(GraphError) {
         guard options.maxBatch > 0 else { throw GraphError("maxBatch must be positive, got \(options.maxBatch)") }
-        for id in options.seeds + options.gradients + options.keep where id.index < 0 || id.index >= graph.values.count {
+        for id in options.seeds + options.gradients + options.keep + options.external where id.index < 0 || id.index >= graph.values.count {
             throw GraphError("plan names value \(id), outside the graph's \(graph.values.count) values")
+        }
+        for id in options.external where graph.values[id.index].role != .input {
+            throw GraphError("'\(graph.values[id.index].name)' is not an input, so it cannot be external")
         }
         let training = options.mode == .training
         if training, options.seeds.isEmpty { throw GraphError("a training plan needs a seed value (the loss) to start backward from") }
@@ -111,6 +122,15 @@ public struct MemoryPlan: Sendable {
             node.outputs.contains { hasGradient[$0.index] } && node.inputs.contains { hasGradient[$0.index] }
         }
 
+        var firstWriter = graph.nodes.map { Array(repeating: false, count: $0.inputs.count) }
+        let seedSet = Set(options.seeds)
+        for i in graph.values.indices where hasGradient[i] && !seedSet.contains(ValueID(i)) {
+            guard let c = consumers[i].last(where: { runsBackward[$0] }) else { continue }
+            let node = graph.nodes[c]
+            guard node.op.definition.overwritesGradients, node.inputs.filter({ $0.index == i }).count == 1 else { continue }
+            firstWriter[c][node.inputs.firstIndex { $0.index == i }!] = true
+        }
+
         // Lifetimes.
         let kept = Set(graph.outputs + options.keep + options.seeds)
         var valueSlots: [Slot] = []
@@ -120,7 +140,8 @@ public struct MemoryPlan: Sendable {
             case .parameter, .state:
                 valueSlots.append(Slot(offset: 0, bytes: bytes, category: .weights, first: 0, last: end))
             case .input:
-                valueSlots.append(Slot(offset: 0, bytes: bytes, category: .activations, first: 0, last: end))
+                let external = options.external.contains(ValueID(i))
+                valueSlots.append(Slot(offset: 0, bytes: external ? 0 : bytes, category: .activations, first: 0, last: end))
             case .activation:
                 let p = value.producer!
                 var last = p
@@ -150,13 +171,16 @@ public struct MemoryPlan: Sendable {
         for (k, node) in graph.nodes.enumerated() {
             let types = node.inputs.map(graph.type(of:)), outs = node.outputs.map(graph.type(of:))
             var slots: [Slot] = []
-            for request in node.op.definition.buffers(inputs: types, outputs: outs, attributes: node.attributes) {
-                let bytes = round(request.bytes(maxBatch: options.maxBatch))
+            for request in node.op.definition.buffers(inputs: types, outputs: outs, attributes: node.attributes,
+                                                      maxBatch: options.maxBatch) {
+                let bytes = round(request.bytes)
                 switch request.lifetime {
                 case .forward:
                     slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: k, last: k))
                 case .saved:
                     slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: k, last: runsBackward[k] ? backwardStep(k) : k))
+                case .persistent:
+                    slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: 0, last: end))
                 case .backward:
                     // Unused unless backward runs; still given bytes so indices stay stable.
                     let step = runsBackward[k] ? backwardStep(k) : k
@@ -206,6 +230,7 @@ public struct MemoryPlan: Sendable {
         self.gradients = gradientSlots
         self.requests = requestSlots
         self.runsBackward = runsBackward
+        self.firstWriter = firstWriter
         self.totalBytes = total
     }
 }

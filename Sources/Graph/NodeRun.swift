@@ -10,18 +10,29 @@ public final class NodeRun {
     public let outputTypes: [TensorType]
     /// Samples in the current pass.
     public internal(set) var rows: Int = 0
+    /// The most samples a pass may hold (what the buffers were planned for).
+    public let maxBatch: Int
+    /// Whether the pass is a training one (batch statistics, dropout).
+    public internal(set) var isTraining = false
+    /// Whether this backward adds to parameter gradients instead of replacing them.
+    var accumulatesParameterGradients = false
 
-    let inputPointers: [UnsafeMutableRawPointer]
+    var inputPointers: [UnsafeMutableRawPointer]
     let outputPointers: [UnsafeMutableRawPointer]
     let inputGradientPointers: [UnsafeMutablePointer<Float>?]
     let outputGradientPointers: [UnsafeMutablePointer<Float>?]
     let bufferPointers: [UnsafeMutableRawPointer]
+    /// Per input: whether this node writes its gradient first (see `Operator.overwritesGradients`),
+    /// and whether that input is a parameter (then only when not accumulating).
+    let firstWriter: [Bool]
+    let readsParameter: [Bool]
 
-    init(name: String, attributes: Attributes, inputTypes: [TensorType], outputTypes: [TensorType],
+    init(name: String, maxBatch: Int, attributes: Attributes, inputTypes: [TensorType], outputTypes: [TensorType],
          inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer],
          inputGradients: [UnsafeMutablePointer<Float>?], outputGradients: [UnsafeMutablePointer<Float>?],
-         buffers: [UnsafeMutableRawPointer]) {
+         buffers: [UnsafeMutableRawPointer], firstWriter: [Bool], readsParameter: [Bool]) {
         self.name = name
+        self.maxBatch = maxBatch
         self.attributes = attributes
         self.inputTypes = inputTypes
         self.outputTypes = outputTypes
@@ -30,6 +41,13 @@ public final class NodeRun {
         self.inputGradientPointers = inputGradients
         self.outputGradientPointers = outputGradients
         self.bufferPointers = buffers
+        self.firstWriter = firstWriter
+        self.readsParameter = readsParameter
+    }
+
+    /// Whether backward must write (=) input i's gradient rather than add to it.
+    @inline(__always) public func overwrites(_ i: Int) -> Bool {
+        firstWriter[i] && !(accumulatesParameterGradients && readsParameter[i])
     }
 
     @inline(__always) public func input(_ i: Int) -> UnsafeMutablePointer<Float> {

@@ -2,7 +2,8 @@
 /// passes. Each op is one file under `Ops/` with all four side by side, plus its builder method.
 ///
 /// Backward *accumulates* (`+=`) into input gradients, which the executor zeroes before the first
-/// writer; a value read by several nodes therefore gets the sum of their gradients. An input
+/// writer (or lets the first writer overwrite, see `overwritesGradients`); a value read by
+/// several nodes therefore gets the sum of their gradients. An input
 /// gradient is nil when no gradient is wanted there (integer inputs, data, frozen paths); an
 /// output gradient is nil when nothing downstream depends on that output (read it as zero).
 /// Neither pass may allocate heap memory.
@@ -10,30 +11,36 @@ public protocol Operator {
     /// Output types for these inputs, or why they do not fit (wrong count, shapes, element types).
     static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType]
     /// Buffers beyond inputs and outputs (scratch, saved-for-backward), planned with the rest.
-    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes) -> [BufferRequest]
+    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest]
     static func forward(_ node: NodeRun)
     static func backward(_ node: NodeRun)
+    /// Whether backward honours `NodeRun.overwrites(i)`: where the planner finds this node the
+    /// first writer of input i's gradient, it skips zeroing it and the op writes (=) instead of
+    /// adding. Ops whose kernels overwrite anyway (GEMM with β = 0, the layer kernels) save a pass.
+    static var overwritesGradients: Bool { get }
 }
 
 extension Operator {
-    public static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes) -> [BufferRequest] { [] }
+    public static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] { [] }
+    public static var overwritesGradients: Bool { false }
 }
 
-/// Extra memory an op asks for: `bytesPerSample × maxBatch + fixedBytes`, live during the op's
-/// forward pass (`.forward`), from its forward to its backward (`.saved`), or during its backward.
+/// Extra memory an op asks for, in bytes for the plan's largest batch, live during the op's
+/// forward pass (`.forward`), from its forward to its backward (`.saved`), during its backward, or
+/// for the executor's whole life (`.persistent`: zeroed once at construction and never shared, for
+/// buffers whose untouched parts must stay zero).
 public struct BufferRequest: Sendable, Equatable {
-    public enum Lifetime: Sendable { case forward, saved, backward }
+    public enum Lifetime: Sendable { case forward, saved, backward, persistent }
     public var lifetime: Lifetime
-    public var bytesPerSample: Int
-    public var fixedBytes: Int
+    public var bytes: Int
 
-    public init(_ lifetime: Lifetime, bytesPerSample: Int = 0, fixedBytes: Int = 0) {
+    public init(_ lifetime: Lifetime, bytes: Int) {
         self.lifetime = lifetime
-        self.bytesPerSample = bytesPerSample
-        self.fixedBytes = fixedBytes
+        self.bytes = bytes
     }
 
-    public func bytes(maxBatch: Int) -> Int { bytesPerSample * maxBatch + fixedBytes }
+    /// `count` floats (or int32s).
+    public static func floats(_ lifetime: Lifetime, _ count: Int) -> BufferRequest { BufferRequest(lifetime, bytes: 4 * count) }
 }
 
 /// Every op the graph knows. The raw value is the op's name in model files and messages; adding an
@@ -41,10 +48,11 @@ public struct BufferRequest: Sendable, Equatable {
 public enum OpKind: String, Codable, Sendable, CaseIterable {
     case constant
     case add, sub, mul, div
-    case neg, exp, log, sin, cos, tanh, sqrt, square, relu, sigmoid
+    case neg, exp, log, sin, cos, tanh, sqrt, square, relu, sigmoid, elu
     case sum, mean
     case matmul
     case softmaxCrossEntropy
+    case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape
 
     public var definition: any Operator.Type {
         switch self {
@@ -67,6 +75,14 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .mean: Mean.self
         case .matmul: MatMul.self
         case .softmaxCrossEntropy: SoftmaxCrossEntropy.self
+        case .elu: ELU.self
+        case .dense: Dense.self
+        case .conv2d: Conv2D.self
+        case .maxPool2d: MaxPool2D.self
+        case .avgPool2d: AvgPool2D.self
+        case .batchNorm: BatchNorm.self
+        case .dropout: Dropout.self
+        case .reshape: Reshape.self
         }
     }
 }

@@ -16,7 +16,7 @@ import Glibc
         let run = try makeExecutor(graph, PlanOptions(.training, maxBatch: 1, seeds: [y], gradients: [x1, x2], keep: [v1, v2, v3, v4]))
         run.view(of: x1)[0] = 2
         run.view(of: x2)[0] = 5
-        run.forward()
+        run.forward(training: true)
         // Forward trace: v1 = ln 2, v2 = 10, v3 = sin 5, v4 = v1 + v2, y = v4 − v3.
         #expect(abs(run.view(of: v1)[0] - 0.693) < 5e-4)
         #expect(run.view(of: v2)[0] == 10)
@@ -36,7 +36,7 @@ import Glibc
         let y = try g.square(x)
         let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 1, seeds: [y], gradients: [x]))
         _ = run.view(of: x).update(fromContentsOf: [7, 3, 5] as [Float])
-        run.forward()
+        run.forward(training: true)
         var jacobian: [[Float]] = []
         for i in 0..<3 {
             var seed: [Float] = [0, 0, 0]
@@ -59,7 +59,7 @@ import Glibc
         let y = try g.add(try g.add(first, try g.mul(try g.constant(5), z1)), try g.mul(try g.constant(7), z2), name: "y")
         let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 1, seeds: [y], gradients: [x]))
         run.view(of: x)[0] = x0
-        run.forward()
+        run.forward(training: true)
         run.backward(from: y)
         let s = Double(x0).sinValue, e = Glibc.exp(Double(x0) * Double(x0) * Double(x0))
         let value = s * s * s * s * e + 5 * s + 7 * Double(x0) * Double(x0) * Double(x0)
@@ -81,13 +81,13 @@ import Glibc
         run.view(of: lambda)[0] = -1
         let step: Float = 0.05
         for _ in 0..<2000 {
-            run.forward()
+            run.forward(training: true)
             run.zeroParameterGradients()
             run.backward(from: l)
             run.view(of: x)[0] -= step * run.gradient(of: x)[0]           // descend in x
             run.view(of: lambda)[0] += step * run.gradient(of: lambda)[0] // ascend in λ
         }
-        run.forward()
+        run.forward(training: true)
         #expect(abs(run.view(of: x)[0] - -Float(2).squareRoot()) < 1e-4)
         #expect(abs(run.view(of: lambda)[0] - -1 / Float(2).squareRoot()) < 1e-4)
         #expect(abs(run.view(of: l)[0] - (9 - 2 * Float(2).squareRoot())) < 1e-4)

@@ -71,7 +71,7 @@ import MallocCounter
         let arena = try ArenaAllocator(capacity: 1 << 24)
         let run = try GraphExecutor(graph: m.graph, options: options, arena: arena)
         run.rows = 16
-        run.forward()
+        run.forward(training: true)
         if mode == .training { run.backward(from: m.loss) }
         #expect(arena.highWaterMark == run.plan.totalBytes)
         #expect(try GraphExecutor.arenaBytes(graph: m.graph, options: options) == run.plan.totalBytes)
@@ -95,7 +95,7 @@ import MallocCounter
         let gradients = m.graph.parameters.map { UnsafePointer(train.gradient(of: $0).baseAddress!) }
         let counts = m.graph.parameters.map { train.view(of: $0).count }
         func step() {
-            train.forward()
+            train.forward(training: true)
             train.zeroParameterGradients()
             train.backward(from: m.loss)
             var i = 0

@@ -1,4 +1,5 @@
 import Testing
+import LowLevel
 @testable import Graph
 
 /// One row per op and shape: the op's backward against central finite differences of
@@ -14,6 +15,8 @@ import Testing
         /// Draw away from zero (|x| ≥ 0.2), for ops with a kink or pole there.
         var awayFromZero = false
         var labelLimit: Int? = nil
+        /// Share of elements set to zero (sparse input for the dense layer's sparse path).
+        var zeroFraction: Float = 0
         var description: String { TensorType(shape, labelLimit == nil ? .float32 : .int32, batched: batched).description }
     }
 
@@ -21,7 +24,13 @@ import Testing
         var op: OpKind
         var operands: [Operand]
         var build: @Sendable (GraphBuilder, [ValueID]) throws -> ValueID
-        var testDescription: String { "\(op.rawValue)(\(operands.map(\.description).joined(separator: ", ")))" }
+        /// Finite-difference step: smaller for ops with kinks (pooling's winners, a fused ReLU).
+        var h: Float = 1e-2
+        /// Run the conv → ReLU → max-pool fusion pass on the graph first.
+        var fused = false
+        var testDescription: String {
+            "\(op.rawValue)(\(operands.map(\.description).joined(separator: ", ")))" + (fused ? " fused" : "")
+        }
     }
 
     static func input(_ shape: [Int], _ range: ClosedRange<Float> = -1...1, away: Bool = false) -> Operand {
@@ -97,8 +106,51 @@ import Testing
                 try g.softmaxCrossEntropy(logits: v[0], labels: v[1])
             })
         }
+        rows += unaryRows(.elu, -2...2, away: true) { g, x in try g.elu(x) }
+        for sparse in [false, true] {
+            let x = Operand(shape: [10], zeroFraction: sparse ? 0.8 : 0)
+            rows.append(Row(op: .dense, operands: [x]) { g, v in
+                // A graph input gets the sparse path; a computed value (here x·1) the dense one.
+                let source = sparse ? v[0] : try g.mul(v[0], try g.constant(1))
+                return try g.dense(source, outputs: 4, name: "fc")
+            })
+        }
+        let convolutions: [(Operand, Conv2DSpec, Int)] = [
+            (input([2, 6, 7]), Conv2DSpec(filters: 3, kernel: (3, 3), padding: (1, 1)), 0),               // direct, padded
+            (input([2, 6, 7]), Conv2DSpec(filters: 3, kernel: (3, 3), padding: (1, 1)), 1),               // the same by im2col
+            (input([2, 7, 6]), Conv2DSpec(filters: 2, kernel: (3, 2), stride: (2, 2), same: true), 0),    // strided: im2col
+            (input([3, 6, 6]), Conv2DSpec(filters: 16, kernel: (3, 3)), 0),                               // across filters, in place
+            (input([1, 20, 20]), Conv2DSpec(filters: 2, kernel: (5, 5)), 0),                              // rows of 16+
+        ]
+        for (x, spec, algorithm) in convolutions {
+            rows.append(Row(op: .conv2d, operands: [x]) { g, v in try g.conv2d(v[0], spec, name: "conv", algorithm: algorithm) })
+        }
+        // The conv → ReLU → max-pool fusion: ReLU inside the convolution, the pool routing only to
+        // positive winners.
+        rows.append(Row(op: .conv2d, operands: [input([2, 8, 8])], build: { g, v in
+            let conv = try g.conv2d(v[0], Conv2DSpec(filters: 3, kernel: (3, 3), padding: (1, 1)), name: "conv")
+            return try g.maxPool2d(try g.relu(conv), PoolSpec(window: (2, 2)))
+        }, h: 1e-3, fused: true))
+        for (op, window) in [(OpKind.maxPool2d, PoolSpec(window: (2, 2))), (.maxPool2d, PoolSpec(window: (3, 3), stride: (2, 2))),
+                             (.avgPool2d, PoolSpec(window: (2, 2))), (.avgPool2d, PoolSpec(window: (4, 5), stride: (1, 1)))] {
+            rows.append(Row(op: op, operands: [input([2, 4, 5])], build: { g, v in
+                op == .maxPool2d ? try g.maxPool2d(v[0], window) : try g.avgPool2d(v[0], window)
+            }, h: 1e-3))
+        }
+        for shape in [[4], [3, 2, 2]] {
+            rows.append(Row(op: .batchNorm, operands: [input(shape, -2...2)]) { g, v in try g.batchNorm(v[0], name: "bn") })
+        }
+        rows.append(Row(op: .dropout, operands: [input([6])]) { g, v in
+            try g.dropout(v[0], rate: 0.3, generator: g.generatorState("dropout.generator"))
+        })
+        rows.append(Row(op: .reshape, operands: [input([2, 3])]) { g, v in try g.flatten(v[0]) })
         return rows
     }()
+
+    static func rawState(_ run: GraphExecutor, _ id: ValueID) -> UnsafeMutableRawBufferPointer {
+        run.graph.type(of: id).element == .int32 ? UnsafeMutableRawBufferPointer(run.intView(of: id))
+            : UnsafeMutableRawBufferPointer(run.view(of: id))
+    }
 
     @Test func everyOpHasARow() {
         let covered = Set(Self.rows.map(\.op))
@@ -118,14 +170,30 @@ import Testing
                 ids.append(g.parameter("w\(i)", shape: operand.shape))
             }
         }
-        let y = try row.build(g, ids)
-        let graph = try g.build()
+        var y = try row.build(g, ids)
+        var graph = try g.build()
+        if row.fused {
+            let fused = try graph.fusingConvReLUMaxPool()
+            #expect(fused.graph.nodes.count == graph.nodes.count - 1, "the ReLU is fused away")
+            #expect(fused.graph.nodes.contains { $0.op == .conv2d && $0.attributes.int("relu") == 1 })
+            graph = fused.graph
+            y = fused.map[y.index]!
+            ids = ids.map { fused.map[$0.index]! }
+        }
         let floats = row.operands.indices.filter { row.operands[$0].labelLimit == nil }
         let inputs = floats.filter { row.operands[$0].batched }.map { ids[$0] }
         let run = try makeExecutor(graph, PlanOptions(.training, maxBatch: 4, seeds: [y], gradients: inputs))
         run.rows = 3
-
         var random = TestRandom(seed: UInt64(row.testDescription.utf8.reduce(5381) { ($0 &* 33) &+ UInt64($1) }))
+        // Parameters the op's builder made itself (a layer's weights), and state: a seeded generator.
+        for p in graph.parameters where !ids.contains(p) { fill(run.view(of: p), &random) }
+        for id in graph.values(.state) where graph.type(of: id).element == .int32 {
+            withUnsafeBytes(of: RandomGenerator(seed: 9)) { bytes in
+                UnsafeMutableRawBufferPointer(run.intView(of: id)).copyMemory(from: bytes)
+            }
+        }
+        let states = graph.values(.state).map { Array(UnsafeRawBufferPointer(Self.rawState(run, $0))) }
+
         for (i, operand) in row.operands.enumerated() {
             if let limit = operand.labelLimit {
                 let labels = run.intView(of: ids[i])
@@ -136,23 +204,32 @@ import Testing
             for j in values.indices {
                 var v = random.uniform(operand.range.lowerBound, operand.range.upperBound)
                 if operand.awayFromZero, abs(v) < 0.2 { v = v < 0 ? v - 0.2 : v + 0.2 }
+                if random.uniform(0, 1) < operand.zeroFraction { v = 0 }
                 values[j] = v
             }
         }
-        run.forward()
+        // Every pass starts from the same state (batch norm's running statistics, dropout's generator).
+        func restoreState() {
+            for (id, bytes) in zip(graph.values(.state), states) { bytes.withUnsafeBytes { Self.rawState(run, id).copyMemory(from: $0) } }
+        }
+        restoreState()
+        run.forward(training: true)
         let weights = (0..<run.view(of: y).count).map { _ in random.uniform(-1, 1) }
         func objective() -> Double {
-            run.forward()
+            restoreState()
+            run.forward(training: true)
             return zip(run.view(of: y), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         _ = objective()
         run.zeroParameterGradients()
         run.backward(from: y, gradient: weights)
 
-        let h: Float = 1e-2
-        for i in floats {
-            let values = run.view(of: ids[i])
-            let analytic = Array(run.gradient(of: ids[i]))
+        let h = row.h
+        let checked = floats.map { ids[$0] } + graph.parameters.filter { !ids.contains($0) }
+        for id in checked {
+            let i = ids.firstIndex(of: id) ?? -1
+            let values = run.view(of: id)
+            let analytic = Array(run.gradient(of: id))
             #expect(analytic.count == values.count)
             for j in values.indices {
                 let saved = values[j]
@@ -164,7 +241,7 @@ import Testing
                 let numeric = (plus - minus) / Double(2 * h)
                 let a = Double(analytic[j])
                 #expect(abs(a - numeric) <= 2e-3 + 1e-2 * max(abs(a), abs(numeric)),
-                        "operand \(i) element \(j): backward \(a), finite differences \(numeric)")
+                        "'\(graph.values[id.index].name)' (operand \(i)) element \(j): backward \(a), finite differences \(numeric)")
             }
         }
     }

@@ -16,17 +16,18 @@ import Testing
         var random = TestRandom(seed: 7)
         fill(run.view(of: x), &random)
         fill(run.view(of: w), &random)
-        run.forward()
+        run.forward(training: true)
         run.zeroParameterGradients()
         run.backward(from: y)
         expectGradientsMatch(run, values: [w, x], analytic: { Array(run.gradient(of: $0)) }) {
-            run.forward()
+            run.forward(training: true)
             return Double(run.view(of: y)[0])
         }
     }
 
-    /// Parameter gradients accumulate across backward calls until zeroed: two calls give twice one.
-    @Test func parameterGradientsAccumulateUntilZeroed() throws {
+    /// A backward replaces parameter gradients; with `accumulate` it adds to them (micro-batches):
+    /// two calls give twice one, whichever op writes the gradient first.
+    @Test func parameterGradientsAccumulateOnRequest() throws {
         let g = GraphBuilder()
         let x = g.input("x", shape: [2])
         let w = g.parameter("w", shape: [2, 2])
@@ -35,11 +36,12 @@ import Testing
         var random = TestRandom(seed: 3)
         fill(run.view(of: x), &random)
         fill(run.view(of: w), &random)
-        run.forward()
-        run.zeroParameterGradients()
+        run.forward(training: true)
         run.backward(from: y)
         let once = Array(run.gradient(of: w))
         run.backward(from: y)
+        #expect(Array(run.gradient(of: w)) == once)
+        run.backward(from: y, accumulate: true)
         #expect(zip(run.gradient(of: w), once).allSatisfy { abs($0 - 2 * $1) <= 1e-6 * max(1, abs($1)) })
         run.zeroParameterGradients()
         #expect(run.gradient(of: w).allSatisfy { $0 == 0 })
@@ -71,9 +73,9 @@ import Testing
         let frozen = Array(discriminator.view(of: wd))
 
         func composite() -> Double {
-            generator.forward()
+            generator.forward(training: true)
             _ = discriminator.view(of: u).update(fromContentsOf: generator.view(of: fake))
-            discriminator.forward()
+            discriminator.forward(training: true)
             return Double(discriminator.view(of: score)[0])
         }
         _ = composite()

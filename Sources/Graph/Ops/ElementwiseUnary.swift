@@ -4,6 +4,16 @@ protocol ElementwiseUnary: Operator {
     static func apply(_ x: Float) -> Float
     /// f′ at x, given y = f(x).
     static func derivative(x: Float, y: Float) -> Float
+    /// A vector kernel for y = f(x) over `count` elements, when LowLevel has one (the C runtime
+    /// calls the same kernel, so Swift and C agree bit for bit); nil uses `apply`.
+    static var vectorForward: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { get }
+    /// A vector kernel writing dx = dy·f′ from y, used when this node writes dx first.
+    static var vectorBackward: ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { get }
+}
+
+extension ElementwiseUnary {
+    static var vectorForward: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { nil }
+    static var vectorBackward: ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { nil }
 }
 
 extension ElementwiseUnary {
@@ -15,12 +25,25 @@ extension ElementwiseUnary {
 
     static func forward(_ node: NodeRun) {
         let x = node.input(0), y = node.output(0)
+        if let kernel = vectorForward { return kernel(x, y, node.outputCount(0)) }
         for i in 0..<node.outputCount(0) { y[i] = apply(x[i]) }
     }
 
+    static var overwritesGradients: Bool { true }
+
     static func backward(_ node: NodeRun) {
-        guard let dy = node.outputGradient(0), let dx = node.inputGradient(0) else { return }
-        let x = node.input(0), y = node.output(0)
-        for i in 0..<node.outputCount(0) { dx[i] += dy[i] * derivative(x: x[i], y: y[i]) }
+        guard let dx = node.inputGradient(0) else { return }
+        let x = node.input(0), y = node.output(0), n = node.outputCount(0)
+        guard let dy = node.outputGradient(0) else {
+            if node.overwrites(0) { for i in 0..<n { dx[i] = 0 } }
+            return
+        }
+        if node.overwrites(0), let kernel = vectorBackward {
+            kernel(y, dy, dx, n)
+        } else if node.overwrites(0) {
+            for i in 0..<n { dx[i] = dy[i] * derivative(x: x[i], y: y[i]) }
+        } else {
+            for i in 0..<n { dx[i] += dy[i] * derivative(x: x[i], y: y[i]) }
+        }
     }
 }

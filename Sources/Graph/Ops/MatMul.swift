@@ -45,26 +45,32 @@ enum MatMul: Operator {
         }
     }
 
+    static var overwritesGradients: Bool { true }
+
     static func backward(_ node: NodeRun) {
         guard let dc = node.outputGradient(0) else { return }
         let (m, k, n, products) = dimensions(node)
         let transposed = transposesB(node.attributes)
         let a = node.input(0), b = node.input(1)
         let strideA = node.inputTypes[0].isBatched && products > 1 ? m * k : 0
+        // β = 0 where this node writes a gradient first; a weight A shared by every sample's
+        // product sums over samples after the first.
+        let freshA: Float = node.overwrites(0) ? 0 : 1, freshB: Float = node.overwrites(1) ? 0 : 1
         for s in 0..<products {
             let pa = a + s * strideA, pb = b + s * k * n, pdc = dc + s * m * n
+            let betaA: Float = strideA == 0 && s > 0 ? 1 : freshA
             if let da = node.inputGradient(0) {
                 // dA (m×k) += dC (m×n) · op(B)ᵀ
                 Kernels.gemm(.none, transposed ? .none : .transposed, m: m, n: k, k: n,
-                             alpha: 1, a: pdc, lda: n, b: pb, ldb: transposed ? k : n, beta: 1, c: da + s * strideA, ldc: k)
+                             alpha: 1, a: pdc, lda: n, b: pb, ldb: transposed ? k : n, beta: betaA, c: da + s * strideA, ldc: k)
             }
             if let db = node.inputGradient(1) {
                 if transposed { // dB (n×k) += dCᵀ · A
                     Kernels.gemm(.transposed, .none, m: n, n: k, k: m, alpha: 1, a: pdc, lda: n, b: pa, ldb: k,
-                                 beta: 1, c: db + s * k * n, ldc: k)
+                                 beta: freshB, c: db + s * k * n, ldc: k)
                 } else { // dB (k×n) += Aᵀ · dC
                     Kernels.gemm(.transposed, .none, m: k, n: n, k: m, alpha: 1, a: pa, lda: k, b: pdc, ldb: n,
-                                 beta: 1, c: db + s * k * n, ldc: n)
+                                 beta: freshB, c: db + s * k * n, ldc: n)
                 }
             }
         }

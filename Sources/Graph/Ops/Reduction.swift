@@ -45,13 +45,19 @@ extension Reduction {
         }
     }
 
+    static var overwritesGradients: Bool { true }
+
     static func backward(_ node: NodeRun) {
         guard let dy = node.outputGradient(0), let dx = node.inputGradient(0) else { return }
-        let n = groupSize(node)
+        let n = groupSize(node), overwrite = node.overwrites(0)
         let scale: Float = averages ? 1 / Float(n) : 1
         for g in 0..<node.outputCount(0) {
             let d = dy[g] * scale
-            for i in 0..<n { dx[g * n + i] += d }
+            if overwrite {
+                for i in 0..<n { dx[g * n + i] = d }
+            } else {
+                for i in 0..<n { dx[g * n + i] += d }
+            }
         }
     }
 }

@@ -12,8 +12,8 @@ enum SoftmaxCrossEntropy: Operator {
         return [TensorType([], batched: true)]
     }
 
-    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes) -> [BufferRequest] {
-        [BufferRequest(.saved, bytesPerSample: 4 * inputs[0].elementsPerSample)]
+    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] {
+        [.floats(.saved, maxBatch * inputs[0].elementsPerSample)]
     }
 
     static func forward(_ node: NodeRun) {
@@ -27,15 +27,24 @@ enum SoftmaxCrossEntropy: Operator {
         Kernels.exp(p, into: p, count: rows * classes)
     }
 
+    static var overwritesGradients: Bool { true }
+
     static func backward(_ node: NodeRun) {
         guard let dloss = node.outputGradient(0), let dz = node.inputGradient(0) else { return }
-        let classes = node.inputTypes[0].shape[0]
+        let classes = node.inputTypes[0].shape[0], overwrite = node.overwrites(0)
         let labels = node.intInput(1), p = node.floatBuffer(0)
         for r in 0..<node.rows {
-            let label = Int(labels[r])
-            guard label >= 0 && label < classes else { continue }
-            let g = dloss[r], row = r * classes
-            for j in 0..<classes { dz[row + j] += g * p[row + j] }
+            let label = Int(labels[r]), row = r * classes
+            guard label >= 0 && label < classes else {
+                if overwrite { for j in 0..<classes { dz[row + j] = 0 } }
+                continue
+            }
+            let g = dloss[r]
+            if overwrite {
+                for j in 0..<classes { dz[row + j] = g * p[row + j] }
+            } else {
+                for j in 0..<classes { dz[row + j] += g * p[row + j] }
+            }
             dz[row + label] -= g
         }
     }
