@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "MNIST", dependencies: ["CZlib"], swiftSettings: numericSettings),
 
         // Layers, losses, optimizers, networks, training, checkpoints.
-        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "MNIST", "CPNG", "CRuntimeSupport"],
+        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "Graph", "MNIST", "CPNG", "CRuntimeSupport"],
                 swiftSettings: numericSettings),
 
         // The classic models of the course: perceptron, least squares, logistic and softmax

@@ -1,4 +1,5 @@
 import LowLevel
+import Graph
 import Arena
 import CZlib
 
@@ -85,25 +86,46 @@ public enum ModelWriter {
             for (i, a) in args.enumerated() { r[3 + i] = a }
             return r
         }
+        let spec = network.spec, shapes = spec.shapes!, names = network.networkGraph.layerNames
+        /// Batch norm in evaluation as a per-channel y = scale·x + shift.
+        func foldedAffine(_ name: String) -> (scale: [Float], shift: [Float]) {
+            let gamma = network.tensor(named: "\(name).weight")!, beta = network.tensor(named: "\(name).bias")!
+            let mean = network.tensor(named: "\(name).running_mean")!, variance = network.tensor(named: "\(name).running_var")!
+            var scale = [Float](), shift = [Float]()
+            for c in gamma.indices {
+                let k = gamma[c] / (variance[c] + BatchNormalization.epsilon).squareRoot()
+                scale.append(k)
+                shift.append(beta[c] - mean[c] * k)
+            }
+            return (scale, shift)
+        }
+        func tensor(_ layer: Int, _ suffix: String) -> (name: String, shape: [Int], values: [Float]) {
+            let name = "\(names[layer]!).\(suffix)"
+            let id = network.networkGraph.graph.value(named: name)!
+            return (name, network.networkGraph.graph.type(of: id).shape, Array(network.tensor(named: name)!))
+        }
         var i = 0
-        let layers = network.layers
-        while i < layers.count {
-            let layer = layers[i]
-            let fold = i + 1 < layers.count ? (layers[i + 1] as? BatchNorm)?.foldedAffine() : nil
+        while i < spec.layers.count {
+            let layer = spec.layers[i], input = shapes[i], output = shapes[i + 1]
+            var fold: (scale: [Float], shift: [Float])? = nil
+            if i + 1 < spec.layers.count, case .batchNorm = spec.layers[i + 1] { fold = foldedAffine(names[i + 1]!) }
             switch layer {
-            case let dense as Dense:
-                var weight = Array(dense.weight.value), bias = Array(dense.bias.value)
+            case .dense:
+                let (wName, wShape, wValues) = tensor(i, "weight"), (bName, bShape, bValues) = tensor(i, "bias")
+                var weight = wValues, bias = bValues
+                let outputs = output.count
                 if let fold {
-                    for row in 0..<dense.inputCount { for o in 0..<dense.outputCount { weight[row * dense.outputCount + o] *= fold.scale[o] } }
-                    for o in 0..<dense.outputCount { bias[o] = bias[o] * fold.scale[o] + fold.shift[o] }
+                    for row in 0..<input.count { for o in 0..<outputs { weight[row * outputs + o] *= fold.scale[o] } }
+                    for o in 0..<outputs { bias[o] = bias[o] * fold.scale[o] + fold.shift[o] }
                     i += 1
                 }
-                let wi = add(ModelTensor(name: dense.weight.name, shape: dense.weight.shape, values: weight))
-                let bi = add(ModelTensor(name: dense.bias.name, shape: dense.bias.shape, values: bias))
-                records.append(record(ModelFormat.LayerKind.dense.rawValue, dense.inputCount, dense.outputCount, [wi, bi]))
-            case let conv as Conv2D:
-                let g = conv.geometry, k = g.patch
-                var weight = Array(conv.weight.value), bias = Array(conv.bias.value)
+                let wi = add(ModelTensor(name: wName, shape: wShape, values: weight))
+                let bi = add(ModelTensor(name: bName, shape: bShape, values: bias))
+                records.append(record(ModelFormat.LayerKind.dense.rawValue, input.count, outputs, [wi, bi]))
+            case .conv2d(let conv):
+                let g = conv.geometry(input: input)!, k = g.patch
+                let (wName, wShape, wValues) = tensor(i, "weight"), (bName, bShape, bValues) = tensor(i, "bias")
+                var weight = wValues, bias = bValues
                 if let fold {
                     for f in 0..<g.output.channels {
                         for j in 0..<k { weight[f * k + j] *= fold.scale[f] }
@@ -111,29 +133,32 @@ public enum ModelWriter {
                     }
                     i += 1
                 }
-                let wi = add(ModelTensor(name: conv.weight.name, shape: conv.weight.shape, values: weight))
-                let bi = add(ModelTensor(name: conv.bias.name, shape: conv.bias.shape, values: bias))
-                records.append(record(ModelFormat.LayerKind.conv2d.rawValue, conv.inputCount, conv.outputCount,
+                let wi = add(ModelTensor(name: wName, shape: wShape, values: weight))
+                let bi = add(ModelTensor(name: bName, shape: bShape, values: bias))
+                records.append(record(ModelFormat.LayerKind.conv2d.rawValue, input.count, output.count,
                                       [wi, bi] + [g.input.channels, g.input.height, g.input.width, g.kernelHeight, g.kernelWidth,
                                                   g.strideY, g.strideX, g.padTop, g.padLeft, g.output.height, g.output.width].map { UInt32($0) }))
-            case let pool as Pool2D:
-                let kind = pool.mode == .max ? ModelFormat.LayerKind.maxPool : .averagePool
-                records.append(record(kind.rawValue, pool.inputCount, pool.outputCount,
-                                      [pool.input.channels, pool.input.height, pool.input.width, pool.spec.windowHeight,
-                                       pool.spec.windowWidth, pool.spec.strideY, pool.spec.strideX].map { UInt32($0) }))
-            case let activation as Activation:
-                records.append(record(ModelFormat.LayerKind.activation.rawValue, activation.inputCount, activation.outputCount,
-                                      [ModelFormat.activationCode(activation.kind)]))
-            case let norm as BatchNorm:
-                let (scale, shift) = norm.foldedAffine()
-                let si = add(ModelTensor(name: norm.gamma.name.replacingSuffix(".weight", with: ".scale"), shape: [scale.count], values: scale))
-                let hi = add(ModelTensor(name: norm.beta.name.replacingSuffix(".bias", with: ".shift"), shape: [shift.count], values: shift))
-                records.append(record(ModelFormat.LayerKind.channelAffine.rawValue, norm.inputCount, norm.outputCount,
-                                      [si, hi, UInt32(norm.shape.channels), UInt32(norm.shape.spatial)]))
-            case is Flatten, is Dropout:
+            case .maxPool2d(let pool), .avgPool2d(let pool):
+                var kind = ModelFormat.LayerKind.averagePool
+                if case .maxPool2d = layer { kind = .maxPool }
+                records.append(record(kind.rawValue, input.count, output.count,
+                                      [input.channels, input.height, input.width, pool.windowHeight,
+                                       pool.windowWidth, pool.strideY, pool.strideX].map { UInt32($0) }))
+            case .globalAvgPool:
+                records.append(record(ModelFormat.LayerKind.averagePool.rawValue, input.count, output.count,
+                                      [input.channels, input.height, input.width, input.height, input.width,
+                                       input.height, input.width].map { UInt32($0) }))
+            case .activation(let kind):
+                records.append(record(ModelFormat.LayerKind.activation.rawValue, input.count, output.count,
+                                      [ModelFormat.activationCode(kind)]))
+            case .batchNorm:
+                let (scale, shift) = foldedAffine(names[i]!)
+                let si = add(ModelTensor(name: "\(names[i]!).scale", shape: [scale.count], values: scale))
+                let hi = add(ModelTensor(name: "\(names[i]!).shift", shape: [shift.count], values: shift))
+                records.append(record(ModelFormat.LayerKind.channelAffine.rawValue, input.count, output.count,
+                                      [si, hi, UInt32(input.channels), UInt32(input.spatial)]))
+            case .flatten, .dropout:
                 break // identity in evaluation
-            default:
-                throw fail("layer \(layer.summary) cannot be exported")
             }
             i += 1
         }

@@ -1,155 +1,130 @@
 import Arena
+import Graph
 import LowLevel
 
-/// A sequential network with every buffer it needs for batches of up to `maxBatch` rows allocated
-/// from one arena at construction. `forward` and `computeGradients` allocate nothing.
+/// A feed-forward network from a `NetworkSpec`, run as a graph (`NetworkGraph`) over one planned
+/// block of arena memory for batches of up to `maxBatch` rows. `forward` and `computeGradients`
+/// allocate nothing.
 public final class Network {
     public let spec: NetworkSpec
-    public let layers: [any Layer]
+    public let networkGraph: NetworkGraph
+    public let executor: GraphExecutor
+    /// Trainable tensors in checkpoint order: per layer, weight then bias.
     public let parameters: [Parameter]
     public let maxBatch: Int
     /// The arena every buffer lives in, kept alive as long as the network is.
     public let arena: ArenaAllocator
-    /// outputs[i]: layer i's output for the current batch.
-    private let outputs: [UnsafeMutableBufferPointer<Float>]
-    /// outputGradients[i]: dL/d(outputs[i]).
-    private let outputGradients: [UnsafeMutableBufferPointer<Float>]
-
-    /// fused[i]: layer i is a ReLU run inside its neighbours (`NetworkSpec.reluIsFused`), skipped here.
-    private let fused: [Bool]
-
-    /// The generator dropout layers draw from (in the arena; checkpoints save its state).
+    /// dL/d(output) for the current batch, written by the loss.
+    private let lossGradient: UnsafeMutableBufferPointer<Float>
+    /// The generator dropout draws from: the graph's generator state, or a spare one in the arena
+    /// when there is no dropout (checkpoints save it either way).
     public let dropoutRandom: UnsafeMutablePointer<RandomGenerator>
+    /// Non-trainable state (batch norm's running statistics), for checkpoints.
+    public let buffers: [(name: String, values: UnsafeMutableBufferPointer<Float>)]
 
-    /// Builds the layers of `spec`, drawing initial weights from `rng`.
+    /// Builds the network of `spec`, drawing initial weights from `rng`.
     /// - Throws: `ArenaError.outOfMemory` when the arena has less than `spec.arenaBytes(maxBatch:)` left.
     /// - Precondition: `spec.problem == nil`, `maxBatch > 0`.
     public init(spec: NetworkSpec, maxBatch: Int, arena: ArenaAllocator, rng: inout RandomGenerator) throws(ArenaError) {
         precondition(spec.problem == nil, spec.problem ?? "")
         precondition(maxBatch > 0)
-        BLAS.configure(threads: BLAS.threads)
+        let needed = spec.arenaBytes(maxBatch: maxBatch)
+        guard needed <= arena.remaining else {
+            throw .outOfMemory(requested: needed, remaining: arena.remaining, capacity: arena.capacity)
+        }
+        let built: NetworkGraph
+        do { built = try NetworkGraph(spec) } catch { preconditionFailure("a valid spec gives a valid graph: \(error)") }
         self.spec = spec
+        self.outputCount = spec.outputCount
         self.maxBatch = maxBatch
         self.arena = arena
-        let shapes = spec.shapes!
-        let fused = spec.layers.indices.map { spec.reluIsFused(at: $0, shapes: shapes) }
-        dropoutRandom = try arena.allocate(RandomGenerator.self, count: 1).baseAddress!
+        networkGraph = built
+        lossGradient = try arena.allocateFloats(maxBatch * outputCount)
+        do { executor = try GraphExecutor(graph: built.graph, options: built.trainingOptions(maxBatch: maxBatch), arena: arena) } catch {
+            preconditionFailure("the arena holds the \(needed) bytes the network needs: \(error)")
+        }
+        if let generator = built.generator {
+            dropoutRandom = UnsafeMutableRawPointer(executor.intView(of: generator).baseAddress!).bindMemory(to: RandomGenerator.self, capacity: 1)
+        } else {
+            dropoutRandom = try arena.allocate(RandomGenerator.self, count: 1).baseAddress!
+        }
         dropoutRandom.initialize(to: RandomGenerator(seed: 0)) // seeded below, after the weights
-        var layers: [any Layer] = []
-        var outputs: [UnsafeMutableBufferPointer<Float>] = []
-        var outputGradients: [UnsafeMutableBufferPointer<Float>] = []
-        var counters: [String: Int] = [:]
-        func name(_ kind: String) -> String {
-            let index = counters[kind, default: 0]
-            counters[kind] = index + 1
-            return "\(kind)\(index)"
+        let graph = built.graph, executor = self.executor
+        parameters = graph.parameters.map { id in
+            let name = graph.values[id.index].name
+            // Convolution and dense weights decay; biases and batch norm's γ and β do not.
+            return Parameter(name: name, shape: graph.type(of: id).shape, value: executor.view(of: id),
+                             gradient: executor.gradient(of: id), decays: name.hasSuffix(".weight") && !name.hasPrefix("batchnorm"))
         }
-        for (index, layerSpec) in spec.layers.enumerated() {
-            let input = shapes[index]
-            let layer: any Layer
-            switch layerSpec {
+        buffers = graph.values(.state).filter { graph.type(of: $0).element == .float32 }.map {
+            (graph.values[$0.index].name, executor.view(of: $0))
+        }
+        // Initial weights in layer order, as the layers always drew them; biases start at zero.
+        let shapes = spec.shapes!
+        for (index, layer) in spec.layers.enumerated() {
+            guard let name = built.layerNames[index] else { continue }
+            switch layer {
             case .dense(let units):
-                // The first layer reads the data itself, which may be sparse (image backgrounds).
-                layer = try Dense(inputs: input.count, outputs: units, name: name("dense"),
-                                  initializer: spec.initializer, rng: &rng, arena: arena,
-                                  sparseInput: layers.isEmpty ? maxBatch : nil)
-            case .activation(let kind):
-                layer = Activation(kind, count: input.count)
+                spec.initializer.fill(tensor(named: "\(name).weight")!, fanIn: shapes[index].count, fanOut: units, rng: &rng)
             case .conv2d(let conv):
-                layer = try Conv2D(geometry: conv.geometry(input: input)!, name: name("conv"), initializer: spec.initializer,
-                                   rng: &rng, arena: arena, maxBatch: maxBatch)
-            case .maxPool2d(let pool):
-                layer = try Pool2D(.max, spec: pool, input: input, arena: arena, maxBatch: maxBatch)
-            case .avgPool2d(let pool):
-                layer = try Pool2D(.average, spec: pool, input: input, arena: arena, maxBatch: maxBatch)
-            case .globalAvgPool:
-                layer = try Pool2D(.average, spec: PoolSpec(window: (input.height, input.width)), input: input,
-                                   arena: arena, maxBatch: maxBatch)
-            case .flatten:
-                layer = Flatten(count: input.count)
+                let patch = shapes[index].channels * conv.kernelHeight * conv.kernelWidth
+                spec.initializer.fill(tensor(named: "\(name).weight")!, fanIn: patch,
+                                      fanOut: conv.filters * conv.kernelHeight * conv.kernelWidth, rng: &rng)
             case .batchNorm:
-                layer = try BatchNorm(shape: input, name: name("batchnorm"), arena: arena)
-            case .dropout(let rate):
-                layer = try Dropout(rate: rate, count: input.count, maxBatch: maxBatch, random: dropoutRandom, arena: arena)
+                tensor(named: "\(name).weight")!.update(repeating: 1)
+                tensor(named: "\(name).running_var")!.update(repeating: 1)
+            default: break
             }
-            layers.append(layer)
-            if fused[index] {
-                // Runs inside its neighbours: the convolution's output is the ReLU's, and the pool's
-                // input gradient goes straight to the convolution.
-                (layers[index - 1] as! Conv2D).appliesReLU = true
-                outputs.append(outputs[index - 1])
-                outputGradients.append(outputGradients[index - 1])
-            } else {
-                outputs.append(try arena.allocateFloats(maxBatch * layer.outputCount))
-                outputGradients.append(try arena.allocateFloats(maxBatch * layer.outputCount))
-            }
-            if index > 0, fused[index - 1] { (layer as! Pool2D).routesOnlyToPositiveInputs = true }
         }
-        self.fused = fused
-        self.layers = layers
-        self.outputs = outputs
-        self.outputGradients = outputGradients
-        self.parameters = layers.flatMap(\.parameters)
         // Drawn last, so adding dropout to a network leaves its initial weights unchanged.
-        if spec.layers.contains(where: { if case .dropout = $0 { true } else { false } }) {
-            dropoutRandom.pointee = RandomGenerator(seed: rng.next())
-        }
+        if built.generator != nil { dropoutRandom.pointee = RandomGenerator(seed: rng.next()) }
     }
 
-    /// Non-trainable state of all layers (batch norm running statistics), for checkpoints.
-    public var buffers: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { layers.flatMap(\.buffers) }
+    /// A parameter or state tensor by name ("dense0.weight", "batchnorm1.running_mean").
+    public func tensor(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+        guard let id = networkGraph.graph.value(named: name), networkGraph.graph.values[id.index].role != .activation,
+              networkGraph.graph.type(of: id).element == .float32 else { return nil }
+        return executor.view(of: id)
+    }
 
     public var inputCount: Int { spec.inputCount }
-    public var outputCount: Int { layers.last!.outputCount }
+    /// Width of the output (kept: `spec.outputCount` derives every layer's shape).
+    public let outputCount: Int
 
     /// Runs the network on `input` (`batch × inputCount`, batch ≤ maxBatch) and returns a view of
-    /// its output, valid until the next call.
+    /// its output, valid until the next call. The input is read where it is.
     @discardableResult
     public func forward(_ input: Matrix, training: Bool = false) -> Matrix {
         precondition(input.columns == inputCount && input.rows <= maxBatch && input.rows > 0,
                      "input \(input.rows)x\(input.columns) does not fit a network of \(inputCount) inputs, batch ≤ \(maxBatch)")
-        var x = input
-        for i in layers.indices where !fused[i] {
-            let y = Matrix(outputs[i], rows: input.rows, columns: layers[i].outputCount)
-            layers[i].forward(x, into: y, training: training)
-            x = y
-        }
-        return x
+        executor.rows = input.rows
+        executor.bind(networkGraph.input, to: input.base)
+        executor.forward(training: training)
+        return Matrix(executor.view(of: networkGraph.output), rows: input.rows, columns: outputCount)
     }
 
     /// Forward and backward on one batch: returns the mean loss and leaves dL/dθ in every
     /// parameter's `gradient`. Returns a non-finite value (and leaves gradients unspecified) when
     /// the forward pass produced NaN or infinity.
     public func computeGradients(input: Matrix, targets: Targets) -> Float {
-        trainStep(input: input, targets: targets, sgd: nil)
-    }
-
-    /// Forward and backward on one batch, applying plain SGD (θ ← (1 − ηλ)θ − η·dL/dθ) inside the
-    /// backward pass. Returns the batch's mean loss before the update. When the forward pass
-    /// produced NaN or infinity, returns a non-finite value and leaves the weights unchanged.
-    public func sgdStep(input: Matrix, targets: Targets, learningRate: Float, weightDecay: Float) -> Float {
-        trainStep(input: input, targets: targets, sgd: (learningRate, weightDecay))
-    }
-
-    private func trainStep(input: Matrix, targets: Targets, sgd: (rate: Float, decay: Float)?) -> Float {
         let output = forward(input, training: true)
         if !Kernels.allFinite(output.base, count: output.count) { return .nan }
-        let last = layers.count - 1
-        let lossGradient = Matrix(outputGradients[last], rows: input.rows, columns: output.columns)
-        let loss = spec.loss.evaluate(output: output, targets: targets, gradient: lossGradient)
+        let gradient = Matrix(lossGradient, rows: input.rows, columns: outputCount)
+        let loss = spec.loss.evaluate(output: output, targets: targets, gradient: gradient)
         if !loss.isFinite { return loss }
-        let rows = input.rows
-        for i in stride(from: last, through: 0, by: -1) where !fused[i] {
-            let x = i == 0 ? input : Matrix(outputs[i - 1], rows: rows, columns: layers[i].inputCount)
-            let y = Matrix(outputs[i], rows: rows, columns: layers[i].outputCount)
-            let dy = Matrix(outputGradients[i], rows: rows, columns: layers[i].outputCount)
-            let dx: Matrix? = i == 0 ? nil : Matrix(outputGradients[i - 1], rows: rows, columns: layers[i].inputCount)
-            if let sgd {
-                layers[i].backwardApplyingSGD(input: x, output: y, outputGradient: dy, inputGradient: dx,
-                                              learningRate: sgd.rate, weightDecay: sgd.decay)
-            } else {
-                layers[i].backward(input: x, output: y, outputGradient: dy, inputGradient: dx)
-            }
+        executor.backward(from: networkGraph.output, gradient: gradient.base)
+        return loss
+    }
+
+    /// Forward, backward and plain SGD (θ ← (1 − ηλ)θ − η·dL/dθ) on one batch. Returns the batch's
+    /// mean loss before the update. When the forward pass produced NaN or infinity, returns a
+    /// non-finite value and leaves the weights unchanged.
+    public func sgdStep(input: Matrix, targets: Targets, learningRate: Float, weightDecay: Float) -> Float {
+        let loss = computeGradients(input: input, targets: targets)
+        guard loss.isFinite else { return loss }
+        for p in parameters {
+            Kernels.sgdUpdate(p.value.baseAddress!, gradient: p.gradient.baseAddress!, learningRate: learningRate,
+                              decay: p.decays ? weightDecay : 0, count: p.count)
         }
         return loss
     }
@@ -160,8 +135,25 @@ public final class Network {
         spec.loss.evaluate(output: forward(input, training: training), targets: targets, gradient: nil)
     }
 
-    /// One line per layer, for logs.
+    /// The layers, for logs: "dense(784→128) → relu → dense(128→10) (101770 parameters)".
     public var summary: String {
-        layers.map(\.summary).joined(separator: " → ") + " (\(spec.parameterCount) parameters)"
+        var shape = spec.inputShape
+        var parts: [String] = []
+        for layer in spec.layers {
+            let next = layer.outputShape(input: shape)!
+            switch layer {
+            case .dense: parts.append("Dense(\(shape.count)→\(next.count))")
+            case .activation(let kind): parts.append(kind.rawValue)
+            case .conv2d(let c): parts.append("Conv2D(\(shape)→\(next), \(c.kernelHeight)x\(c.kernelWidth)/\(c.strideY)x\(c.strideX))")
+            case .maxPool2d(let p): parts.append("MaxPool(\(p.windowHeight)x\(p.windowWidth)/\(p.strideY)x\(p.strideX), \(shape)→\(next))")
+            case .avgPool2d(let p): parts.append("AvgPool(\(p.windowHeight)x\(p.windowWidth)/\(p.strideY)x\(p.strideX), \(shape)→\(next))")
+            case .globalAvgPool: parts.append("GlobalAvgPool(\(shape)→\(next))")
+            case .flatten: parts.append("Flatten(\(shape.count))")
+            case .batchNorm: parts.append("BatchNorm(\(shape))")
+            case .dropout(let rate): parts.append("Dropout(\(rate))")
+            }
+            shape = next
+        }
+        return parts.joined(separator: " → ") + " (\(spec.parameterCount) parameters)"
     }
 }

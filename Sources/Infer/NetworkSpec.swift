@@ -1,5 +1,6 @@
 import LowLevel
 import Arena
+import Graph
 
 /// One layer of a network description.
 public enum LayerSpec: Codable, Sendable, Equatable {
@@ -45,27 +46,6 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     public func bufferShapes(input: Shape3) -> [[Int]] {
         if case .batchNorm = self { return [[input.channels], [input.channels]] }
         return []
-    }
-
-    /// Exact arena bytes the layer itself takes (parameters, gradients, scratch), excluding the
-    /// network's output and gradient buffers.
-    func arenaBytes(input: Shape3, maxBatch: Int, first: Bool) -> Int {
-        switch self {
-        case .dense(let outputs):
-            return Dense.arenaBytes(inputs: input.count, outputs: outputs, sparseInput: first ? maxBatch : nil)
-        case .conv2d(let spec):
-            return Conv2D.arenaBytes(geometry: spec.geometry(input: input)!, maxBatch: maxBatch)
-        case .maxPool2d(let spec):
-            return Pool2D.arenaBytes(output: spec.output(input: input)!, maxBatch: maxBatch, max: true)
-        case .avgPool2d, .globalAvgPool:
-            return 0
-        case .batchNorm:
-            return BatchNorm.arenaBytes(channels: input.channels)
-        case .dropout(let rate):
-            return Dropout.arenaBytes(count: input.count, maxBatch: maxBatch, rate: rate)
-        case .activation, .flatten:
-            return 0
-        }
     }
 }
 
@@ -168,18 +148,13 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         }
     }
 
-    /// Exact arena bytes `Network(spec:maxBatch:arena:rng:)` takes: each layer's parameters,
-    /// gradients and scratch, plus its output and output-gradient buffers for `maxBatch` rows,
-    /// and the dropout random generator.
+    /// Exact arena bytes `Network(spec:maxBatch:arena:rng:)` takes: the graph's planned block,
+    /// the loss gradient for `maxBatch` rows, and a spare generator when there is no dropout.
     public func arenaBytes(maxBatch: Int) -> Int {
-        guard let shapes else { return 0 }
-        var total = ArenaAllocator.footprint(of: RandomGenerator.self, count: 1)
-        for (index, layer) in layers.enumerated() {
-            total += layer.arenaBytes(input: shapes[index], maxBatch: maxBatch, first: index == 0)
-            if reluIsFused(at: index, shapes: shapes) { continue } // shares its neighbours' buffers
-            total += 2 * ArenaAllocator.footprint(of: Float.self, count: maxBatch * shapes[index + 1].count)
-        }
-        return total
+        guard problem == nil, let built = try? NetworkGraph(self),
+              let plan = try? GraphExecutor.arenaBytes(graph: built.graph, options: built.trainingOptions(maxBatch: maxBatch)) else { return 0 }
+        return plan + ArenaAllocator.footprint(of: Float.self, count: maxBatch * outputCount)
+            + (built.generator == nil ? ArenaAllocator.footprint(of: RandomGenerator.self, count: 1) : 0)
     }
 
     /// Whether layer `index` is a ReLU between a direct (stride-1) convolution and a max pool. The
@@ -197,6 +172,6 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         guard index > 0, index + 1 < layers.count, layers[index] == .activation(.relu),
               case .maxPool2d = layers[index + 1], case .conv2d(let conv) = layers[index - 1],
               let g = conv.geometry(input: shapes[index - 1]) else { return false }
-        return Conv2D.defaultAlgorithm(g) == .direct
+        return DirectConvolution.applies(to: g)
     }
 }

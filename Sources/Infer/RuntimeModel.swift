@@ -243,7 +243,7 @@ public struct RuntimeModel {
                 Kernels.denseOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
                                  into: out, indices: sparseIndices, values: sparseValues)
             case .activation:
-                Activation.apply(layer.activation, x, into: out, count: layer.outputs)
+                layer.activation.apply(x, into: out, count: layer.outputs)
             case .conv2d:
                 Convolution.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out,
                                   transposed: layer.transposed)

@@ -65,14 +65,17 @@ struct TabularNetworkData {
     /// probabilities through one more dense stage to (−z/2, z/2), whose softmax is (1 − σ(z), σ(z)).
     func modelFile(_ network: Network) throws -> [UInt8] {
         var stages: [ModelStage] = [scaler.stage]
-        for layer in network.layers {
+        let shapes = network.spec.shapes!
+        for (index, layer) in network.spec.layers.enumerated() {
             switch layer {
-            case let dense as Dense:
-                stages.append(.dense(weight: Array(dense.weight.value), bias: Array(dense.bias.value), inputs: dense.inputCount,
-                                     outputs: dense.outputCount))
-            case let activation as Activation: stages.append(.activation(activation.kind))
-            case is Dropout: continue
-            default: throw ValidationError("cannot export a \(layer.summary) layer of a network on a small data set")
+            case .dense:
+                let name = network.networkGraph.layerNames[index]!
+                stages.append(.dense(weight: Array(network.tensor(named: "\(name).weight")!),
+                                     bias: Array(network.tensor(named: "\(name).bias")!),
+                                     inputs: shapes[index].count, outputs: shapes[index + 1].count))
+            case .activation(let kind): stages.append(.activation(kind))
+            case .dropout: continue
+            default: throw ValidationError("cannot export a \(layer) layer of a network on a small data set")
             }
         }
         let kind: ModelFormat.OutputKind

@@ -149,47 +149,7 @@ import LowLevel
         try labels.withUnsafeBufferPointer { try check(spec, batch: 4, targets: .labels($0.baseAddress!), seed: 23) }
     }
 
-    /// dL/dx of a dense layer, checked directly (the network never asks for the input's gradient).
-    @Test func denseInputGradient() throws {
-        let arena = try ArenaAllocator(capacity: 1 << 16)
-        var rng = RandomGenerator(seed: 8)
-        let dense = try Dense(inputs: 5, outputs: 4, name: "d", initializer: .xavier, rng: &rng, arena: arena)
-        for i in dense.bias.value.indices { dense.bias.value[i] = Float(i) * 0.1 }
-        let batch = 3
-        var x = testValues(batch * 5, seed: 1), y = [Float](repeating: 0, count: batch * 4)
-        let probe = testValues(batch * 4, seed: 2) // L = Σ probe ⊙ y, so dL/dy = probe
-        var dx = [Float](repeating: 0, count: batch * 5)
-        func loss(_ x: inout [Float]) -> Float {
-            x.withUnsafeMutableBufferPointer { xb in
-                y.withUnsafeMutableBufferPointer { yb in
-                    dense.forward(Matrix(xb, rows: batch, columns: 5), into: Matrix(yb, rows: batch, columns: 4), training: false)
-                }
-            }
-            return zip(y, probe).reduce(0) { $0 + $1.0 * $1.1 }
-        }
-        _ = loss(&x)
-        var probeCopy = probe
-        x.withUnsafeMutableBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
-            probeCopy.withUnsafeMutableBufferPointer { pb in dx.withUnsafeMutableBufferPointer { db in
-                dense.backward(input: Matrix(xb, rows: batch, columns: 5), output: Matrix(yb, rows: batch, columns: 4),
-                               outputGradient: Matrix(pb, rows: batch, columns: 4), inputGradient: Matrix(db, rows: batch, columns: 5))
-            } }
-        } }
-        for i in x.indices {
-            let saved = x[i]
-            x[i] = saved + 1e-2; let up = loss(&x)
-            x[i] = saved - 1e-2; let down = loss(&x)
-            x[i] = saved
-            #expect(abs(dx[i] - (up - down) / 2e-2) < 1e-3)
-        }
-        // Bias gradient is the column sum of dL/dy.
-        for j in 0..<4 {
-            let expected = (0..<batch).reduce(Float(0)) { $0 + probe[$1 * 4 + j] }
-            #expect(abs(dense.bias.gradient[j] - expected) < 1e-5)
-        }
-    }
-
-    /// The fused SGD step (update inside the weight-gradient GEMM) equals gradient-then-update.
+    /// The SGD step equals gradients, then the update.
     @Test func fusedSGDStepEqualsSeparateUpdate() throws {
         let spec = NetworkSpec.mlp(inputs: 12, hidden: [10], outputs: 3)
         let (a, _) = try makeNetwork(spec, maxBatch: 4, seed: 11)

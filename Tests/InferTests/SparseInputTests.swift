@@ -91,8 +91,8 @@ import LowLevel
         let x = sparseBatch(rows: batch, columns: 100, density: 0.15, seed: 5)
         var input = x
         let labels = (0..<batch).map { Int32($0 % 10) }
-        let dense = sparseNet.layers[0] as! Dense
-        let w0 = Array(dense.weight.value), b0 = Array(dense.bias.value)
+        let weight = sparseNet.tensor(named: "dense0.weight")!, bias = sparseNet.tensor(named: "dense0.bias")!
+        let w0 = Array(weight), b0 = Array(bias)
         try input.withUnsafeMutableBufferPointer { xb in
             try labels.withUnsafeBufferPointer { lb in
                 let matrix = Matrix(xb, rows: batch, columns: 100)
@@ -112,7 +112,7 @@ import LowLevel
                 for (p, q) in zip(sparseNet.parameters, denseNet.parameters) {
                     for i in 0..<p.count { #expect(abs(p.value[i] - q.value[i]) < 1e-5, "\(p.name)[\(i)] after SGD") }
                 }
-                #expect(Array(dense.weight.value) != w0 && Array(dense.bias.value) != b0)
+                #expect(Array(weight) != w0 && Array(bias) != b0)
             }
         }
     }
@@ -122,13 +122,13 @@ import LowLevel
         let spec = NetworkSpec(inputCount: 20, layers: [.dense(outputs: 3)], loss: .meanSquaredError)
         let (network, _) = try makeNetwork(spec, maxBatch: 4, seed: 2)
         var x = sparseBatch(rows: 4, columns: 20, density: 0.9, seed: 3)
-        let dense = network.layers[0] as! Dense
+        let weight = network.tensor(named: "dense0.weight")!, bias = network.tensor(named: "dense0.bias")!
         try x.withUnsafeMutableBufferPointer { xb in
             let y = network.forward(Matrix(xb, rows: 4, columns: 20))
             for r in 0..<4 {
                 for o in 0..<3 {
-                    var expected = dense.bias.value[o]
-                    for i in 0..<20 { expected += xb[r * 20 + i] * dense.weight.value[i * 3 + o] }
+                    var expected = bias[o]
+                    for i in 0..<20 { expected += xb[r * 20 + i] * weight[i * 3 + o] }
                     #expect(abs(y[r, o] - expected) < 1e-5)
                 }
             }

@@ -7,8 +7,8 @@ import LowLevel
 /// positions, y = γx̂ + β, and the running averages move by momentum 0.1 towards μ_B and the
 /// unbiased σ²_B. Evaluation uses the running averages instead. Backward follows a training pass.
 enum BatchNorm: Operator {
-    static let epsilon: Float = 1e-5
-    static let momentum: Float = 0.1
+    static let epsilon = BatchNormalization.epsilon
+    static let momentum = BatchNormalization.momentum
 
     static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
         guard inputs.count == 5 else { throw ShapeError("takes x, γ, β, running mean and running variance, got \(inputs.count) inputs") }
@@ -95,6 +95,14 @@ enum BatchNorm: Operator {
             }
         }
     }
+}
+
+/// Batch normalisation's constants, for code that folds it (model export).
+public enum BatchNormalization {
+    /// Added to the variance before the square root.
+    public static let epsilon: Float = 1e-5
+    /// How far the running statistics move towards each batch's.
+    public static let momentum: Float = 0.1
 }
 
 extension GraphBuilder {
