@@ -41,6 +41,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Infer", targets: ["Infer"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "ModelFile", targets: ["ModelFile"]),
         .library(name: "InferTools", targets: ["InferTools"]),
         // The C library: include/infer.h over libinfer.so.
         .library(name: "infer", type: .dynamic, targets: ["InferC"]),
@@ -78,32 +80,39 @@ let package = Package(
         // Data sets (MNIST IDX, gzipped or not).
         .target(name: "MNIST", dependencies: ["CZlib"], swiftSettings: numericSettings),
 
-        // Layers, losses, optimizers, networks, training, checkpoints.
-        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "Graph", "MNIST", "CPNG", "CRuntimeSupport"],
+        // The model file: format, validating reader, writer; status codes and error text.
+        .target(name: "ModelFile", dependencies: ["Arena", "LowLevel", "CZlib", "CRuntimeSupport"], swiftSettings: numericSettings),
+
+        // Training: networks as graphs, losses, optimizers, schedules, the trainer, data sets.
+        .target(name: "Training", dependencies: ["Arena", "LowLevel", "Graph", "ModelFile", "MNIST"], swiftSettings: numericSettings),
+
+        // The inference runtime: a model file run in caller memory, PNG input, the classic models'
+        // inference ops.
+        .target(name: "Infer", dependencies: ["Arena", "LowLevel", "ModelFile", "CPNG", "CRuntimeSupport"],
                 swiftSettings: numericSettings),
 
         // The classic models of the course: perceptron, least squares, logistic and softmax
         // regression, linear SVMs, k-nearest neighbours; data sets and standardisation.
-        .target(name: "Classic", dependencies: ["Infer", "Arena", "LowLevel", "MNIST", "COpenBLAS"],
+        .target(name: "Classic", dependencies: ["Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "COpenBLAS"],
                 swiftSettings: numericSettings),
         // Kernel machines: SMO for the SVM dual, kernel ridge and kernel logistic regression.
-        .target(name: "KernelMachines", dependencies: ["Classic", "Infer", "Arena", "LowLevel", "COpenBLAS"],
+        .target(name: "KernelMachines", dependencies: ["Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "COpenBLAS"],
                 swiftSettings: numericSettings),
 
         // What needs Foundation (JSON): training runs with checkpoints, safetensors import. Kept out
         // of Infer so the C library does not load Foundation (about 7 ms of start-up).
-        .target(name: "InferTools", dependencies: ["Infer", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
+        .target(name: "InferTools", dependencies: ["Infer", "Training", "ModelFile", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
 
         // The C interface (include/infer.h), exported with @_cdecl.
-        .target(name: "InferC", dependencies: ["Infer"], swiftSettings: numericSettings),
+        .target(name: "InferC", dependencies: ["Infer", "ModelFile"], swiftSettings: numericSettings),
 
         // Command-line tools.
         .executableTarget(name: "train",
-                          dependencies: ["Infer", "InferTools", "MNIST", "LowLevel", "Arena", "Classic", "KernelMachines",
+                          dependencies: ["Infer", "Training", "ModelFile", "InferTools", "MNIST", "LowLevel", "Arena", "Classic", "KernelMachines",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "Classic",
+                          dependencies: ["Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "Classic",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.
@@ -115,9 +124,9 @@ let package = Package(
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
-        .testTarget(name: "InferTests", dependencies: ["Infer", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "ClassicTests", dependencies: ["Classic", "KernelMachines", "Infer", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
+        .testTarget(name: "InferTests", dependencies: ["Infer", "Training", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "ClassicTests", dependencies: ["Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

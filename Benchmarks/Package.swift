@@ -21,6 +21,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Infer", package: rootIdentity),
+                .product(name: "Training", package: rootIdentity),
+                .product(name: "ModelFile", package: rootIdentity),
                 .product(name: "InferTools", package: rootIdentity),
             ],
             path: "Benchmarks/MLPTraining",
@@ -30,7 +32,9 @@ let package = Package(
             name: "Convolution",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Infer", package: rootIdentity),
+                .product(name: "Graph", package: rootIdentity),
+                .product(name: "Arena", package: rootIdentity),
+                .product(name: "LowLevel", package: rootIdentity),
             ],
             path: "Benchmarks/Convolution",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 
 /// k-fold cross-validation: the partition of a training set into folds, the copy of a fold's
 /// rows, and the summary of a setting's fold scores. Model fitting and scoring stay with the

@@ -1,4 +1,6 @@
 import Infer
+import Training
+import ModelFile
 
 /// Lasso regression by cyclic coordinate descent on (1/2n)‖y − Xw − b‖² + λ‖w‖₁ (scikit-learn's
 /// scaling of the objective), in Double. The intercept is handled by centring and not penalised.

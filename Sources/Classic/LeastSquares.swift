@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 
 /// Linear regression y ≈ ⟨w, x⟩ + b by least squares, in Double.
 ///

@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 
 /// A fitted linear regression y = ⟨w, x⟩ + b (least squares, ridge, lasso, total least squares).
 /// Fitting runs in Double; prediction uses the weights rounded to Float, through the same kernel

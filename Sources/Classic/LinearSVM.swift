@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// The soft-margin linear SVM in its primal form, min (λ/2)‖w‖² + (1/n)Σ max(0, 1 − yᵢ(⟨w, xᵢ⟩ + b)),

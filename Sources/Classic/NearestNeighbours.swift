@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// k-nearest neighbours and the neighbour-based regressions: classification (vote fractions of

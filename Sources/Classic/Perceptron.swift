@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Rosenblatt's perceptron. Binary core: on a mistake, y(⟨x, w⟩ + b) ≤ 0, it sets w += y·x and

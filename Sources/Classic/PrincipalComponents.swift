@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Principal component analysis: the K directions of largest variance of the training features,

@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 import MNIST
 

@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Softmax (multinomial logistic) regression: P(class | x) = softmax(xW + b), trained on the

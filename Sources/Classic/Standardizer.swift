@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 
 /// Feature standardisation: (x − mean) / std per feature, with the mean and population standard
 /// deviation of the training rows only. A constant feature gets std 1 (it becomes 0, not NaN).

@@ -1,4 +1,6 @@
 import Infer
+import Training
+import ModelFile
 
 /// Total least squares. `smallestSingularVector` solves min ‖Ax‖ subject to ‖x‖ = 1: the right
 /// singular vector of A's smallest singular value. As regression (errors in x and y alike), the

@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Arena bytes a fit takes, planned from the training set and settings before it runs: its peak,

@@ -30,8 +30,14 @@ public final class GraphExecutor {
     /// Parameter gradients that no first writer overwrites, zeroed when a backward starts afresh.
     private let zeroedParameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)]
     private let readable: [Bool]
+    private struct SGDTarget {
+        let value: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int, index: Int
+    }
+    private let sgdTargets: [[SGDTarget]]
+    private var decayFlags: [Bool]
     private var externalPointers: [UnsafeMutableRawPointer?]
     private var lastForwardTrained = false
+    private var sgdStep: (learningRate: Float, weightDecay: Float)?
 
     public init(graph: Graph, options: PlanOptions, arena: ArenaAllocator) throws(GraphError) {
         let plan = try MemoryPlan(graph: graph, options: options)
@@ -52,6 +58,7 @@ public final class GraphExecutor {
         func gradient(_ id: ValueID) -> UnsafeMutablePointer<Float>? {
             plan.gradients[id.index].map { pointer($0).assumingMemoryBound(to: Float.self) }
         }
+        let consumers = graph.consumers
         var runs: [NodeRun] = []
         for (k, node) in graph.nodes.enumerated() {
             let backward = plan.runsBackward[k]
@@ -64,10 +71,27 @@ public final class GraphExecutor {
                 outputGradients: node.outputs.map { backward ? gradient($0) : nil },
                 buffers: plan.requests[k].map(pointer),
                 firstWriter: plan.firstWriter[k],
-                readsParameter: node.inputs.map { graph.values[$0.index].role == .parameter }))
+                readsParameter: node.inputs.map { graph.values[$0.index].role == .parameter },
+                sgdFusable: node.inputs.map { id in
+                    node.op.definition.fusesSGD && graph.values[id.index].role == .parameter
+                        && consumers[id.index] == [k] && node.inputs.filter { $0 == id }.count == 1
+                }))
         }
         self.runs = runs
         self.definitions = graph.nodes.map(\.op.definition)
+        // For SGD during backward: after node k's backward, the parameters whose gradient it
+        // completes (k is their earliest reader), unless k updates them itself.
+        var completes = Array(repeating: [SGDTarget](), count: graph.nodes.count)
+        for id in graph.parameters {
+            guard let slot = plan.gradients[id.index], let k = consumers[id.index].first(where: { plan.runsBackward[$0] }) else { continue }
+            let i = graph.nodes[k].inputs.firstIndex(of: id)!
+            if runs[k].sgdFusable[i] { continue }
+            completes[k].append(SGDTarget(value: pointer(plan.values[id.index]).assumingMemoryBound(to: Float.self),
+                                          gradient: pointer(slot).assumingMemoryBound(to: Float.self),
+                                          count: graph.type(of: id).elementsPerSample, index: id.index))
+        }
+        self.sgdTargets = completes
+        self.decayFlags = Array(repeating: false, count: graph.values.count)
         let n = graph.nodes.count
         var zeroBefore = Array(repeating: [(pointer: UnsafeMutablePointer<Float>, type: TensorType)](), count: max(n, 1))
         var parameterGradients: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
@@ -158,6 +182,33 @@ public final class GraphExecutor {
         backward(from: seed, accumulate: accumulate) { g, count in g.update(from: gradient, count: count) }
     }
 
+    /// Marks which parameters take weight decay in `backward(from:gradient:sgd:)` (weights yes,
+    /// biases no). Set once; the default is none.
+    public func setDecays(_ decays: (ValueID) -> Bool) {
+        for id in graph.parameters { decayFlags[id.index] = decays(id) }
+        for (k, node) in graph.nodes.enumerated() {
+            for (i, id) in node.inputs.enumerated() where graph.values[id.index].role == .parameter {
+                runs[k].sgdDecays[i] = decayFlags[id.index]
+            }
+        }
+    }
+
+    /// Backward from `seed` with an outside gradient, applying plain SGD to every parameter as
+    /// soon as its gradient is complete: θ ← (1 − ηλ)θ − η·dL/dθ, with λ = `weightDecay` on the
+    /// parameters `setDecays` marks. Ops that can (dense) fold the update into the product that
+    /// would compute the gradient, so those gradients are not stored; the others' are.
+    public func backward(from seed: ValueID, gradient: UnsafePointer<Float>, sgd learningRate: Float, weightDecay: Float) {
+        for run in runs {
+            run.sgdActive = true
+            run.sgdLearningRate = learningRate
+            run.sgdWeightDecay = weightDecay
+        }
+        sgdStep = (learningRate, weightDecay)
+        backward(from: seed, accumulate: false) { g, count in g.update(from: gradient, count: count) }
+        sgdStep = nil
+        for run in runs { run.sgdActive = false }
+    }
+
     /// Sets every parameter gradient to zero.
     public func zeroParameterGradients() {
         for (p, count) in parameterGradients { Kernels.fill(p, with: 0, count: count) }
@@ -178,7 +229,14 @@ public final class GraphExecutor {
                 seeding((block + slot.offset).assumingMemoryBound(to: Float.self), count(of: seed))
             }
             let k = n - 1 - step
-            if plan.runsBackward[k] { definitions[k].backward(runs[k]) }
+            if plan.runsBackward[k] {
+                definitions[k].backward(runs[k])
+                if let (rate, decay) = sgdStep {
+                    for t in sgdTargets[k] {
+                        Kernels.sgdUpdate(t.value, gradient: t.gradient, learningRate: rate, decay: decayFlags[t.index] ? decay : 0, count: t.count)
+                    }
+                }
+            }
         }
     }
 

@@ -16,6 +16,14 @@ public final class NodeRun {
     public internal(set) var isTraining = false
     /// Whether this backward adds to parameter gradients instead of replacing them.
     var accumulatesParameterGradients = false
+    /// Plain SGD applied during this backward (`GraphExecutor.backward(from:gradient:sgd:)`).
+    var sgdLearningRate: Float = 0
+    var sgdWeightDecay: Float = 0
+    var sgdActive = false
+    /// Per input: whether the op may fuse SGD for it (a parameter only this node reads), and
+    /// whether weight decay applies to it.
+    let sgdFusable: [Bool]
+    var sgdDecays: [Bool]
 
     var inputPointers: [UnsafeMutableRawPointer]
     let outputPointers: [UnsafeMutableRawPointer]
@@ -30,7 +38,7 @@ public final class NodeRun {
     init(name: String, maxBatch: Int, attributes: Attributes, inputTypes: [TensorType], outputTypes: [TensorType],
          inputs: [UnsafeMutableRawPointer], outputs: [UnsafeMutableRawPointer],
          inputGradients: [UnsafeMutablePointer<Float>?], outputGradients: [UnsafeMutablePointer<Float>?],
-         buffers: [UnsafeMutableRawPointer], firstWriter: [Bool], readsParameter: [Bool]) {
+         buffers: [UnsafeMutableRawPointer], firstWriter: [Bool], readsParameter: [Bool], sgdFusable: [Bool]) {
         self.name = name
         self.maxBatch = maxBatch
         self.attributes = attributes
@@ -43,6 +51,15 @@ public final class NodeRun {
         self.bufferPointers = buffers
         self.firstWriter = firstWriter
         self.readsParameter = readsParameter
+        self.sgdFusable = sgdFusable
+        self.sgdDecays = Array(repeating: false, count: inputs.count)
+    }
+
+    /// When backward should update parameter input i in place by plain SGD instead of writing its
+    /// gradient: the learning rate and weight decay (θ ← (1 − ηλ)θ − η·dL/dθ, with dx computed
+    /// from the old θ first). Nil: write the gradient as usual.
+    @inline(__always) public func fusedSGD(_ i: Int) -> (learningRate: Float, decay: Float)? {
+        sgdActive && sgdFusable[i] ? (sgdLearningRate, sgdDecays[i] ? sgdWeightDecay : 0) : nil
     }
 
     /// Whether backward must write (=) input i's gradient rather than add to it.

@@ -18,11 +18,15 @@ public protocol Operator {
     /// first writer of input i's gradient, it skips zeroing it and the op writes (=) instead of
     /// adding. Ops whose kernels overwrite anyway (GEMM with β = 0, the layer kernels) save a pass.
     static var overwritesGradients: Bool { get }
+    /// Whether backward can apply plain SGD to a parameter input itself (`NodeRun.fusedSGD(i)`),
+    /// inside the product that would compute its gradient, so the gradient is never stored.
+    static var fusesSGD: Bool { get }
 }
 
 extension Operator {
     public static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] { [] }
     public static var overwritesGradients: Bool { false }
+    public static var fusesSGD: Bool { false }
 }
 
 /// Extra memory an op asks for, in bytes for the plan's largest batch, live during the op's

@@ -1,3 +1,5 @@
+import ModelFile
+
 /// Turns a decoded grayscale image into a model input the way MNIST's digits were made: ink
 /// bright on a dark background, the bounding box of all ink scaled (keeping its aspect ratio) so
 /// its longer side fills a 20x20 box (for a 28x28 input), placed so its centre of mass falls on

@@ -1,3 +1,4 @@
+import ModelFile
 import LowLevel
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,5 @@
+import ModelFile
+
 /// One-vs-one majority vote (`ModelStage.pairwiseVote`), shared by training code and the runtime so
 /// both give identical scores.
 public enum PairwiseVote {

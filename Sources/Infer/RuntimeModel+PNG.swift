@@ -1,3 +1,4 @@
+import ModelFile
 import CPNG
 import LowLevel
 

@@ -1,4 +1,5 @@
 import Infer
+import ModelFile
 
 // The C interface declared in include/infer.h. Every entry point validates its arguments and
 // returns a status instead of trapping: a Swift trap would kill the host process.

@@ -1,6 +1,8 @@
 import LowLevel
 import Foundation
 import Infer
+import Training
+import ModelFile
 import CZlib
 
 /// Why a checkpoint could not be read or applied.

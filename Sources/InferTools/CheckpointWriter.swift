@@ -1,5 +1,7 @@
 import Foundation
 import Infer
+import Training
+import ModelFile
 import CZlib
 
 /// Writes a trainer's checkpoint after every epoch without allocating: the file (the layout of

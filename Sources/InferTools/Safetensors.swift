@@ -1,5 +1,7 @@
 import Foundation
 import Infer
+import Training
+import ModelFile
 
 /// Why a safetensors file could not be read.
 public struct SafetensorsError: Error, CustomStringConvertible {

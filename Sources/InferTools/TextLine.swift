@@ -1,4 +1,6 @@
 import Infer
+import Training
+import ModelFile
 #if canImport(Glibc)
 import Glibc
 #endif

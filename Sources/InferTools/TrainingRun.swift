@@ -1,4 +1,6 @@
 import Infer
+import Training
+import ModelFile
 import Arena
 import LowLevel
 

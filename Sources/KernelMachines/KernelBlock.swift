@@ -1,4 +1,6 @@
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Kernel values for many pairs of points at once, from one matrix product of dot products and the

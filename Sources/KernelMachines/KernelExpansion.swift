@@ -1,5 +1,7 @@
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// f(x) = Σᵢ k(x, pᵢ)·cᵢ + b for stored points pᵢ and coefficient rows cᵢ (m outputs): what every

@@ -1,6 +1,8 @@
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import LowLevel
 #if canImport(Glibc)
 import Glibc

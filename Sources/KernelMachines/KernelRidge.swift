@@ -2,6 +2,8 @@ import Arena
 import COpenBLAS
 import Classic
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Kernel ridge regression: with w = Xᵀv in feature space (the representer theorem), minimising

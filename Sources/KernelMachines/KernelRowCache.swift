@@ -1,6 +1,8 @@
 import Arena
 import COpenBLAS
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Rows of the kernel matrix K_ij = k(xᵢ, xⱼ) of n points, kept in a fixed byte budget carved from

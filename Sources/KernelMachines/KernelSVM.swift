@@ -1,6 +1,8 @@
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// A kernel support vector machine (C-SVC) trained by SMO, one-vs-one for more than two classes.

@@ -1,4 +1,7 @@
+import LowLevel
 import Infer
+import Training
+import ModelFile
 
 /// A kernel as the caller asks for it: like `KernelFunction`, but the width σ of the Gaussian and
 /// Laplace kernels may be left nil and is then chosen from the training data (`resolved(for:)`).

@@ -4,6 +4,8 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferTools
 import InferC
 import MNIST

@@ -3,6 +3,8 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import Training
+import ModelFile
 import KernelMachines
 import LowLevel
 

@@ -1,5 +1,7 @@
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferTools
 
 /// Progress and messages on stderr, so stdout carries only results (the --json object).

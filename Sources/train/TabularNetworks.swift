@@ -3,6 +3,8 @@ import Arena
 import Classic
 import Foundation
 import Infer
+import Training
+import ModelFile
 
 /// Networks on the small CSV data sets (`train --model mlp --dataset NAME`): features standardised
 /// on the training rows; a regression set (diabetes) trains one output with mean squared error on

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferTools
 import LowLevel
 import MNIST

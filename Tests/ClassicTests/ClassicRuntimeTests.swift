@@ -2,6 +2,8 @@ import Testing
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import KernelMachines
 import LowLevel
 

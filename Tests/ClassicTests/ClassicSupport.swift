@@ -2,6 +2,8 @@ import Foundation
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 /// The small data sets with their fixed splits, as bundled with the train command.

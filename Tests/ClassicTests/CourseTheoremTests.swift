@@ -3,6 +3,8 @@ import Foundation
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// The course's named results demonstrated numerically, each bound computed from the problem's

@@ -3,6 +3,8 @@ import Testing
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import InferC
 import MallocCounter
 

@@ -1,4 +1,5 @@
 import Testing
+import LowLevel
 @testable import Graph
 
 /// Reverse mode beyond single ops: a parameter read by two nodes, a gradient seeded from outside
@@ -102,5 +103,47 @@ import Testing
         let sideNode = graph.values[unused.index].producer!
         #expect(!plan.runsBackward[sideNode])
         #expect(plan.runsBackward[graph.values[used.index].producer!])
+    }
+}
+
+/// SGD during backward: a dense layer folds the update into its weight-gradient product, a
+/// shared weight is updated once both gradients are in, and the result equals backward followed
+/// by θ ← (1 − ηλ)θ − η·dL/dθ.
+@Suite struct SGDDuringBackwardTests {
+    static func graph() throws -> (Graph, x: ValueID, y: ValueID) {
+        let g = GraphBuilder()
+        let x = g.input("x", shape: [6])
+        let h = try g.tanh(try g.dense(x, outputs: 5, name: "fc"))
+        let shared = g.parameter("shared", shape: [5, 5])
+        let y = try g.matmul(try g.tanh(try g.matmul(h, shared)), shared, transposeB: true)
+        return (try g.build(), x, y)
+    }
+
+    @Test func equalsBackwardThenUpdate() throws {
+        let (graph, x, y) = try Self.graph()
+        let options = PlanOptions(.training, maxBatch: 4, seeds: [y])
+        let fused = try makeExecutor(graph, options), plain = try makeExecutor(graph, options)
+        var random = TestRandom(seed: 4)
+        for p in graph.parameters { fill(fused.view(of: p), &random); _ = plain.view(of: p).update(fromContentsOf: fused.view(of: p)) }
+        fill(fused.view(of: x), &random)
+        _ = plain.view(of: x).update(fromContentsOf: fused.view(of: x))
+        let dy = (0..<4 * 5).map { _ in random.uniform(-1, 1) }
+        let decays: (ValueID) -> Bool = { graph.values[$0.index].name != "fc.bias" }
+        fused.setDecays(decays)
+        for _ in 0..<3 {
+            fused.forward(training: true)
+            fused.backward(from: y, gradient: dy, sgd: 0.1, weightDecay: 0.05)
+            plain.forward(training: true)
+            plain.backward(from: y, gradient: dy)
+            for p in graph.parameters {
+                let w = plain.view(of: p), g = plain.gradient(of: p)
+                Kernels.sgdUpdate(w.baseAddress!, gradient: g.baseAddress!, learningRate: 0.1, decay: decays(p) ? 0.05 : 0, count: w.count)
+            }
+        }
+        for p in graph.parameters {
+            for (a, b) in zip(fused.view(of: p), plain.view(of: p)) {
+                #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "\(graph.values[p.index].name): \(a) vs \(b)")
+            }
+        }
     }
 }

@@ -2,6 +2,8 @@ import Testing
 import Foundation
 import Arena
 import Infer
+import Training
+import ModelFile
 import InferTools
 import LowLevel
 import MallocCounter

@@ -2,6 +2,8 @@ import Testing
 import Foundation
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Every backward pass against central finite differences of the loss.

@@ -2,6 +2,8 @@ import Testing
 import Foundation
 import MNIST
 import Infer
+import Training
+import ModelFile
 
 /// Writes an IDX file (optionally gzipped through the system gzip) and returns its path.
 private func writeIDX(_ directory: String, _ name: String, magic: UInt32, dims: [UInt32], data: [UInt8],

@@ -1,6 +1,8 @@
 import LowLevel
 import Testing
 import Infer
+import Training
+import ModelFile
 
 @Suite struct LayerListTests {
     @Test func parsesLeNetWrittenOut() throws {

@@ -1,6 +1,8 @@
 import Testing
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// A ReLU between a stride-1 convolution and a max pool runs inside its neighbours

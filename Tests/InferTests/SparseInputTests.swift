@@ -1,6 +1,8 @@
 import Testing
 import Arena
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// The sparse-input path of the first dense layer against the dense GEMM path.

@@ -2,6 +2,8 @@ import LowLevel
 import Foundation
 import Arena
 import Infer
+import Training
+import ModelFile
 import MNIST
 
 /// The MNIST sample bundled with the train command (1,000 training and 200 test digits).

@@ -3,6 +3,8 @@ import Foundation
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import KernelMachines
 import LowLevel
 

@@ -1,6 +1,8 @@
 import Testing
 import Arena
 import Infer
+import Training
+import ModelFile
 import KernelMachines
 import LowLevel
 

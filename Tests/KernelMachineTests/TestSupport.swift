@@ -2,6 +2,8 @@ import Foundation
 import Arena
 import Classic
 import Infer
+import Training
+import ModelFile
 import LowLevel
 
 /// Full MNIST when MNIST_DIR points at it.

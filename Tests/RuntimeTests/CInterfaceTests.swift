@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferTools
 import InferC
 import LowLevel

@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferC
 
 /// The classic models' layer kinds (kernel, pairwise vote, nearest neighbours) in files: hand-checked

@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 @testable import Infer
+import Training
+import ModelFile
 import InferTools
 import LowLevel
 import MNIST

@@ -2,6 +2,8 @@ import Testing
 import Foundation
 import ToolRunner
 import Infer
+import Training
+import ModelFile
 import InferTools
 
 /// Runs the built export-tool (EXPORT_TOOL_BINARY overrides the path).

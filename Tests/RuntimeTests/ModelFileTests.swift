@@ -2,6 +2,8 @@ import Testing
 import Foundation
 import CZlib
 import Infer
+import Training
+import ModelFile
 import InferC
 
 /// Status of infer_arena_size and infer_open on these bytes (they must agree on validation).

@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 import Infer
+import Training
+import ModelFile
 import InferC
 
 private func png(_ name: String) -> String { fixtures.appendingPathComponent("png/" + name).path }

@@ -1,6 +1,8 @@
 import Foundation
 import Arena
 import Infer
+import Training
+import ModelFile
 import InferTools
 import InferC
 import LowLevel

@@ -1,10 +1,11 @@
 import Arena
 import Benchmark
-import Infer
+import Graph
 import LowLevel
 
 /// im2col + GEMM against direct SIMD loops at LeNet's two convolution sizes, batch 64, forward
-/// and forward + backward (with the input gradient for the second layer, as in training).
+/// and forward + backward (with the input gradient for the second layer, as in training): the
+/// conv2d graph op with its `algorithm` argument set each way.
 let benchmarks: @Sendable () -> Void = {
     BLAS.configure(threads: 1)
     let configuration = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal], warmupIterations: 3,
@@ -15,25 +16,28 @@ let benchmarks: @Sendable () -> Void = {
     ]
     let batch = 64
     for (name, input, spec, needsInputGradient) in layers {
-        let g = spec.geometry(input: input)!
-        for algorithm in Conv2D.Algorithm.allCases {
-            let arena = try! ArenaAllocator(capacity: 64 << 20)
+        for (algorithm, label) in [(1, "im2col"), (2, "direct")] {
+            let g = GraphBuilder()
+            let x = g.input("x", shape: [input.channels, input.height, input.width])
+            let y = try! g.conv2d(x, spec, name: "c", algorithm: algorithm)
+            let graph = try! g.build()
+            let options = PlanOptions(.training, maxBatch: batch, seeds: [y], gradients: needsInputGradient ? [x] : [])
+            let arena = try! ArenaAllocator(capacity: try! GraphExecutor.arenaBytes(graph: graph, options: options))
+            let run = try! GraphExecutor(graph: graph, options: options, arena: arena)
             var rng = RandomGenerator(seed: 1)
-            let layer = try! Conv2D(geometry: g, name: "c", initializer: .he, rng: &rng, arena: arena, maxBatch: batch, algorithm: algorithm)
-            let x = try! arena.allocateFloats(batch * g.input.count), y = try! arena.allocateFloats(batch * g.output.count)
-            let dy = try! arena.allocateFloats(batch * g.output.count), dx = try! arena.allocateFloats(batch * g.input.count)
-            for i in x.indices { x[i] = rng.nextUniform() < 0.3 ? rng.nextUniform() : 0 }
+            for p in graph.parameters { let w = run.view(of: p); for i in w.indices { w[i] = rng.nextGaussian() * 0.2 } }
+            let xs = run.view(of: x)
+            for i in xs.indices { xs[i] = rng.nextUniform() < 0.3 ? rng.nextUniform() : 0 }
+            let dy = UnsafeMutableBufferPointer<Float>.allocate(capacity: run.view(of: y).count)
             for i in dy.indices { dy[i] = rng.nextUniform() - 0.5 }
-            let mx = Matrix(x, rows: batch, columns: g.input.count), my = Matrix(y, rows: batch, columns: g.output.count)
-            let mdy = Matrix(dy, rows: batch, columns: g.output.count), mdx = Matrix(dx, rows: batch, columns: g.input.count)
-            Benchmark("\(name), batch 64, forward, \(algorithm.rawValue)", configuration: configuration) { benchmark in
-                for _ in benchmark.scaledIterations { layer.forward(mx, into: my, training: true) }
+            Benchmark("\(name), batch 64, forward, \(label)", configuration: configuration) { benchmark in
+                for _ in benchmark.scaledIterations { run.forward(training: true) }
                 blackHole(arena)
             }
-            Benchmark("\(name), batch 64, forward+backward, \(algorithm.rawValue)", configuration: configuration) { benchmark in
+            Benchmark("\(name), batch 64, forward+backward, \(label)", configuration: configuration) { benchmark in
                 for _ in benchmark.scaledIterations {
-                    layer.forward(mx, into: my, training: true)
-                    layer.backward(input: mx, output: my, outputGradient: mdy, inputGradient: needsInputGradient ? mdx : nil)
+                    run.forward(training: true)
+                    run.backward(from: y, gradient: dy.baseAddress!)
                 }
                 blackHole(arena)
             }

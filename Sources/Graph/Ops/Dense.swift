@@ -25,12 +25,15 @@ enum Dense: Operator {
 
     static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] {
         let n = inputs[0].shape[0]
-        // 0: the sparse batch (saved for dW); 1: one sample's non-zero inputs (indices, values).
+        // 0: the sparse batch (saved for dW); 1: one sample's non-zero inputs (indices, values);
+        // 2: one row of dW for the fused SGD update on the sparse path.
         return [BufferRequest(.saved, bytes: sparse(attributes) ? SparseBatch.bytes(maxBatch: maxBatch, columns: n) : 0),
-                .floats(.forward, sparse(attributes) ? 0 : 2 * n)]
+                .floats(.forward, sparse(attributes) ? 0 : 2 * n),
+                .floats(.backward, sparse(attributes) ? inputs[1].shape[1] : 0)]
     }
 
     static var overwritesGradients: Bool { true }
+    static var fusesSGD: Bool { true }
 
     static func forward(_ node: NodeRun) {
         let inputs = node.inputTypes[0].shape[0], outputs = node.outputTypes[0].shape[0], rows = node.rows
@@ -59,7 +62,7 @@ enum Dense: Operator {
     }
 
     /// The sparse batch this node loaded, when it reads sparse input (the saved buffer's view).
-    private static func sparseBatch(_ node: NodeRun) -> SparseBatch? {
+    fileprivate static func sparseBatch(_ node: NodeRun) -> SparseBatch? {
         guard sparse(node.attributes) else { return nil }
         return SparseBatch(memory: node.buffer(0), maxBatch: node.maxBatch, columns: node.inputTypes[0].shape[0])
     }
@@ -72,9 +75,17 @@ enum Dense: Operator {
             Kernels.gemm(.none, .transposed, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs, b: w, ldb: outputs,
                          beta: node.overwrites(0) ? 0 : 1, c: dx, ldc: inputs)
         }
-        if let db = node.inputGradient(2) { // db (+)= Σ_rows dy
+        if let (rate, decay) = node.fusedSGD(2) { // b ← (1 − ηλ)b − η·Σ_rows dy
+            let b = node.input(2)
+            if decay != 0 { Kernels.scale(b, by: 1 - rate * decay, count: outputs) }
+            for r in 0..<rows { Kernels.axpy(-rate, dy + r * outputs, b, count: outputs) }
+        } else if let db = node.inputGradient(2) { // db (+)= Σ_rows dy
             if node.overwrites(2) { Kernels.fill(db, with: 0, count: outputs) }
             Kernels.accumulateColumnSums(dy, rows: rows, columns: outputs, into: db)
+        }
+        if let (rate, decay) = node.fusedSGD(1) {
+            applySGD(node, rate: rate, decay: decay)
+            return
         }
         guard let dw = node.inputGradient(1) else { return }
         let overwrite = node.overwrites(1)
@@ -94,6 +105,34 @@ enum Dense: Operator {
         } else {
             Kernels.gemm(.transposed, .none, m: inputs, n: outputs, k: rows, alpha: 1, a: x, lda: inputs, b: dy, ldb: outputs,
                          beta: overwrite ? 0 : 1, c: dw, ldc: outputs)
+        }
+    }
+}
+
+extension Dense {
+    /// W ← (1 − ηλ)W − η·xᵀdy as one GEMM with α = −η, β = 1 − ηλ (or, for sparse input, one pass
+    /// over the rows the batch touches), so dW is never stored.
+    static func applySGD(_ node: NodeRun, rate: Float, decay: Float) {
+        let inputs = node.inputTypes[0].shape[0], outputs = node.outputTypes[0].shape[0], rows = node.rows
+        let x = node.input(0), w = node.input(1), dy = node.outputGradient(0)!
+        let keep = 1 - rate * decay
+        if let sparse = sparseBatch(node), sparse.rows > 0 {
+            sparse.buildColumns()
+            let scratch = node.floatBuffer(2)
+            for i in 0..<inputs {
+                let start = Int(sparse.columnStart[i]), count = Int(sparse.columnStart[i + 1]) - start
+                let row = w + i * outputs
+                if keep != 1 { Kernels.scale(row, by: keep, count: outputs) }
+                if count > 0 {
+                    Kernels.sparseRowCombination(coefficients: sparse.columnValue + start, rows: sparse.columnRow + start,
+                                                 count: count, matrix: dy, ld: outputs, columns: outputs, into: scratch,
+                                                 accumulate: false)
+                    Kernels.axpy(-rate, scratch, row, count: outputs)
+                }
+            }
+        } else {
+            Kernels.gemm(.transposed, .none, m: inputs, n: outputs, k: rows, alpha: -rate, a: x, lda: inputs, b: dy, ldb: outputs,
+                         beta: keep, c: w, ldc: outputs)
         }
     }
 }

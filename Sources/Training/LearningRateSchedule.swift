@@ -1,3 +1,4 @@
+import ModelFile
 /// How the learning rate changes during training. η₀ is the base rate, t the number of updates
 /// already applied, e the number of epochs already completed.
 public enum LearningRateSchedule: Codable, Sendable, Equatable {

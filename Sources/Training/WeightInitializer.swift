@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 
 /// How a layer's weights are drawn. Biases start at zero.
 public enum WeightInitializer: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 
 /// Choosing rows to hold out of a training set (validation splits, cross-validation folds), the
 /// same way for networks and classic models: rows grouped by class (all in one group for

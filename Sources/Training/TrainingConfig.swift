@@ -1,3 +1,4 @@
+import ModelFile
 /// Hyper-parameters of a training run. Stored in checkpoints.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Total epochs; a resumed run continues until this many are done.

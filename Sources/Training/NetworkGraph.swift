@@ -1,4 +1,5 @@
 import Graph
+import ModelFile
 import LowLevel
 
 /// A `NetworkSpec` as a graph: the input, one node per layer, the output, and what `Network`

@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 
 /// A compact text form of a layer stack, for the command line:
 ///

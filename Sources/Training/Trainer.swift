@@ -1,4 +1,5 @@
 import Arena
+import ModelFile
 import LowLevel
 
 /// Why training stopped early.

@@ -1,3 +1,4 @@
+import ModelFile
 /// What a batch is trained towards: class labels (for softmax cross-entropy) or target values
 /// (for mean squared error), one row per sample.
 public enum Targets {

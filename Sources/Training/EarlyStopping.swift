@@ -1,4 +1,5 @@
 import Arena
+import ModelFile
 
 /// How a network run sets training rows aside and stops on them: `fraction` of the training rows
 /// (stratified by class, chosen by the run's seed) are held out, and training stops once the

@@ -1,9 +1,5 @@
-/// The element-wise non-linearities a network layer can apply.
-public enum ActivationKind: String, Codable, Sendable, CaseIterable {
-    case relu, elu, sigmoid, tanh
-}
-
 import LowLevel
+import ModelFile
 
 extension ActivationKind {
     /// y = f(x) for `count` values (`y` may be `x`), through the kernels the graph's ops use, so

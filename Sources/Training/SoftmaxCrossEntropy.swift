@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 
 /// Softmax followed by cross-entropy against integer labels, fused for numerical stability:
 /// L = (1/B) Σᵢ [log Σⱼ e^{zᵢⱼ} − zᵢ,yᵢ], and dL/dz = (softmax(z) − onehot(y)) / B.

@@ -1,4 +1,5 @@
 import Arena
+import ModelFile
 import LowLevel
 
 /// Which update rule, with its hyper-parameters. Stored in checkpoints.

@@ -1,4 +1,5 @@
 import Arena
+import ModelFile
 import Graph
 import LowLevel
 
@@ -52,10 +53,10 @@ public final class Network {
         let graph = built.graph, executor = self.executor
         parameters = graph.parameters.map { id in
             let name = graph.values[id.index].name
-            // Convolution and dense weights decay; biases and batch norm's γ and β do not.
             return Parameter(name: name, shape: graph.type(of: id).shape, value: executor.view(of: id),
-                             gradient: executor.gradient(of: id), decays: name.hasSuffix(".weight") && !name.hasPrefix("batchnorm"))
+                             gradient: executor.gradient(of: id), decays: Self.decays(name))
         }
+        executor.setDecays { Self.decays(graph.values[$0.index].name) }
         buffers = graph.values(.state).filter { graph.type(of: $0).element == .float32 }.map {
             (graph.values[$0.index].name, executor.view(of: $0))
         }
@@ -79,6 +80,10 @@ public final class Network {
         // Drawn last, so adding dropout to a network leaves its initial weights unchanged.
         if built.generator != nil { dropoutRandom.pointee = RandomGenerator(seed: rng.next()) }
     }
+
+    /// Whether weight decay applies to a parameter: convolution and dense weights yes, biases and
+    /// batch norm's γ and β no.
+    static func decays(_ name: String) -> Bool { name.hasSuffix(".weight") && !name.hasPrefix("batchnorm") }
 
     /// A parameter or state tensor by name ("dense0.weight", "batchnorm1.running_mean").
     public func tensor(named name: String) -> UnsafeMutableBufferPointer<Float>? {
@@ -116,16 +121,19 @@ public final class Network {
         return loss
     }
 
-    /// Forward, backward and plain SGD (θ ← (1 − ηλ)θ − η·dL/dθ) on one batch. Returns the batch's
+    /// Forward, backward and plain SGD (θ ← (1 − ηλ)θ − η·dL/dθ) on one batch, inside the
+    /// backward pass (parameter gradients are then not all stored). Returns the batch's
     /// mean loss before the update. When the forward pass produced NaN or infinity, returns a
     /// non-finite value and leaves the weights unchanged.
     public func sgdStep(input: Matrix, targets: Targets, learningRate: Float, weightDecay: Float) -> Float {
-        let loss = computeGradients(input: input, targets: targets)
-        guard loss.isFinite else { return loss }
-        for p in parameters {
-            Kernels.sgdUpdate(p.value.baseAddress!, gradient: p.gradient.baseAddress!, learningRate: learningRate,
-                              decay: p.decays ? weightDecay : 0, count: p.count)
-        }
+        let output = forward(input, training: true)
+        if !Kernels.allFinite(output.base, count: output.count) { return .nan }
+        let gradient = Matrix(lossGradient, rows: input.rows, columns: outputCount)
+        let loss = spec.loss.evaluate(output: output, targets: targets, gradient: gradient)
+        if !loss.isFinite { return loss }
+        // Each parameter is updated as soon as its gradient is complete; dense layers fold the
+        // update into their weight-gradient product.
+        executor.backward(from: networkGraph.output, gradient: gradient.base, sgd: learningRate, weightDecay: weightDecay)
         return loss
     }
 

@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 import Arena
 import Graph
 

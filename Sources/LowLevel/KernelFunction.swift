@@ -1,4 +1,3 @@
-import LowLevel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import ModelFile
 /// One trainable tensor and its gradient, both in arena memory.
 public final class Parameter {
     /// Stable name used in checkpoints and model files, e.g. "dense0.weight".

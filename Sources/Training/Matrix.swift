@@ -1,3 +1,4 @@
+import ModelFile
 /// A row-major view of `rows × columns` floats owned by someone else (usually an arena).
 /// In a network, rows are the samples of a batch and columns their features.
 public struct Matrix {

@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 
 /// Mean squared error over all outputs: L = (1/(B·n)) Σ (y − t)², dL/dy = 2(y − t)/(B·n).
 public enum MeanSquaredError {

@@ -1,3 +1,4 @@
+import LowLevel
 /// Distances for nearest-neighbour models. Mahalanobis distance is L2 after a linear map L with
 /// LᵀL = M, so it is written as a dense stage followed by an L2 neighbour stage.
 public enum DistanceMetric: String, Sendable, CaseIterable {

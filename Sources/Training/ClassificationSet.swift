@@ -1,4 +1,5 @@
 import LowLevel
+import ModelFile
 import MNIST
 
 /// Samples with integer class labels, stored compactly (image bytes or floats) and turned into a

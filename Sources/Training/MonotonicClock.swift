@@ -1,3 +1,4 @@
+import ModelFile
 #if canImport(Glibc)
 import Glibc
 #endif
