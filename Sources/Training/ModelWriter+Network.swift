@@ -39,97 +39,84 @@ extension ModelWriter {
     }
 
     public static func encode(network: Network, description: Description) throws(ModelWriteError) -> [UInt8] {
-        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
         let (c, h, w) = description.inputShape
         guard c * h * w == network.inputCount else {
-            throw fail("input shape \(c)x\(h)x\(w) does not hold the network's \(network.inputCount) inputs")
+            throw ModelWriteError(message: "input shape \(c)x\(h)x\(w) does not hold the network's \(network.inputCount) inputs")
         }
+        let graph = network.networkGraph.graph
+        var values: TensorValues = [:]
+        for id in graph.parameters + graph.values(.state) where graph.type(of: id).element == .float32 {
+            values[id.index] = Array(network.executor.view(of: id))
+        }
+        do {
+            let (inference, map) = try graph.forInference(values: &values)
+            var moved: TensorValues = [:]
+            for (old, v) in values { if let id = map[old] { moved[id.index] = v } }
+            return try encode(graph: inference, values: moved, description: description)
+        } catch let error as GraphError {
+            throw ModelWriteError(message: "cannot prepare the network for inference: \(error)")
+        } catch let error as ModelWriteError { throw error } catch { throw ModelWriteError(message: "\(error)") }
+    }
+
+    /// A version-1 file for an inference graph whose nodes are ops version 1 has (dense, the four
+    /// activations, conv2d, max and average pooling, batch norm as a channel affine; reshape and
+    /// dropout write nothing), one layer record per node in order. `values` holds the parameters
+    /// and state by value index.
+    public static func encode(graph: Graph, values: TensorValues, description: Description) throws(ModelWriteError) -> [UInt8] {
+        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
         var records: [[UInt32]] = []
         var tensors: [ModelTensor] = []
-        func add(_ t: ModelTensor) -> UInt32 { tensors.append(t); return UInt32(tensors.count - 1) }
-        func record(_ kind: UInt32, _ inputs: Int, _ outputs: Int, _ args: [UInt32]) -> [UInt32] {
+        func record(_ kind: ModelFormat.LayerKind, _ inputs: Int, _ outputs: Int, _ args: [Int]) {
             var r = [UInt32](repeating: 0, count: ModelFormat.layerRecordSize / 4)
-            r[0] = kind; r[1] = UInt32(inputs); r[2] = UInt32(outputs)
-            for (i, a) in args.enumerated() { r[3 + i] = a }
-            return r
+            r[0] = kind.rawValue; r[1] = UInt32(inputs); r[2] = UInt32(outputs)
+            for (i, a) in args.enumerated() { r[3 + i] = UInt32(a) }
+            records.append(r)
         }
-        let spec = network.spec, shapes = spec.shapes!, names = network.networkGraph.layerNames
-        /// Batch norm in evaluation as a per-channel y = scale·x + shift.
-        func foldedAffine(_ name: String) -> (scale: [Float], shift: [Float]) {
-            let gamma = network.tensor(named: "\(name).weight")!, beta = network.tensor(named: "\(name).bias")!
-            let mean = network.tensor(named: "\(name).running_mean")!, variance = network.tensor(named: "\(name).running_var")!
-            var scale = [Float](), shift = [Float]()
-            for c in gamma.indices {
-                let k = gamma[c] / (variance[c] + BatchNormalization.epsilon).squareRoot()
-                scale.append(k)
-                shift.append(beta[c] - mean[c] * k)
-            }
-            return (scale, shift)
+        func tensor(_ id: ValueID, name: String? = nil, _ contents: [Float]? = nil) throws(ModelWriteError) -> Int {
+            guard let data = contents ?? values[id.index] else { throw fail("no values for '\(graph.values[id.index].name)'") }
+            let shape = contents == nil ? graph.type(of: id).shape : [data.count]
+            tensors.append(ModelTensor(name: name ?? graph.values[id.index].name, shape: shape, values: data))
+            return tensors.count - 1
         }
-        func tensor(_ layer: Int, _ suffix: String) -> (name: String, shape: [Int], values: [Float]) {
-            let name = "\(names[layer]!).\(suffix)"
-            let id = network.networkGraph.graph.value(named: name)!
-            return (name, network.networkGraph.graph.type(of: id).shape, Array(network.tensor(named: name)!))
-        }
-        var i = 0
-        while i < spec.layers.count {
-            let layer = spec.layers[i], input = shapes[i], output = shapes[i + 1]
-            var fold: (scale: [Float], shift: [Float])? = nil
-            if i + 1 < spec.layers.count, case .batchNorm = spec.layers[i + 1] { fold = foldedAffine(names[i + 1]!) }
-            switch layer {
+        for node in graph.nodes {
+            let x = graph.type(of: node.inputs.first ?? node.outputs[0]), y = graph.type(of: node.outputs[0])
+            let inputs = x.elementsPerSample, outputs = y.elementsPerSample
+            switch node.op {
             case .dense:
-                let (wName, wShape, wValues) = tensor(i, "weight"), (bName, bShape, bValues) = tensor(i, "bias")
-                var weight = wValues, bias = bValues
-                let outputs = output.count
-                if let fold {
-                    for row in 0..<input.count { for o in 0..<outputs { weight[row * outputs + o] *= fold.scale[o] } }
-                    for o in 0..<outputs { bias[o] = bias[o] * fold.scale[o] + fold.shift[o] }
-                    i += 1
-                }
-                let wi = add(ModelTensor(name: wName, shape: wShape, values: weight))
-                let bi = add(ModelTensor(name: bName, shape: bShape, values: bias))
-                records.append(record(ModelFormat.LayerKind.dense.rawValue, input.count, outputs, [wi, bi]))
-            case .conv2d(let conv):
-                let g = conv.geometry(input: input)!, k = g.patch
-                let (wName, wShape, wValues) = tensor(i, "weight"), (bName, bShape, bValues) = tensor(i, "bias")
-                var weight = wValues, bias = bValues
-                if let fold {
-                    for f in 0..<g.output.channels {
-                        for j in 0..<k { weight[f * k + j] *= fold.scale[f] }
-                        bias[f] = bias[f] * fold.scale[f] + fold.shift[f]
-                    }
-                    i += 1
-                }
-                let wi = add(ModelTensor(name: wName, shape: wShape, values: weight))
-                let bi = add(ModelTensor(name: bName, shape: bShape, values: bias))
-                records.append(record(ModelFormat.LayerKind.conv2d.rawValue, input.count, output.count,
-                                      [wi, bi] + [g.input.channels, g.input.height, g.input.width, g.kernelHeight, g.kernelWidth,
-                                                  g.strideY, g.strideX, g.padTop, g.padLeft, g.output.height, g.output.width].map { UInt32($0) }))
-            case .maxPool2d(let pool), .avgPool2d(let pool):
-                var kind = ModelFormat.LayerKind.averagePool
-                if case .maxPool2d = layer { kind = .maxPool }
-                records.append(record(kind.rawValue, input.count, output.count,
-                                      [input.channels, input.height, input.width, pool.windowHeight,
-                                       pool.windowWidth, pool.strideY, pool.strideX].map { UInt32($0) }))
-            case .globalAvgPool:
-                records.append(record(ModelFormat.LayerKind.averagePool.rawValue, input.count, output.count,
-                                      [input.channels, input.height, input.width, input.height, input.width,
-                                       input.height, input.width].map { UInt32($0) }))
-            case .activation(let kind):
-                records.append(record(ModelFormat.LayerKind.activation.rawValue, input.count, output.count,
-                                      [ModelFormat.activationCode(kind)]))
+                record(.dense, inputs, outputs, [try tensor(node.inputs[1]), try tensor(node.inputs[2])])
+            case .relu, .elu, .sigmoid, .tanh:
+                let kind: ActivationKind = node.op == .relu ? .relu : node.op == .elu ? .elu : node.op == .sigmoid ? .sigmoid : .tanh
+                record(.activation, inputs, outputs, [Int(ModelFormat.activationCode(kind))])
+            case .conv2d:
+                let w = graph.type(of: node.inputs[1]).shape, g = node.attributes.ints("geometry")
+                record(.conv2d, inputs, outputs, [try tensor(node.inputs[1]), try tensor(node.inputs[2]), x.shape[0], x.shape[1], x.shape[2],
+                                                  w[2], w[3], g[0], g[1], g[2], g[3], g[4], g[5]])
+                if node.attributes.int("relu") != 0 { record(.activation, outputs, outputs, [Int(ModelFormat.activationCode(.relu))]) }
+            case .maxPool2d, .avgPool2d:
+                let window = node.attributes.ints("window")
+                record(node.op == .maxPool2d ? .maxPool : .averagePool, inputs, outputs, [x.shape[0], x.shape[1], x.shape[2]] + window)
             case .batchNorm:
-                let (scale, shift) = foldedAffine(names[i]!)
-                let si = add(ModelTensor(name: "\(names[i]!).scale", shape: [scale.count], values: scale))
-                let hi = add(ModelTensor(name: "\(names[i]!).shift", shape: [shift.count], values: shift))
-                records.append(record(ModelFormat.LayerKind.channelAffine.rawValue, input.count, output.count,
-                                      [si, hi, UInt32(input.channels), UInt32(input.spatial)]))
-            case .flatten, .dropout:
-                break // identity in evaluation
+                guard let gamma = values[node.inputs[1].index], let beta = values[node.inputs[2].index],
+                      let mean = values[node.inputs[3].index], let variance = values[node.inputs[4].index] else {
+                    throw fail("no values for batch norm '\(node.name)'")
+                }
+                var scale = [Float](), shift = [Float]()
+                for c in gamma.indices {
+                    let k = gamma[c] / (variance[c] + BatchNormalization.epsilon).squareRoot()
+                    scale.append(k)
+                    shift.append(beta[c] - mean[c] * k)
+                }
+                let si = try tensor(node.inputs[1], name: "\(node.name).scale", scale)
+                let hi = try tensor(node.inputs[2], name: "\(node.name).shift", shift)
+                record(.channelAffine, inputs, outputs, [si, hi, gamma.count, inputs / gamma.count])
+            case .reshape, .dropout:
+                continue // the identity in evaluation
+            default:
+                throw fail("node '\(node.name)' (\(node.op.rawValue)) has no version-1 layer")
             }
-            i += 1
         }
         guard !records.isEmpty else { throw fail("the network has no layer that computes anything") }
-        return try serialise(records: records, tensors: tensors, description: description, outputLength: network.outputCount)
+        let output = graph.outputs.first.map { graph.type(of: $0).elementsPerSample } ?? 0
+        return try serialise(records: records, tensors: tensors, description: description, outputLength: output)
     }
 }

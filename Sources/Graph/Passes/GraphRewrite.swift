@@ -13,6 +13,14 @@ struct GraphRewrite {
         outputs = graph.outputs
     }
 
+    /// Points every reader of `old` (nodes and graph outputs) at `new`.
+    mutating func replaceUses(of old: ValueID, with new: ValueID) {
+        for k in nodes.indices {
+            for j in nodes[k].inputs.indices where nodes[k].inputs[j] == old { nodes[k].inputs[j] = new }
+        }
+        for j in outputs.indices where outputs[j] == old { outputs[j] = new }
+    }
+
     /// Removes node `k` and its outputs, which nothing may read afterwards.
     mutating func drop(node k: Int) {
         droppedNodes.insert(k)
