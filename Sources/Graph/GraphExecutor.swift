@@ -157,8 +157,8 @@ public final class GraphExecutor {
         }
     }
 
-    /// Points an external input (`PlanOptions.external`) at the caller's memory, which must hold
-    /// `rows × elementsPerSample` elements for every later pass until bound again.
+    /// Points an external value (`PlanOptions.external`) at the caller's memory, which must hold
+    /// its elements (`rows × elementsPerSample` for an input) for every later pass until bound again.
     public func bind(_ input: ValueID, to memory: UnsafeRawPointer) {
         precondition(plan.options.external.contains(input), "'\(graph.values[input.index].name)' is not an external input")
         let raw = UnsafeMutableRawPointer(mutating: memory)

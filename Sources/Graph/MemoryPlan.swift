@@ -11,8 +11,9 @@ public struct PlanOptions: Sendable {
     public var gradients: [ValueID]
     /// Values besides the graph's inputs and outputs that stay readable after a pass.
     public var keep: [ValueID]
-    /// Inputs the caller keeps in its own memory and binds with `GraphExecutor.bind(_:to:)`
-    /// (a data set's batch, read in place): they get no bytes in the plan.
+    /// Inputs, parameters or state the caller keeps in its own memory and binds with
+    /// `GraphExecutor.bind(_:to:)` (a data set's batch, weights in a model file, both read in
+    /// place): they get no bytes in the plan.
     public var external: [ValueID]
 
     public init(_ mode: Mode, maxBatch: Int, seeds: [ValueID] = [], gradients: [ValueID] = [], keep: [ValueID] = [],
@@ -69,23 +70,26 @@ public struct MemoryPlan: Sendable {
     public let firstWriter: [[Bool]]
     /// Size of the block, in bytes.
     public let totalBytes: Int
+    /// Per value: the value whose bytes it shares (an in-place output), nil for its own.
+    public let sharesBytes: [Int?]
 
     /// Bytes by category (slots that share memory are each counted; see `totalBytes` for the block).
     public func bytes(_ category: Category) -> Int {
-        let all = values + gradients.compactMap { $0 } + requests.flatMap { $0 }
-        return all.filter { $0.category == category }.reduce(0) { $0 + $1.bytes }
+        allSlots.filter { $0.category == category }.reduce(0) { $0 + $1.bytes }
     }
 
-    /// Every slot, for checks.
-    public var allSlots: [Slot] { values + gradients.compactMap { $0 } + requests.flatMap { $0 } }
+    /// Every slot with bytes of its own (in-place outputs are their inputs'), for checks.
+    public var allSlots: [Slot] {
+        values.indices.filter { sharesBytes[$0] == nil }.map { values[$0] } + gradients.compactMap { $0 } + requests.flatMap { $0 }
+    }
 
     public init(graph: Graph, options: PlanOptions) throws(GraphError) {
         guard options.maxBatch > 0 else { throw GraphError("maxBatch must be positive, got \(options.maxBatch)") }
         for id in options.seeds + options.gradients + options.keep + options.external where id.index < 0 || id.index >= graph.values.count {
             throw GraphError("plan names value \(id), outside the graph's \(graph.values.count) values")
         }
-        for id in options.external where graph.values[id.index].role != .input {
-            throw GraphError("'\(graph.values[id.index].name)' is not an input, so it cannot be external")
+        for id in options.external where graph.values[id.index].role == .activation {
+            throw GraphError("'\(graph.values[id.index].name)' is computed by a node, so it cannot be external")
         }
         let training = options.mode == .training
         if training, options.seeds.isEmpty { throw GraphError("a training plan needs a seed value (the loss) to start backward from") }
@@ -138,7 +142,8 @@ public struct MemoryPlan: Sendable {
             let bytes = round(value.type.bytes(rows: options.maxBatch))
             switch value.role {
             case .parameter, .state:
-                valueSlots.append(Slot(offset: 0, bytes: bytes, category: .weights, first: 0, last: end))
+                let external = options.external.contains(ValueID(i))
+                valueSlots.append(Slot(offset: 0, bytes: external ? 0 : bytes, category: .weights, first: 0, last: end))
             case .input:
                 let external = options.external.contains(ValueID(i))
                 valueSlots.append(Slot(offset: 0, bytes: external ? 0 : bytes, category: .activations, first: 0, last: end))
@@ -149,6 +154,21 @@ public struct MemoryPlan: Sendable {
                 if runsBackward[p] { last = max(last, backwardStep(p)) }
                 if kept.contains(ValueID(i)) { last = end }
                 valueSlots.append(Slot(offset: 0, bytes: bytes, category: .activations, first: p, last: last))
+            }
+        }
+        // In place (inference): an element-wise node's output takes its input's bytes when the
+        // input dies at that node. `alias[v]` is the value whose slot v shares.
+        var alias = [Int?](repeating: nil, count: graph.values.count)
+        if !training {
+            for (k, node) in graph.nodes.enumerated() where node.op.definition.runsInPlace {
+                let x = node.inputs[0].index, y = node.outputs[0].index
+                var root = x
+                while let a = alias[root] { root = a }
+                guard graph.values[x].role == .activation, valueSlots[x].last == k, valueSlots[root].bytes == valueSlots[y].bytes,
+                      node.inputs.dropFirst().allSatisfy({ $0.index != x }) else { continue }
+                alias[y] = root
+                valueSlots[root].last = max(valueSlots[root].last, valueSlots[y].last)
+                valueSlots[y].bytes = 0
             }
         }
         var gradientSlots: [Slot?] = Array(repeating: nil, count: graph.values.count)
@@ -179,8 +199,8 @@ public struct MemoryPlan: Sendable {
                     slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: k, last: k))
                 case .saved:
                     slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: k, last: runsBackward[k] ? backwardStep(k) : k))
-                case .persistent:
-                    slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: 0, last: end))
+                case .backwardState:
+                    slots.append(Slot(offset: 0, bytes: runsBackward[k] ? bytes : 0, category: .scratch, first: 0, last: end))
                 case .backward:
                     // Unused unless backward runs; still given bytes so indices stay stable.
                     let step = runsBackward[k] ? backwardStep(k) : k
@@ -205,6 +225,7 @@ public struct MemoryPlan: Sendable {
         }
         var placed: [Slot] = []
         var total = 0
+        var aliasesOf = [Int?](repeating: nil, count: graph.values.count)
         for index in order {
             var slot = items[index].slot
             if slot.bytes > 0 {
@@ -225,12 +246,22 @@ public struct MemoryPlan: Sendable {
             case .request(let k, let j): requestSlots[k][j] = slot
             }
         }
+        for y in alias.indices {
+            guard var x = alias[y] else { continue }
+            while let a = alias[x] { x = a }
+            valueSlots[y].offset = valueSlots[x].offset
+            valueSlots[y].bytes = valueSlots[x].bytes
+            valueSlots[y].first = graph.values[y].producer ?? 0
+            valueSlots[y].last = valueSlots[x].last
+            aliasesOf[y] = x
+        }
         self.steps = steps
         self.values = valueSlots
         self.gradients = gradientSlots
         self.requests = requestSlots
         self.runsBackward = runsBackward
         self.firstWriter = firstWriter
+        self.sharesBytes = aliasesOf
         self.totalBytes = total
     }
 }

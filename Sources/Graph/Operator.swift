@@ -21,20 +21,24 @@ public protocol Operator {
     /// Whether backward can apply plain SGD to a parameter input itself (`NodeRun.fusedSGD(i)`),
     /// inside the product that would compute its gradient, so the gradient is never stored.
     static var fusesSGD: Bool { get }
+    /// Whether y may share x's memory when x dies here (an element-wise op reading input 0 only
+    /// where it writes the output); inference plans then give the output no bytes of its own.
+    static var runsInPlace: Bool { get }
 }
 
 extension Operator {
     public static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] { [] }
     public static var overwritesGradients: Bool { false }
     public static var fusesSGD: Bool { false }
+    public static var runsInPlace: Bool { false }
 }
 
 /// Extra memory an op asks for, in bytes for the plan's largest batch, live during the op's
 /// forward pass (`.forward`), from its forward to its backward (`.saved`), during its backward, or
-/// for the executor's whole life (`.persistent`: zeroed once at construction and never shared, for
-/// buffers whose untouched parts must stay zero).
+/// for the executor's whole life when the node runs backward (`.backwardState`: zeroed once at
+/// construction and never shared, for backward's buffers whose untouched parts must stay zero).
 public struct BufferRequest: Sendable, Equatable {
-    public enum Lifetime: Sendable { case forward, saved, backward, persistent }
+    public enum Lifetime: Sendable { case forward, saved, backward, backwardState }
     public var lifetime: Lifetime
     public var bytes: Int
 
@@ -56,7 +60,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case sum, mean
     case matmul
     case softmaxCrossEntropy
-    case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape
+    case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
 
     public var definition: any Operator.Type {
         switch self {
@@ -87,6 +91,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .batchNorm: BatchNorm.self
         case .dropout: Dropout.self
         case .reshape: Reshape.self
+        case .channelAffine: ChannelAffine.self
         }
     }
 }

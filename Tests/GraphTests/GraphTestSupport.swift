@@ -1,10 +1,14 @@
 import Arena
+import LowLevel
 import Testing
 import Graph
 
 /// An executor in an arena of exactly the planned size, so a test also sees that the executor
 /// takes no more than its plan.
+/// OpenBLAS runs single-threaded in tests: suites run in parallel, and concurrent calls into a
+/// multi-threaded OpenBLAS are not safe.
 func makeExecutor(_ graph: Graph, _ options: PlanOptions) throws -> GraphExecutor {
+    BLAS.configure(threads: 1)
     let bytes = try GraphExecutor.arenaBytes(graph: graph, options: options)
     let arena = try ArenaAllocator(capacity: bytes)
     return try GraphExecutor(graph: graph, options: options, arena: arena)

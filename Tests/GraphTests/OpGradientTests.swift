@@ -144,6 +144,11 @@ import LowLevel
             try g.dropout(v[0], rate: 0.3, generator: g.generatorState("dropout.generator"))
         })
         rows.append(Row(op: .reshape, operands: [input([2, 3])]) { g, v in try g.flatten(v[0]) })
+        for shape in [[3], [2, 2, 3]] {
+            rows.append(Row(op: .channelAffine, operands: [input(shape), weight([shape[0]]), weight([shape[0]])]) { g, v in
+                try g.channelAffine(v[0], scale: v[1], shift: v[2])
+            })
+        }
         return rows
     }()
 

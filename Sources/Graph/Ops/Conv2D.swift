@@ -66,8 +66,8 @@ enum Conv2D: Operator {
             .floats(.backward, paddedGradients),
             .floats(.backward, direct ? g.output.channels * g.patch : 0),
             // Only its interior is ever written (`DirectConvolution.inputGradient`): zero once, never shared.
-            .floats(.persistent, direct ? DirectConvolution.paddedCount(DirectConvolution.gradientGeometry(g)) : 0),
-            .floats(.persistent, direct ? g.input.channels : 0),
+            .floats(.backwardState, direct ? DirectConvolution.paddedCount(DirectConvolution.gradientGeometry(g)) : 0),
+            .floats(.backwardState, direct ? g.input.channels : 0),
             .floats(.forward, across ? DirectConvolution.transposedWeightCount(g) : 0),
             .floats(.backward, across ? maxBatch * DirectConvolution.transposedGradientCount(g) : 0),
             .floats(.backward, !direct ? 0 : across ? DirectConvolution.acrossFiltersPartialCount(g) : DirectConvolution.rowPartialCount(g)),

@@ -30,6 +30,7 @@ extension ElementwiseUnary {
     }
 
     static var overwritesGradients: Bool { true }
+    static var runsInPlace: Bool { true }
 
     static func backward(_ node: NodeRun) {
         guard let dx = node.inputGradient(0) else { return }

@@ -1,0 +1,56 @@
+import Testing
+import Foundation
+import Arena
+import Graph
+import Infer
+import InferC
+import LowLevel
+import ModelFile
+import Training
+
+/// A version-1 network file read as a linear graph with its weights in place: it computes what the
+/// C runtime computes, and its inference plan needs no more arena than the runtime does today.
+@Suite struct VersionOneGraphTests {
+    static func check(_ model: TrainedOnSample) throws {
+        let bytes = try ModelWriter.encode(network: model.run.network, inputShape: (1, 28, 28), inputEncoding: .floats)
+        try bytes.withUnsafeBytes { raw throws in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            let v1 = try VersionOneGraph(file)
+            let options = v1.inferenceOptions(maxBatch: 1)
+            let plan = try MemoryPlan(graph: v1.graph, options: options)
+            #expect(plan.bytes(.weights) == 0, "weights stay in the file")
+            #expect(plan.totalBytes <= RuntimeModel.arenaBytes(for: file),
+                    "graph plan \(plan.totalBytes) bytes against the runtime's \(RuntimeModel.arenaBytes(for: file))")
+            let arena = try ArenaAllocator(capacity: plan.totalBytes)
+            let run = try GraphExecutor(graph: v1.graph, options: options, arena: arena)
+            for (value, tensor) in v1.weights { run.bind(value, to: file.floats(tensor)) }
+            let opened = try OpenModel(bytes)
+            for i in 0..<20 {
+                var input = testInput(model.test, i)
+                try input.withUnsafeMutableBufferPointer { x in
+                    run.bind(v1.input, to: x.baseAddress!)
+                    run.forward()
+                    var probabilities = Array(run.view(of: v1.output))
+                    Kernels.softmaxRows(probabilities, into: &probabilities, rows: 1, columns: probabilities.count)
+                    let (status, expected) = opened.run(Array(x))
+                    #expect(status == 0)
+                    for (a, b) in zip(probabilities, expected) { #expect(abs(a - b) <= 1e-6, "digit \(i): \(a) vs \(b)") }
+                    _ = try #require(probabilities.count == 10 ? probabilities : nil)
+                }
+            }
+        }
+    }
+
+    @Test func mlp() throws { try Self.check(TrainedModel.shared) }
+    @Test func leNet() throws { try Self.check(TrainedLeNet.shared) }
+
+    @Test func classicLayersAreNamed() throws {
+        let stages: [ModelStage] = [.kernel(.linear, points: [0, 1, 1, 0], count: 2, dimension: 2)]
+        let bytes = try ModelWriter.encode(stages: stages, description: .init(inputShape: (1, 1, 2), outputKind: .values, inputEncoding: .floats))
+        try bytes.withUnsafeBytes { raw in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            let error = #expect(throws: GraphError.self) { try VersionOneGraph(file) }
+            #expect(error?.message.contains("no graph op yet") == true)
+        }
+    }
+}
