@@ -112,7 +112,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "Classic",
+                          dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.

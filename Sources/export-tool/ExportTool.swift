@@ -1,5 +1,6 @@
 import LowLevel
 import ArgumentParser
+import Graph
 import Arena
 import Classic
 import Foundation
@@ -180,12 +181,21 @@ struct Inspect: ParsableCommand {
                 }
             }
             let kind = ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)]
-            return ["layers": layers, "parameters": parameters, "file_bytes": data.count,
+            // The same model as a graph, planned for one sample with its weights in the file.
+            var graphPlan: [String: Int]? = nil
+            if let v1 = try? VersionOneGraph(file), let plan = try? MemoryPlan(graph: v1.graph, options: v1.inferenceOptions(maxBatch: 1)) {
+                let weights = v1.weights.reduce(0) { $0 + file.tensor($1.tensor).byteLength }
+                graphPlan = ["weights_in_file": weights, "activations": plan.bytes(.activations), "scratch": plan.bytes(.scratch),
+                             "arena": plan.totalBytes, "nodes": v1.graph.nodes.count]
+            }
+            var result: [String: Any] = ["layers": layers, "parameters": parameters, "file_bytes": data.count,
                     "arena_bytes": RuntimeModel.arenaBytes(for: file),
                     "input_shape": [file.inputChannels, file.inputHeight, file.inputWidth],
                     "input_encoding": file.inputEncoding == .pixels ? "pixels" : "floats",
                     "output_length": file.outputLength, "output_kind": kind, "format_version": 1,
                     "accepts_png": file.acceptsImages]
+            if let graphPlan { result["graph_plan"] = graphPlan } // absent for the classic models' layers
+            return result
         }
         if json {
             print(JSONText.encode(description))
@@ -212,6 +222,10 @@ struct Inspect: ParsableCommand {
         }
         print("parameters: \(description["parameters"]!)")
         print("arena bytes for inference: \(description["arena_bytes"]!)\((description["accepts_png"] as! Bool) ? " (PNG input included)" : "")")
+        if let plan = description["graph_plan"] as? [String: Int] {
+            print("as a graph of \(plan["nodes"]!) nodes, one sample: \(plan["arena"]!) arena bytes (activations \(plan["activations"]!), "
+                  + "scratch \(plan["scratch"]!), buffers shared by lifetime); weights \(plan["weights_in_file"]!) bytes, read in the file")
+        }
     }
 }
 

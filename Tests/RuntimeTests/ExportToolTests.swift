@@ -37,6 +37,10 @@ private func json(_ text: String) throws -> [String: Any] {
         let model = try OpenModel(trained.bytes)
         #expect(object["arena_bytes"] as? Int == model.arenaLength)
         #expect((object["layers"] as? [Any])?.count == 3)
+        // The model as a graph: weights stay in the file, and its arena is below the runtime's.
+        let plan = object["graph_plan"] as? [String: Any]
+        #expect(plan?["weights_in_file"] as? Int == 4 * (784 * 64 + 64 + 64 * 10 + 10))
+        #expect((plan?["arena"] as? Int ?? .max) < model.arenaLength)
         let text = try exportTool(["inspect", dir + "/model.bin"])
         #expect(text.status == 0 && text.stdout.contains("dense 784 → 64") && text.stdout.contains("arena bytes"))
     }
