@@ -120,13 +120,15 @@ let package = Package(
 
         // Test support: runs the built command-line tools.
         .target(name: "ToolRunner", path: "Tests/ToolRunner"),
+        // Test support: data paths and a seeded generator, shared by every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
-        .testTarget(name: "LowLevelTests", dependencies: ["LowLevel", "Arena", "MallocCounter"]),
-        .testTarget(name: "InferTests", dependencies: ["Infer", "Training", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "ClassicTests", dependencies: ["Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
-        .testTarget(name: "KernelMachineTests", dependencies: ["KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
+        .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
+        .testTarget(name: "LowLevelTests", dependencies: ["TestSupport", "LowLevel", "Arena", "MallocCounter"]),
+        .testTarget(name: "InferTests", dependencies: ["TestSupport", "Infer", "Training", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "ClassicTests", dependencies: ["TestSupport", "Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "KernelMachineTests", dependencies: ["TestSupport", "KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

@@ -1,14 +1,11 @@
 import Foundation
+@_exported import TestSupport
 import Arena
 import Classic
 import Infer
 import Training
 import ModelFile
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-/// The small data sets with their fixed splits, as bundled with the train command.
-let smallDataDirectory = packageRoot.appendingPathComponent("Sources/train/Resources/small").path
-let mnistDirectory: String? = ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
 /// A small data set split as committed, standardised on its training rows, in an arena: the
 /// standardised sets for Swift, the raw test rows for the C runtime (whose model file starts

@@ -1,4 +1,5 @@
 import Arena
+@_exported import TestSupport
 import LowLevel
 import Testing
 import Graph
@@ -14,23 +15,6 @@ func makeExecutor(_ graph: Graph, _ options: PlanOptions) throws -> GraphExecuto
     return try GraphExecutor(graph: graph, options: options, arena: arena)
 }
 
-/// A small seeded generator (SplitMix64) for test data.
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [low, high).
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
-    }
-}
-
 /// Central finite differences of Σ weights·y with respect to every element of `values`, against
 /// the gradients `analytic` returns after the caller's backward. `objective` re-runs forward and
 /// returns Σ weights·y in double precision.
@@ -40,6 +24,7 @@ func expectGradientsMatch(_ run: GraphExecutor, values: [ValueID], analytic: (Va
     for id in values {
         let elements = run.view(of: id)
         let expected = analytic(id)
+        #expect(expected.count == elements.count, sourceLocation: sourceLocation)
         for j in elements.indices {
             let saved = elements[j]
             elements[j] = saved + h
@@ -57,6 +42,6 @@ func expectGradientsMatch(_ run: GraphExecutor, values: [ValueID], analytic: (Va
 }
 
 /// Fills a value with uniform numbers in [low, high).
-func fill(_ buffer: UnsafeMutableBufferPointer<Float>, _ random: inout TestRandom, _ low: Float = -1, _ high: Float = 1) {
+func fill(_ buffer: UnsafeMutableBufferPointer<Float>, _ random: inout SeededRandom, _ low: Float = -1, _ high: Float = 1) {
     for i in buffer.indices { buffer[i] = random.uniform(low, high) }
 }

@@ -29,7 +29,7 @@ import LowLevel
         g.output(y)
         let run = try makeExecutor(try g.build(), PlanOptions(mode, maxBatch: maxBatch, seeds: mode == .training ? [y] : [],
                                                               gradients: mode == .training ? [x] : []))
-        var random = TestRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         for p in run.graph.parameters { fill(run.view(of: p), &random) }
         return (run, x, y)
     }
@@ -39,7 +39,7 @@ import LowLevel
         var results: [[[Float]]] = []
         for algorithm in [1, 2] {
             let (run, x, y) = try Self.convolution(input, spec, algorithm: algorithm, mode: .training, maxBatch: 3, seed: 5)
-            var random = TestRandom(seed: 6)
+            var random = SeededRandom(seed: 6)
             fill(run.view(of: x), &random)
             run.forward(training: true)
             let dy = (0..<run.view(of: y).count).map { _ in random.uniform(-1, 1) }
@@ -61,7 +61,7 @@ import LowLevel
         for filters in [spec0.filters, 16, 21] {
             spec.filters = filters
             let (run, x, y) = try Self.convolution(input, spec, algorithm: 0, mode: .inference, maxBatch: 2, seed: 8)
-            var random = TestRandom(seed: 9)
+            var random = SeededRandom(seed: 9)
             fill(run.view(of: x), &random)
             run.forward()
             let batch = Array(run.view(of: y))
@@ -90,7 +90,7 @@ import LowLevel
         let output = try #require(PoolSpec(window: (2, 2)).output(input: input))
         let (inference, xi, yi) = try Self.pool(input, mode: .inference, maxBatch: 1)
         let (training, xt, yt) = try Self.pool(input, mode: .training, maxBatch: 1)
-        var random = TestRandom(seed: 2)
+        var random = SeededRandom(seed: 2)
         fill(inference.view(of: xi), &random)
         _ = training.view(of: xt).update(fromContentsOf: inference.view(of: xi))
         inference.forward()
@@ -116,7 +116,7 @@ import LowLevel
         let output = try #require(PoolSpec(window: (2, 2)).output(input: input))
         let batch = 3
         let (run, xv, yv) = try Self.pool(input, mode: .training, maxBatch: batch)
-        var random = TestRandom(seed: 3)
+        var random = SeededRandom(seed: 3)
         let x = run.view(of: xv)
         for i in x.indices { x[i] = Float(Int(random.uniform(0, 4))) } // few distinct values: ties
         run.forward(training: true)
@@ -158,7 +158,7 @@ import LowLevel
         run.view(of: x).update(repeating: 1)
         run.forward(training: true)
         let masked = Array(run.view(of: y))
-        var random = TestRandom(seed: 2)
+        var random = SeededRandom(seed: 2)
         let dy = (0..<2000).map { _ in random.uniform(-1, 1) }
         run.backward(from: y, gradient: dy)
         let zeros = masked.filter { $0 == 0 }.count

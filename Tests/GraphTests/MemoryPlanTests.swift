@@ -87,7 +87,7 @@ import MallocCounter
         let m = try Self.mlp(hidden: [128, 64])
         let train = try makeExecutor(m.graph, PlanOptions(.training, maxBatch: 64, seeds: [m.loss]))
         let infer = try makeExecutor(m.graph, PlanOptions(.inference, maxBatch: 1))
-        var random = TestRandom(seed: 1)
+        var random = SeededRandom(seed: 1)
         for p in m.graph.parameters { fill(train.view(of: p), &random, -0.05, 0.05) }
         fill(train.view(of: m.x), &random, 0, 1)
         let labels = train.intView(of: m.labels)

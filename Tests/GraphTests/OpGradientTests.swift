@@ -189,7 +189,7 @@ import LowLevel
         let inputs = floats.filter { row.operands[$0].batched }.map { ids[$0] }
         let run = try makeExecutor(graph, PlanOptions(.training, maxBatch: 4, seeds: [y], gradients: inputs))
         run.rows = 3
-        var random = TestRandom(seed: UInt64(row.testDescription.utf8.reduce(5381) { ($0 &* 33) &+ UInt64($1) }))
+        var random = SeededRandom(seed: UInt64(row.testDescription.utf8.reduce(5381) { ($0 &* 33) &+ UInt64($1) }))
         // Parameters the op's builder made itself (a layer's weights), and state: a seeded generator.
         for p in graph.parameters where !ids.contains(p) { fill(run.view(of: p), &random) }
         for id in graph.values(.state) where graph.type(of: id).element == .int32 {
@@ -229,25 +229,7 @@ import LowLevel
         run.zeroParameterGradients()
         run.backward(from: y, gradient: weights)
 
-        let h = row.h
         let checked = floats.map { ids[$0] } + graph.parameters.filter { !ids.contains($0) }
-        for id in checked {
-            let i = ids.firstIndex(of: id) ?? -1
-            let values = run.view(of: id)
-            let analytic = Array(run.gradient(of: id))
-            #expect(analytic.count == values.count)
-            for j in values.indices {
-                let saved = values[j]
-                values[j] = saved + h
-                let plus = objective()
-                values[j] = saved - h
-                let minus = objective()
-                values[j] = saved
-                let numeric = (plus - minus) / Double(2 * h)
-                let a = Double(analytic[j])
-                #expect(abs(a - numeric) <= 2e-3 + 1e-2 * max(abs(a), abs(numeric)),
-                        "'\(graph.values[id.index].name)' (operand \(i)) element \(j): backward \(a), finite differences \(numeric)")
-            }
-        }
+        expectGradientsMatch(run, values: checked, analytic: { Array(run.gradient(of: $0)) }, objective: objective, h: row.h)
     }
 }

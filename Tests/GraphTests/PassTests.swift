@@ -20,7 +20,7 @@ import LowLevel
     @Test func inferenceGraphComputesTheEvaluationPass() throws {
         let (graph, x, y) = try Self.graph()
         let run = try makeExecutor(graph, PlanOptions(.inference, maxBatch: 3))
-        var random = TestRandom(seed: 12)
+        var random = SeededRandom(seed: 12)
         var values: TensorValues = [:]
         for id in graph.parameters { fill(run.view(of: id), &random) }
         for id in graph.values(.state) where graph.type(of: id).element == .float32 {

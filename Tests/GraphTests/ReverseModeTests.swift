@@ -14,7 +14,7 @@ import LowLevel
         let back = try g.matmul(h, w, transposeB: true)
         let y = try g.sum(try g.mul(back, x), over: .all)
         let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 3, seeds: [y], gradients: [x]))
-        var random = TestRandom(seed: 7)
+        var random = SeededRandom(seed: 7)
         fill(run.view(of: x), &random)
         fill(run.view(of: w), &random)
         run.forward(training: true)
@@ -34,7 +34,7 @@ import LowLevel
         let w = g.parameter("w", shape: [2, 2])
         let y = try g.sum(try g.square(try g.matmul(x, w)), over: .all)
         let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 2, seeds: [y]))
-        var random = TestRandom(seed: 3)
+        var random = SeededRandom(seed: 3)
         fill(run.view(of: x), &random)
         fill(run.view(of: w), &random)
         run.forward(training: true)
@@ -65,7 +65,7 @@ import LowLevel
         let score = try db.sum(try db.sigmoid(try db.matmul(u, wd)), over: .all, name: "score")
         let discriminator = try makeExecutor(try db.build(), PlanOptions(.training, maxBatch: 5, seeds: [score], gradients: [u]))
 
-        var random = TestRandom(seed: 11)
+        var random = SeededRandom(seed: 11)
         generator.rows = 4
         discriminator.rows = 4
         fill(generator.view(of: z), &random)
@@ -123,7 +123,7 @@ import LowLevel
         let (graph, x, y) = try Self.graph()
         let options = PlanOptions(.training, maxBatch: 4, seeds: [y])
         let fused = try makeExecutor(graph, options), plain = try makeExecutor(graph, options)
-        var random = TestRandom(seed: 4)
+        var random = SeededRandom(seed: 4)
         for p in graph.parameters { fill(fused.view(of: p), &random); _ = plain.view(of: p).update(fromContentsOf: fused.view(of: p)) }
         fill(fused.view(of: x), &random)
         _ = plain.view(of: x).update(fromContentsOf: fused.view(of: x))

@@ -1,25 +1,11 @@
 import LowLevel
+@_exported import TestSupport
 import Foundation
 import Arena
 import Infer
 import Training
 import ModelFile
 import MNIST
-
-/// The MNIST sample bundled with the train command (1,000 training and 200 test digits).
-let sampleDirectory: String = {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Sources/train/Resources/mnist-sample").path
-}()
-
-/// The package root (for finding built executables).
-let packageRoot: String = {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-}()
-
-/// Full MNIST when MNIST_DIR points at it.
-let mnistDirectory: String? = ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
 func loadSample() throws -> MNISTDataset { try MNISTDataset(directory: sampleDirectory) }
 

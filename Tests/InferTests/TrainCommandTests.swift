@@ -7,7 +7,7 @@ import InferTools
 private func train(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
     var env: [String: String?] = ["MNIST_DIR": nil]
     for (key, value) in environment { env[key] = value }
-    return try ToolRunner.run("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY", arguments: arguments, environment: env)
+    return try ToolRunner.run("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY", arguments: arguments, environment: env)
 }
 
 @Suite(.serialized) struct TrainCommandTests {
@@ -89,9 +89,9 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         let r = try train(["--model", "mlp", "--json", "--output", dir + "/m.bin"] + arguments, environment: ["SMALL_DATA_DIR": ""])
         try #require(r.status == 0, "\(r.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let verified = try ToolRunner.run("export-tool", packageRoot: packageRoot, binaryVariable: "EXPORT_TOOL_BINARY",
+        let verified = try ToolRunner.run("export-tool", packageRoot: packageRoot.path, binaryVariable: "EXPORT_TOOL_BINARY",
                                           arguments: ["verify", dir + "/m.bin", "--dataset", dataset, "--data",
-                                                      packageRoot + "/Sources/train/Resources/small", "--json"])
+                                                      packageRoot.path + "/Sources/train/Resources/small", "--json"])
         try #require(verified.status == 0, "\(verified.stderr)")
         let check = try #require(try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])
         if dataset == "diabetes" {
@@ -131,11 +131,11 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(report["train_samples"] as? Int == 1000 - held && abs(held - 200) <= 5, "\(held) held out")
         #expect(r.stderr.contains("weights from epoch \(best)"))
         let tool = { (arguments: [String]) throws in
-            try ToolRunner.run("export-tool", packageRoot: packageRoot, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
+            try ToolRunner.run("export-tool", packageRoot: packageRoot.path, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
                                environment: ["MNIST_DIR": nil])
         }
         #expect(try tool(["convert", dir + "/es.ckpt", "-o", dir + "/es.bin"]).status == 0)
-        let verified = try tool(["verify", dir + "/es.bin", "--json", "--data", packageRoot + "/Sources/train/Resources/mnist-sample"])
+        let verified = try tool(["verify", dir + "/es.bin", "--json", "--data", packageRoot.path + "/Sources/train/Resources/mnist-sample"])
         let check = try #require(try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])
         #expect(check["accuracy"] as? Double == report["test_accuracy"] as? Double)
         let conflict = try train(["--resume", dir + "/es.ckpt", "--validation-fraction", "0.3"])
@@ -158,7 +158,7 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         for _ in 0..<30 {
             let arguments = FileManager.default.fileExists(atPath: path) ? ["--resume", path, "--checkpoint", path, "--quiet"]
                                                                            : common + ["--checkpoint", path]
-            let process = try ToolRunner.start("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY", arguments: arguments,
+            let process = try ToolRunner.start("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY", arguments: arguments,
                                                environment: ["MNIST_DIR": nil])
             usleep(delays.next(upTo: 150_000))
             kill(process.processIdentifier, SIGKILL)
@@ -185,7 +185,7 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         let path = dir + "/full.ckpt"
         #expect(try train(["--hidden", "16", "--epochs", "1", "--quiet", "--checkpoint", path]).status == 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        let binary = try ToolRunner.binary("train", packageRoot: packageRoot, binaryVariable: "TRAIN_BINARY")
+        let binary = try ToolRunner.binary("train", packageRoot: packageRoot.path, binaryVariable: "TRAIN_BINARY")
         // 512-byte blocks in dash, 1024 in bash: a limit far below the file either way.
         let limit = before.count / 4096
         let process = Process()

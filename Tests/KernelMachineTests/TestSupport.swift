@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 import Arena
 import Classic
 import Infer
@@ -6,8 +7,6 @@ import Training
 import ModelFile
 import LowLevel
 
-/// Full MNIST when MNIST_DIR points at it.
-let mnistDirectory: String? = ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
 /// Deterministic values in [0, 1) (64-bit LCG), independent of the code under test.
 struct TestRandom {

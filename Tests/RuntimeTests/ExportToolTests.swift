@@ -8,7 +8,7 @@ import InferTools
 
 /// Runs the built export-tool (EXPORT_TOOL_BINARY overrides the path).
 private func exportTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    try ToolRunner.run("export-tool", packageRoot: root.path, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
+    try ToolRunner.run("export-tool", packageRoot: packageRoot.path, binaryVariable: "EXPORT_TOOL_BINARY", arguments: arguments,
                        environment: environment.mapValues { $0 })
 }
 

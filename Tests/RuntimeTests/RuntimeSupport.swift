@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 import Arena
 import Infer
 import Training
@@ -8,10 +9,6 @@ import InferC
 import LowLevel
 import MNIST
 
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let fixtures = root.appendingPathComponent("Tests/Fixtures")
-let sampleDirectory = root.appendingPathComponent("Sources/train/Resources/mnist-sample").path
-let mnistDirectory: String? = ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
 /// A network trained on the bundled sample (a few seconds) and its model file, shared by the tests.
 class TrainedOnSample: @unchecked Sendable {
