@@ -16,7 +16,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "fuzz",
-            dependencies: [.product(name: "infer", package: rootIdentity)],
+            dependencies: [.product(name: "infer", package: rootIdentity),
+                           // To build the PNG target's model.
+                           .product(name: "Training", package: rootIdentity), .product(name: "ModelFile", package: rootIdentity),
+                           .product(name: "LowLevel", package: rootIdentity), .product(name: "Arena", package: rootIdentity)],
             path: "Sources/fuzz",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]

@@ -61,6 +61,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case matmul
     case softmaxCrossEntropy
     case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
+    case embedding, layerNorm, gelu, softmax, attention
 
     public var definition: any Operator.Type {
         switch self {
@@ -92,6 +93,11 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .dropout: Dropout.self
         case .reshape: Reshape.self
         case .channelAffine: ChannelAffine.self
+        case .embedding: Embedding.self
+        case .layerNorm: LayerNorm.self
+        case .gelu: GELU.self
+        case .softmax: Softmax.self
+        case .attention: Attention.self
         }
     }
 }

@@ -144,6 +144,24 @@ import LowLevel
             try g.dropout(v[0], rate: 0.3, generator: g.generatorState("dropout.generator"))
         })
         rows.append(Row(op: .reshape, operands: [input([2, 3])]) { g, v in try g.flatten(v[0]) })
+        rows.append(Row(op: .embedding, operands: [Operand(shape: [4], labelLimit: 5), weight([5, 3])]) { g, v in
+            try g.embedding(v[0], table: v[1])
+        })
+        for shape in [[4], [2, 5]] {
+            rows.append(Row(op: .layerNorm, operands: [input(shape, -2...2)]) { g, v in try g.layerNorm(v[0], name: "ln") })
+        }
+        rows += unaryRows(.gelu, -3...3) { g, x in try g.gelu(x) }
+        rows.append(Row(op: .softmax, operands: [input([5], -2...2)]) { g, v in try g.softmax(v[0]) })
+        rows.append(Row(op: .softmax, operands: [input([3, 3], -2...2)]) { g, v in try g.softmax(v[0], causal: true) })
+        for causal in [false, true] {
+            rows.append(Row(op: .attention, operands: [input([4, 6]), input([4, 6]), input([4, 6])]) { g, v in
+                try g.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: causal)
+            })
+        }
+        // Cross-entropy at every position of a sequence.
+        rows.append(Row(op: .softmaxCrossEntropy, operands: [input([3, 4], -2...2), Operand(shape: [3], labelLimit: 4)]) { g, v in
+            try g.softmaxCrossEntropy(logits: v[0], labels: v[1])
+        })
         for shape in [[3], [2, 2, 3]] {
             rows.append(Row(op: .channelAffine, operands: [input(shape), weight([shape[0]]), weight([shape[0]])]) { g, v in
                 try g.channelAffine(v[0], scale: v[1], shift: v[2])

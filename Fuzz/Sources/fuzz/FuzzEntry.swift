@@ -1,5 +1,8 @@
 import Infer
 import InferC
+import LowLevel
+import ModelFile
+import Training
 import CZlib
 import Arena
 

@@ -1,15 +1,18 @@
 import LowLevel
 
-/// Per-sample loss −log softmax(z)[label] from logits z [batch, classes] and int32 labels
-/// [batch]; dz += dloss·(softmax(z) − onehot(label)). The probabilities are saved for backward.
-/// A label outside 0..<classes gives a NaN loss (the trainer stops on it) and no gradient.
+/// Loss −log softmax(z)[label] per row, from logits z [batch, ..., classes] and int32 labels
+/// [batch, ...] (every position of a sequence: logits [batch, T, V], labels [batch, T]);
+/// dz += dloss·(softmax(z) − onehot(label)). The probabilities are saved for backward. A label
+/// outside 0..<classes gives a NaN loss (the trainer stops on it) and no gradient.
 enum SoftmaxCrossEntropy: Operator {
     static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
         guard inputs.count == 2 else { throw ShapeError("takes logits and labels, got \(inputs.count) inputs") }
         let z = inputs[0], labels = inputs[1]
-        guard z.element == .float32, z.isBatched, z.shape.count == 1 else { throw ShapeError("logits must be float32 [batch, classes]") }
-        guard labels.element == .int32, labels.isBatched, labels.shape.isEmpty else { throw ShapeError("labels must be int32 [batch]") }
-        return [TensorType([], batched: true)]
+        guard z.element == .float32, z.isBatched, !z.shape.isEmpty else { throw ShapeError("logits must be float32 [batch, ..., classes]") }
+        guard labels.element == .int32, labels.isBatched, labels.shape == Array(z.shape.dropLast()) else {
+            throw ShapeError("labels must be int32 [batch\(z.shape.dropLast().map { ", \($0)" }.joined())]")
+        }
+        return [TensorType(labels.shape, batched: true)]
     }
 
     static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] {
@@ -17,7 +20,7 @@ enum SoftmaxCrossEntropy: Operator {
     }
 
     static func forward(_ node: NodeRun) {
-        let classes = node.inputTypes[0].shape[0], rows = node.rows
+        let classes = node.inputTypes[0].shape.last!, rows = node.inputCount(1)
         let z = node.input(0), labels = node.intInput(1), loss = node.output(0), p = node.floatBuffer(0)
         Kernels.logSoftmaxRows(z, into: p, rows: rows, columns: classes)
         for r in 0..<rows {
@@ -31,9 +34,9 @@ enum SoftmaxCrossEntropy: Operator {
 
     static func backward(_ node: NodeRun) {
         guard let dloss = node.outputGradient(0), let dz = node.inputGradient(0) else { return }
-        let classes = node.inputTypes[0].shape[0], overwrite = node.overwrites(0)
+        let classes = node.inputTypes[0].shape.last!, overwrite = node.overwrites(0)
         let labels = node.intInput(1), p = node.floatBuffer(0)
-        for r in 0..<node.rows {
+        for r in 0..<node.inputCount(1) {
             let label = Int(labels[r]), row = r * classes
             guard label >= 0 && label < classes else {
                 if overwrite { for j in 0..<classes { dz[row + j] = 0 } }

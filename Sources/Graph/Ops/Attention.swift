@@ -1,0 +1,111 @@
+import Glibc
+
+/// Multi-head scaled dot-product attention of q, k, v [batch, T, D] with `heads` heads (argument;
+/// head h uses columns h·D/H ..< (h+1)·D/H): per head, y = softmax(QKᵀ/√d_head)·V, and with
+/// argument `causal` = 1 position i attends only to positions j ≤ i. The per-head projections and
+/// the output projection are the dense or matmul nodes around it. The attention weights
+/// [heads, T, T] of each sample are saved for backward. Plain loops, as llm.c's.
+enum Attention: Operator {
+    static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
+        guard inputs.count == 3 else { throw ShapeError("takes q, k and v, got \(inputs.count) inputs") }
+        let q = inputs[0]
+        guard q.element == .float32, q.isBatched, q.shape.count == 2 else { throw ShapeError("q must be float32 [batch, T, D]") }
+        guard inputs[1] == q, inputs[2] == q else { throw ShapeError("q, k and v must have the same shape") }
+        let heads = attributes.int("heads")
+        guard heads > 0, q.shape[1] % heads == 0 else { throw ShapeError("heads \(heads) must divide the width \(q.shape[1])") }
+        return [q]
+    }
+
+    static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] {
+        let t = inputs[0].shape[0]
+        // 0: the attention weights of every sample and head; 1: one row of dP for backward.
+        return [.floats(.saved, maxBatch * attributes.int("heads") * t * t), .floats(.backward, t)]
+    }
+
+    static var overwritesGradients: Bool { true }
+
+    static func forward(_ node: NodeRun) {
+        let t = node.inputTypes[0].shape[0], d = node.inputTypes[0].shape[1], heads = node.attributes.int("heads")
+        let dh = d / heads, scale = 1 / Float(dh).squareRoot(), causal = node.attributes.int("causal") != 0
+        let q = node.input(0), k = node.input(1), v = node.input(2), y = node.output(0), weights = node.floatBuffer(0)
+        for n in 0..<node.rows {
+            let base = n * t * d
+            for h in 0..<heads {
+                let p = weights + (n * heads + h) * t * t
+                for i in 0..<t {
+                    let qi = q + base + i * d + h * dh, row = p + i * t
+                    let visible = causal ? i + 1 : t
+                    var largest = -Float.infinity
+                    for j in 0..<visible {
+                        let kj = k + base + j * d + h * dh
+                        var s: Float = 0
+                        for c in 0..<dh { s += qi[c] * kj[c] }
+                        row[j] = s * scale
+                        largest = max(largest, row[j])
+                    }
+                    var sum: Float = 0
+                    for j in 0..<visible { row[j] = expf(row[j] - largest); sum += row[j] }
+                    for j in 0..<visible { row[j] /= sum }
+                    for j in visible..<t { row[j] = 0 }
+                    let yi = y + base + i * d + h * dh
+                    for c in 0..<dh { yi[c] = 0 }
+                    for j in 0..<visible {
+                        let vj = v + base + j * d + h * dh, w = row[j]
+                        for c in 0..<dh { yi[c] += w * vj[c] }
+                    }
+                }
+            }
+        }
+    }
+
+    static func backward(_ node: NodeRun) {
+        guard let dy = node.outputGradient(0) else { return }
+        let t = node.inputTypes[0].shape[0], d = node.inputTypes[0].shape[1], heads = node.attributes.int("heads")
+        let dh = d / heads, scale = 1 / Float(dh).squareRoot(), causal = node.attributes.int("causal") != 0
+        let q = node.input(0), k = node.input(1), v = node.input(2), weights = node.floatBuffer(0), dp = node.floatBuffer(1)
+        let dq = node.inputGradient(0), dk = node.inputGradient(1), dv = node.inputGradient(2)
+        let count = node.rows * t * d
+        if let dq, node.overwrites(0) { dq.update(repeating: 0, count: count) }
+        if let dk, node.overwrites(1) { dk.update(repeating: 0, count: count) }
+        if let dv, node.overwrites(2) { dv.update(repeating: 0, count: count) }
+        for n in 0..<node.rows {
+            let base = n * t * d
+            for h in 0..<heads {
+                let p = weights + (n * heads + h) * t * t
+                for i in 0..<t {
+                    let row = p + i * t, gi = dy + base + i * d + h * dh, qi = q + base + i * d + h * dh
+                    let visible = causal ? i + 1 : t
+                    // dP_ij = dy_i · v_j; dv_j += P_ij · dy_i.
+                    var dot: Float = 0
+                    for j in 0..<visible {
+                        let vj = v + base + j * d + h * dh
+                        var s: Float = 0
+                        for c in 0..<dh { s += gi[c] * vj[c] }
+                        dp[j] = s
+                        dot += row[j] * s
+                        if let dv {
+                            let target = dv + base + j * d + h * dh
+                            for c in 0..<dh { target[c] += row[j] * gi[c] }
+                        }
+                    }
+                    // Through the softmax: dS_ij = P_ij (dP_ij − Σ_j P_ij dP_ij), then the scaled products.
+                    for j in 0..<visible {
+                        let ds = row[j] * (dp[j] - dot) * scale
+                        let kj = k + base + j * d + h * dh
+                        if let dq { let target = dq + base + i * d + h * dh; for c in 0..<dh { target[c] += ds * kj[c] } }
+                        if let dk { let target = dk + base + j * d + h * dh; for c in 0..<dh { target[c] += ds * qi[c] } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension GraphBuilder {
+    /// Scaled dot-product attention over `heads` heads of q, k, v [batch, T, D].
+    public func attention(q: ValueID, k: ValueID, v: ValueID, heads: Int, causal: Bool, name: String? = nil) throws(GraphError) -> ValueID {
+        var attributes = Attributes(["heads": .int(heads)])
+        if causal { attributes["causal"] = .int(1) }
+        return try apply1(.attention, [q, k, v], attributes: attributes, name: name)
+    }
+}
