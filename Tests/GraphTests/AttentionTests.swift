@@ -2,6 +2,21 @@ import Testing
 import Glibc
 @testable import Graph
 
+/// The course's sinusoidal table: W[t, 2i] = sin(t / 10000^(2i/d)), W[t, 2i+1] = cos(·).
+@Test func sinusoidalPositionsFollowTheFormula() throws {
+    let g = GraphBuilder()
+    let table = try g.sinusoidalPositions(positions: 64, width: 16)
+    g.output(table)
+    let run = try makeExecutor(try g.build(), PlanOptions(.inference, maxBatch: 1))
+    run.forward()
+    let w = run.view(of: table)
+    for (t, i) in [(0, 0), (1, 0), (5, 3), (63, 7), (40, 1)] {
+        let angle = Double(t) / Glibc.pow(10_000, Double(2 * i) / 16)
+        #expect(abs(Double(w[t * 16 + 2 * i]) - Glibc.sin(angle)) < 1e-6)
+        #expect(abs(Double(w[t * 16 + 2 * i + 1]) - Glibc.cos(angle)) < 1e-6)
+    }
+}
+
 /// The attention op against a naive reference in double precision, masked and unmasked: per head,
 /// softmax(QKᵀ/√d_head)V written out with plain loops.
 @Suite struct AttentionTests {

@@ -158,6 +158,9 @@ import LowLevel
                 try g.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: causal)
             })
         }
+        rows.append(Row(op: .sinusoidalPositions, operands: [input([3, 4])]) { g, v in
+            try g.mul(v[0], try g.sinusoidalPositions(positions: 3, width: 4))
+        })
         // Cross-entropy at every position of a sequence.
         rows.append(Row(op: .softmaxCrossEntropy, operands: [input([3, 4], -2...2), Operand(shape: [3], labelLimit: 4)]) { g, v in
             try g.softmaxCrossEntropy(logits: v[0], labels: v[1])
