@@ -1,7 +1,6 @@
 import Testing
 import Foundation
 import Arena
-import Infer
 import Training
 import ModelFile
 import InferTools

@@ -1,6 +1,5 @@
 import Testing
 import Arena
-import Infer
 import Training
 import ModelFile
 import LowLevel

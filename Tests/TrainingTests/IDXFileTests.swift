@@ -1,7 +1,6 @@
 import Testing
 import Foundation
 import MNIST
-import Infer
 import Training
 import ModelFile
 

@@ -1,6 +1,5 @@
 import LowLevel
 import Testing
-import Infer
 import Training
 import ModelFile
 

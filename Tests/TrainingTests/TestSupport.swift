@@ -2,7 +2,6 @@ import LowLevel
 @_exported import TestSupport
 import Foundation
 import Arena
-import Infer
 import Training
 import ModelFile
 import MNIST

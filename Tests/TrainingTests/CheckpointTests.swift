@@ -1,6 +1,5 @@
 import Testing
 import Foundation
-import Infer
 import Training
 import ModelFile
 import InferTools
