@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
         .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["TestSupport", "LowLevel", "Arena", "MallocCounter"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Graph", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "ClassicTests", dependencies: ["TestSupport", "Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "KernelMachineTests", dependencies: ["TestSupport", "KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),

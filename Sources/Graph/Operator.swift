@@ -61,7 +61,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case matmul
     case softmaxCrossEntropy
     case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
-    case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions
+    case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice
 
     public var definition: any Operator.Type {
         switch self {
@@ -99,6 +99,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .softmax: Softmax.self
         case .attention: Attention.self
         case .sinusoidalPositions: SinusoidalPositions.self
+        case .slice: Slice.self
         }
     }
 }

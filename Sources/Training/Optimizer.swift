@@ -4,9 +4,10 @@ import LowLevel
 
 /// Which update rule, with its hyper-parameters. Stored in checkpoints.
 public struct OptimizerConfig: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, momentum, adam, adagrad, lamb }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, momentum, adam, adamw, adagrad, lamb }
     public var kind: Kind
-    /// L2 weight decay λ on weights (not biases); 0 for none.
+    /// Weight decay λ on weights (not biases); 0 for none. L2 (added to the gradient) for every
+    /// kind but AdamW and LAMB, where it is decoupled.
     public var weightDecay: Float = 0
     /// μ for `.momentum`.
     public var momentum: Float = 0.9
@@ -46,7 +47,7 @@ public final class Optimizer {
 
     /// State tensors per parameter for an optimizer kind.
     public static func stateSlots(_ kind: OptimizerConfig.Kind) -> Int {
-        switch kind { case .sgd: 0; case .momentum, .adagrad: 1; case .adam, .lamb: 2 }
+        switch kind { case .sgd: 0; case .momentum, .adagrad: 1; case .adam, .adamw, .lamb: 2 }
     }
 
     /// Applies one update with learning rate `learningRate`.
@@ -66,6 +67,11 @@ public final class Optimizer {
                                    secondMoment: state[index][1].baseAddress!, learningRate: lr,
                                    beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
                                    decay: decay, step: step, count: p.count)
+            case .adamw:
+                Kernels.adamWUpdate(w, gradient: g, firstMoment: state[index][0].baseAddress!,
+                                    secondMoment: state[index][1].baseAddress!, learningRate: lr,
+                                    beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
+                                    decay: decay, step: step, count: p.count)
             case .adagrad:
                 Kernels.adagradUpdate(w, gradient: g, squares: state[index][0].baseAddress!, learningRate: lr,
                                       epsilon: config.epsilon, decay: decay, count: p.count)

@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Total epochs (a resumed run continues up to this many).") var epochs: Int?
     @Option(help: "Minibatch size.") var batch: Int?
     @Option(help: "Base learning rate (default 0.05 for momentum, 0.1 for sgd, 0.001 for adam).") var lr: Float?
-    @Option(help: "Optimizer: sgd, momentum, adam, adagrad, lamb (layer-wise trust ratio; --weight-decay is its decoupled decay).") var optimizer: String?
+    @Option(help: "Optimizer: sgd, momentum, adam, adamw (decoupled --weight-decay), adagrad, lamb (layer-wise trust ratio; --weight-decay is its decoupled decay).") var optimizer: String?
     @Option(help: "Momentum coefficient for --optimizer momentum.") var momentum: Float?
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay on weights (not biases).") var weightDecay: Float?
     @Option(help: "Learning-rate schedule: constant, step:E1,E2 (divide by 10 at those epochs), inverse-time:C (η0/(1+Ct)), inverse-sqrt:C (η0/√(1+Ct)); t counts updates.")
@@ -261,7 +261,7 @@ struct Train: ParsableCommand {
         }
         var optimizerConfig = OptimizerConfig(kind: optimizerKind, weightDecay: weightDecay ?? 0)
         if let momentum { optimizerConfig.momentum = momentum }
-        let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam, .lamb: 0.001; case .adagrad: 0.01 }
+        let defaultRate: Float = switch optimizerKind { case .sgd: 0.1; case .momentum: 0.05; case .adam, .adamw, .lamb: 0.001; case .adagrad: 0.01 }
         let config = TrainingConfig(epochs: epochs ?? 5, batchSize: batch ?? 64, learningRate: lr ?? defaultRate,
                                     schedule: parsedSchedule, optimizer: optimizerConfig, seed: seed ?? 42,
                                     validation: validationFraction.map { ValidationSplit(fraction: $0, patience: patience ?? ValidationSplit.defaultPatience) })

@@ -161,6 +161,9 @@ import LowLevel
         rows.append(Row(op: .sinusoidalPositions, operands: [input([3, 4])]) { g, v in
             try g.mul(v[0], try g.sinusoidalPositions(positions: 3, width: 4))
         })
+        for columns in [0..<2, 3..<6] {
+            rows.append(Row(op: .slice, operands: [input([2, 6])]) { g, v in try g.slice(v[0], columns: columns) })
+        }
         // Cross-entropy at every position of a sequence.
         rows.append(Row(op: .softmaxCrossEntropy, operands: [input([3, 4], -2...2), Operand(shape: [3], labelLimit: 4)]) { g, v in
             try g.softmaxCrossEntropy(logits: v[0], labels: v[1])

@@ -133,6 +133,22 @@ private let activations: [(String, Forward, Backward, @Sendable (Double) -> Doub
         }
     }
 
+    /// AdamW: w ← (1 − ηλ)w, then Adam on the raw gradient (PyTorch's decoupled form).
+    @Test(arguments: [37, 5, 64]) func adamWMatchesItsFormula(n: Int) {
+        let w0 = randomArray(n, seed: 50), g = randomArray(n, seed: 51)
+        var w = w0, m = randomArray(n, seed: 52), s = randomArray(n, seed: 53).map(abs)
+        let m0 = m, s0 = s
+        Kernels.adamWUpdate(&w, gradient: g, firstMoment: &m, secondMoment: &s, learningRate: 0.01, beta1: 0.9,
+                            beta2: 0.99, epsilon: 1e-8, decay: 0.1, step: 2, count: n)
+        for i in 0..<n {
+            let mi = 0.9 * Double(m0[i]) + 0.1 * Double(g[i])
+            let si = 0.99 * Double(s0[i]) + 0.01 * Double(g[i]) * Double(g[i])
+            let mh = mi / (1 - pow(0.9, 2)), sh = si / (1 - pow(0.99, 2))
+            let expected = Double(w0[i]) * (1 - 0.01 * 0.1) - 0.01 * mh / (sh.squareRoot() + 1e-8)
+            #expect(abs(Double(w[i]) - expected) < 1e-5)
+        }
+    }
+
     /// Adagrad: s += g'², w −= η·g'/(√s + ε), g' = g + λw, in vector and scalar-tail lanes alike.
     @Test(arguments: [37, 5, 64]) func adagradMatchesItsFormula(n: Int) {
         let w0 = randomArray(n, seed: 40), g = randomArray(n, seed: 41)

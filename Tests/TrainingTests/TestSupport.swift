@@ -5,6 +5,7 @@ import Arena
 import Training
 import ModelFile
 import MNIST
+import Graph
 
 func loadSample() throws -> MNISTDataset { try MNISTDataset(directory: sampleDirectory) }
 
@@ -26,4 +27,11 @@ func makeNetwork(_ spec: NetworkSpec, maxBatch: Int, seed: UInt64) throws -> (Ne
 func testValues(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
     var rng = RandomGenerator(seed: seed)
     return (0..<n).map { _ in (2 * rng.nextUniform() - 1) * scale }
+}
+
+/// A graph executor in an arena of exactly its planned size, OpenBLAS on one thread.
+func makeTrainingExecutor(_ graph: Graph, _ options: PlanOptions) throws -> GraphExecutor {
+    BLAS.configure(threads: 1)
+    let arena = try ArenaAllocator(capacity: try GraphExecutor.arenaBytes(graph: graph, options: options))
+    return try GraphExecutor(graph: graph, options: options, arena: arena)
 }

@@ -182,7 +182,7 @@ import MNIST
 
     @Test(arguments: OptimizerConfig.Kind.allCases) func everyOptimizerLowersTheLoss(kind: OptimizerConfig.Kind) throws {
         let data = ClassificationSet(images: try loadSample().train)
-        let rate: Float = switch kind { case .sgd: 0.1; case .momentum: 0.05; case .adam: 0.002; case .lamb: 0.01; case .adagrad: 0.02 }
+        let rate: Float = switch kind { case .sgd: 0.1; case .momentum: 0.05; case .adam, .adamw: 0.002; case .lamb: 0.01; case .adagrad: 0.02 }
         let config = TrainingConfig(epochs: 3, batchSize: 32, learningRate: rate, schedule: .constant,
                                     optimizer: OptimizerConfig(kind: kind, weightDecay: 1e-4), seed: 8)
         let run = try TrainingRun(spec: .mlp(inputs: 784, hidden: [32], outputs: 10), config: config, sampleCount: data.count)

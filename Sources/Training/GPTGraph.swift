@@ -1,0 +1,82 @@
+import Graph
+
+/// The shape of a character GPT (nanoGPT's model): vocabulary, blocks, heads, width, context.
+public struct GPTConfig: Codable, Sendable, Equatable {
+    public var vocabulary: Int
+    public var layers: Int
+    public var heads: Int
+    public var width: Int
+    public var context: Int
+
+    public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int) {
+        self.vocabulary = vocabulary
+        self.layers = layers
+        self.heads = heads
+        self.width = width
+        self.context = context
+    }
+
+    /// Why the shape cannot be built, or nil.
+    public var problem: String? {
+        if vocabulary < 2 { return "a vocabulary needs at least 2 tokens" }
+        if layers < 1 || heads < 1 || width < 1 || context < 1 { return "layers, heads, width and context must be positive" }
+        if width % heads != 0 { return "--heads \(heads) must divide --width \(width)" }
+        return nil
+    }
+}
+
+/// A GPT as a graph in nanoGPT's layout and with its parameter names, so PyTorch weights load by
+/// name: token and learned position embeddings, `layers` pre-norm blocks
+/// (x + c_proj(attention(ln_1(x))), then x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x))))), a final layer
+/// norm, and the output head tied to the token embedding (logits = ln_f(x)·wteᵀ). Linear weights
+/// are `nn.Linear`'s [out, in]. The loss is the mean cross-entropy over every position.
+public struct GPTGraph: Sendable {
+    public let config: GPTConfig
+    public let graph: Graph
+    /// Token ids [batch, T] and the next tokens [batch, T] (int32).
+    public let tokens: ValueID
+    public let targets: ValueID
+    /// [batch, T, vocabulary].
+    public let logits: ValueID
+    /// The batch's mean cross-entropy (unbatched scalar).
+    public let loss: ValueID
+
+    public init(_ config: GPTConfig) throws(GraphError) {
+        if let problem = config.problem { throw GraphError(problem) }
+        let (t, c) = (config.context, config.width)
+        let g = GraphBuilder()
+        let tokens = g.input("tokens", shape: [t], element: .int32)
+        let targets = g.input("targets", shape: [t], element: .int32)
+        /// y = x·Wᵀ + b with W [out, in] and b [out] named `name.weight` and `name.bias`.
+        func linear(_ x: ValueID, _ name: String, outputs: Int) throws(GraphError) -> ValueID {
+            let w = g.parameter("\(name).weight", shape: [outputs, g.type(of: x).shape.last!])
+            let b = g.parameter("\(name).bias", shape: [outputs])
+            return try g.add(try g.matmul(x, w, transposeB: true, name: "\(name).product"), b, name: name)
+        }
+        let wte = g.parameter("transformer.wte.weight", shape: [config.vocabulary, c])
+        let wpe = g.parameter("transformer.wpe.weight", shape: [t, c])
+        var x = try g.add(try g.embedding(tokens, table: wte, name: "embed"), wpe, name: "embed.positions")
+        for i in 0..<config.layers {
+            let block = "transformer.h.\(i)"
+            let qkv = try linear(try g.layerNorm(x, name: "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)
+            let q = try g.slice(qkv, columns: 0..<c, name: "\(block).attn.q")
+            let k = try g.slice(qkv, columns: c..<2 * c, name: "\(block).attn.k")
+            let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(block).attn.v")
+            let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: true, name: "\(block).attn.core")
+            x = try g.add(x, try linear(attended, "\(block).attn.c_proj", outputs: c), name: "\(block).residual1")
+            let hidden = try g.gelu(try linear(try g.layerNorm(x, name: "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
+                                    name: "\(block).mlp.gelu")
+            x = try g.add(x, try linear(hidden, "\(block).mlp.c_proj", outputs: c), name: "\(block).residual2")
+        }
+        let logits = try g.matmul(try g.layerNorm(x, name: "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
+        let loss = try g.mean(try g.softmaxCrossEntropy(logits: logits, labels: targets, name: "cross_entropy"), over: .all, name: "loss")
+        g.output(logits)
+        g.output(loss)
+        self.config = config
+        self.graph = try g.build()
+        self.tokens = tokens
+        self.targets = targets
+        self.logits = logits
+        self.loss = loss
+    }
+}
