@@ -7,13 +7,16 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     public var heads: Int
     public var width: Int
     public var context: Int
+    /// Learned positions (`transformer.wpe.weight`, nanoGPT's) or the course's fixed sinusoids.
+    public var sinusoidalPositions = false
 
-    public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int) {
+    public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int, sinusoidalPositions: Bool = false) {
         self.vocabulary = vocabulary
         self.layers = layers
         self.heads = heads
         self.width = width
         self.context = context
+        self.sinusoidalPositions = sinusoidalPositions
     }
 
     /// Why the shape cannot be built, or nil.
@@ -21,6 +24,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
         if vocabulary < 2 { return "a vocabulary needs at least 2 tokens" }
         if layers < 1 || heads < 1 || width < 1 || context < 1 { return "layers, heads, width and context must be positive" }
         if width % heads != 0 { return "--heads \(heads) must divide --width \(width)" }
+        if sinusoidalPositions && width % 2 != 0 { return "sinusoidal positions need an even --width" }
         return nil
     }
 }
@@ -54,8 +58,9 @@ public struct GPTGraph: Sendable {
             return try g.add(try g.matmul(x, w, transposeB: true, name: "\(name).product"), b, name: name)
         }
         let wte = g.parameter("transformer.wte.weight", shape: [config.vocabulary, c])
-        let wpe = g.parameter("transformer.wpe.weight", shape: [t, c])
-        var x = try g.add(try g.embedding(tokens, table: wte, name: "embed"), wpe, name: "embed.positions")
+        let positions = config.sinusoidalPositions ? try g.sinusoidalPositions(positions: t, width: c, name: "transformer.positions")
+            : g.parameter("transformer.wpe.weight", shape: [t, c])
+        var x = try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions")
         for i in 0..<config.layers {
             let block = "transformer.h.\(i)"
             let qkv = try linear(try g.layerNorm(x, name: "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)

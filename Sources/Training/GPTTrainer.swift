@@ -1,0 +1,161 @@
+import Glibc
+import Arena
+import Graph
+import LowLevel
+
+/// How a GPT trains: nanoGPT's choices by default (AdamW with β = (0.9, 0.99), weight decay 0.1 on
+/// the 2-D weights, embeddings included, not on biases or layer norms; linear warm-up then cosine
+/// decay to a tenth of the rate; gradients clipped to global norm 1).
+public struct GPTTrainingConfig: Sendable, Equatable {
+    public var iterations = 2_000
+    public var batch = 12
+    public var learningRate: Float = 1e-3
+    public var minimumLearningRate: Float = 1e-4
+    public var warmup = 100
+    public var weightDecay: Float = 0.1
+    /// Decay every parameter instead of the 2-D weights only (PyTorch's default parameter group).
+    public var decayEverything = false
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.99
+    public var epsilon: Float = 1e-8
+    /// Global gradient-norm clip; 0 for none.
+    public var clip: Float = 1
+    public var seed: UInt64 = 1337
+
+    public init() {}
+
+    /// The rate at update `step` (0-based): linear warm-up over `warmup` steps, then a cosine from
+    /// `learningRate` down to `minimumLearningRate` at the last iteration.
+    public func rate(at step: Int) -> Float {
+        if step < warmup { return learningRate * Float(step + 1) / Float(warmup + 1) }
+        let span = max(iterations - warmup, 1)
+        let progress = min(Float(step - warmup) / Float(span), 1)
+        return minimumLearningRate + 0.5 * (1 + cosf(.pi * progress)) * (learningRate - minimumLearningRate)
+    }
+}
+
+/// Trains a `GPTGraph` on a token stream: random windows of `context + 1` tokens, one AdamW step
+/// per batch. Everything lives in one arena; `step` and `evaluate` allocate nothing.
+public final class GPTTrainer {
+    public let gpt: GPTGraph
+    public let config: GPTTrainingConfig
+    public let executor: GraphExecutor
+    public let arena: ArenaAllocator
+    /// Per parameter: weights, gradient, AdamW moments, count, whether it decays.
+    private let weights: [UnsafeMutablePointer<Float>]
+    private let gradients: [UnsafeMutablePointer<Float>]
+    private let firstMoments: [UnsafeMutablePointer<Float>]
+    private let secondMoments: [UnsafeMutablePointer<Float>]
+    private let counts: [Int]
+    private let decays: [Bool]
+    /// Updates applied so far.
+    public private(set) var steps = 0
+    private var random: RandomGenerator
+
+    /// Arena bytes a trainer for `gpt` with `config` needs.
+    public static func arenaBytes(_ gpt: GPTGraph, _ config: GPTTrainingConfig) throws(GraphError) -> Int {
+        let plan = try GraphExecutor.arenaBytes(graph: gpt.graph, options: options(gpt, config))
+        return plan + gpt.graph.parameters.reduce(0) { $0 + 2 * ArenaAllocator.footprint(of: Float.self, count: gpt.graph.type(of: $1).elementsPerSample) }
+    }
+
+    static func options(_ gpt: GPTGraph, _ config: GPTTrainingConfig) -> PlanOptions {
+        PlanOptions(.training, maxBatch: config.batch, seeds: [gpt.loss])
+    }
+
+    /// A trainer with nanoGPT's initial weights from `config.seed`: normal(0, 0.02) for linear and
+    /// embedding weights, 0.02/√(2·layers) for the projections into the residual stream, zero
+    /// biases, layer norms γ = 1, β = 0.
+    public init(gpt: GPTGraph, config: GPTTrainingConfig) throws(GraphError) {
+        self.gpt = gpt
+        self.config = config
+        let bytes = try Self.arenaBytes(gpt, config)
+        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
+        executor = try GraphExecutor(graph: gpt.graph, options: Self.options(gpt, config), arena: arena)
+        let graph = gpt.graph
+        var random = RandomGenerator(seed: config.seed)
+        let residualScale = 0.02 / Float(2 * gpt.config.layers).squareRoot()
+        var weights: [UnsafeMutablePointer<Float>] = [], gradients: [UnsafeMutablePointer<Float>] = []
+        var first: [UnsafeMutablePointer<Float>] = [], second: [UnsafeMutablePointer<Float>] = [], counts: [Int] = [], decays: [Bool] = []
+        for id in graph.parameters {
+            let name = graph.values[id.index].name, shape = graph.type(of: id).shape
+            let w = executor.view(of: id)
+            if name.hasSuffix(".bias") {
+                w.update(repeating: 0)
+            } else if name.contains(".ln_") || name.hasPrefix("transformer.ln_f") {
+                w.update(repeating: 1)
+            } else {
+                let std: Float = name.hasSuffix("c_proj.weight") ? residualScale : 0.02
+                for i in w.indices { w[i] = std * random.nextGaussian() }
+            }
+            weights.append(w.baseAddress!)
+            gradients.append(executor.gradient(of: id).baseAddress!)
+            do {
+                first.append(try arena.allocateFloats(w.count).baseAddress!)
+                second.append(try arena.allocateFloats(w.count).baseAddress!)
+            } catch { throw GraphError("the arena was sized for the optimizer state: \(error)") }
+            counts.append(w.count)
+            decays.append(config.decayEverything || shape.count >= 2)
+        }
+        self.weights = weights
+        self.gradients = gradients
+        self.firstMoments = first
+        self.secondMoments = second
+        self.counts = counts
+        self.decays = decays
+        self.random = RandomGenerator(seed: random.next())
+    }
+
+    /// Writes `batch` random windows of `tokens` into the inputs and targets.
+    private func sample(_ tokens: UnsafeBufferPointer<Int32>, using generator: inout RandomGenerator) {
+        let t = gpt.config.context, inputs = executor.intView(of: gpt.tokens), targets = executor.intView(of: gpt.targets)
+        for b in 0..<executor.rows {
+            let start = generator.nextIndex(below: tokens.count - t)
+            for i in 0..<t {
+                inputs[b * t + i] = tokens[start + i]
+                targets[b * t + i] = tokens[start + i + 1]
+            }
+        }
+    }
+
+    /// One AdamW step on a random batch of `tokens` (at least context + 1 of them); returns the
+    /// batch's loss before the update.
+    /// - Throws: `TrainingError.nonFinite` when the loss is NaN or infinite (weights unchanged).
+    public func step(_ tokens: UnsafeBufferPointer<Int32>) throws(TrainingError) -> Float {
+        sample(tokens, using: &random)
+        executor.forward(training: true)
+        let loss = executor.view(of: gpt.loss)[0]
+        guard loss.isFinite else { throw .nonFinite(epoch: 0, step: steps, loss: loss) }
+        executor.backward(from: gpt.loss)
+        // Clip by the global norm of every gradient.
+        if config.clip > 0 {
+            var squares: Float = 0
+            for i in weights.indices { squares += Kernels.sumOfSquares(gradients[i], count: counts[i]) }
+            let norm = squares.squareRoot()
+            if norm > config.clip {
+                let scale = config.clip / norm
+                for i in weights.indices { Kernels.scale(gradients[i], by: scale, count: counts[i]) }
+            }
+        }
+        let rate = config.rate(at: steps)
+        steps += 1
+        for i in weights.indices {
+            Kernels.adamWUpdate(weights[i], gradient: gradients[i], firstMoment: firstMoments[i], secondMoment: secondMoments[i],
+                                learningRate: rate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
+                                decay: decays[i] ? config.weightDecay : 0, step: steps, count: counts[i])
+        }
+        return loss
+    }
+
+    /// The mean loss over `batches` random batches of `tokens`, drawn from `seed` (the same
+    /// windows every call with the same seed), without touching the weights.
+    public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, batches: Int, seed: UInt64) -> Float {
+        var generator = RandomGenerator(seed: seed)
+        var total: Float = 0
+        for _ in 0..<batches {
+            sample(tokens, using: &generator)
+            executor.forward(training: false)
+            total += executor.view(of: gpt.loss)[0]
+        }
+        return total / Float(max(batches, 1))
+    }
+}
