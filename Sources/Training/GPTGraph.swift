@@ -9,6 +9,9 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     public var context: Int
     /// Learned positions (`transformer.wpe.weight`, nanoGPT's) or the course's fixed sinusoids.
     public var sinusoidalPositions = false
+    /// Dropout after the embeddings and on each residual branch, in training (nanoGPT's places,
+    /// without its dropout of the attention weights).
+    public var dropout: Float = 0
 
     public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int, sinusoidalPositions: Bool = false) {
         self.vocabulary = vocabulary
@@ -25,6 +28,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
         if layers < 1 || heads < 1 || width < 1 || context < 1 { return "layers, heads, width and context must be positive" }
         if width % heads != 0 { return "--heads \(heads) must divide --width \(width)" }
         if sinusoidalPositions && width % 2 != 0 { return "sinusoidal positions need an even --width" }
+        if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), not \(dropout)" }
         return nil
     }
 }
@@ -44,6 +48,8 @@ public struct GPTGraph: Sendable {
     public let logits: ValueID
     /// The batch's mean cross-entropy (unbatched scalar).
     public let loss: ValueID
+    /// Dropout's generator state, when `dropout` > 0.
+    public let generator: ValueID?
 
     public init(_ config: GPTConfig) throws(GraphError) {
         if let problem = config.problem { throw GraphError(problem) }
@@ -60,7 +66,12 @@ public struct GPTGraph: Sendable {
         let wte = g.parameter("transformer.wte.weight", shape: [config.vocabulary, c])
         let positions = config.sinusoidalPositions ? try g.sinusoidalPositions(positions: t, width: c, name: "transformer.positions")
             : g.parameter("transformer.wpe.weight", shape: [t, c])
-        var x = try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions")
+        let generator = config.dropout > 0 ? g.generatorState("dropout.generator") : nil
+        func drop(_ x: ValueID, _ name: String) throws(GraphError) -> ValueID {
+            guard let generator else { return x }
+            return try g.dropout(x, rate: config.dropout, generator: generator, name: name)
+        }
+        var x = try drop(try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions"), "embed.dropout")
         for i in 0..<config.layers {
             let block = "transformer.h.\(i)"
             let qkv = try linear(try g.layerNorm(x, name: "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)
@@ -68,10 +79,10 @@ public struct GPTGraph: Sendable {
             let k = try g.slice(qkv, columns: c..<2 * c, name: "\(block).attn.k")
             let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(block).attn.v")
             let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: true, name: "\(block).attn.core")
-            x = try g.add(x, try linear(attended, "\(block).attn.c_proj", outputs: c), name: "\(block).residual1")
+            x = try g.add(x, try drop(try linear(attended, "\(block).attn.c_proj", outputs: c), "\(block).attn.dropout"), name: "\(block).residual1")
             let hidden = try g.gelu(try linear(try g.layerNorm(x, name: "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
                                     name: "\(block).mlp.gelu")
-            x = try g.add(x, try linear(hidden, "\(block).mlp.c_proj", outputs: c), name: "\(block).residual2")
+            x = try g.add(x, try drop(try linear(hidden, "\(block).mlp.c_proj", outputs: c), "\(block).mlp.dropout"), name: "\(block).residual2")
         }
         let logits = try g.matmul(try g.layerNorm(x, name: "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
         let loss = try g.mean(try g.softmaxCrossEntropy(logits: logits, labels: targets, name: "cross_entropy"), over: .all, name: "loss")
@@ -83,5 +94,6 @@ public struct GPTGraph: Sendable {
         self.targets = targets
         self.logits = logits
         self.loss = loss
+        self.generator = generator
     }
 }

@@ -102,6 +102,10 @@ public final class GPTTrainer {
         self.secondMoments = second
         self.counts = counts
         self.decays = decays
+        if let generator = gpt.generator {
+            let state = RandomGenerator(seed: random.next()), target = UnsafeMutableRawBufferPointer(executor.intView(of: generator))
+            withUnsafeBytes(of: state) { target.copyMemory(from: $0) }
+        }
         self.random = RandomGenerator(seed: random.next())
     }
 

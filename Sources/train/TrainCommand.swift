@@ -21,9 +21,9 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
     var model: String = "mlp"
-    @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList).")
+    @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList); for --model gpt, the number of blocks (default 4).")
     var layers: String?
     @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128).") var hidden: String?
     @Option(help: "Hidden activation: relu, elu, sigmoid, tanh.") var activation: String?
@@ -89,13 +89,30 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained model here as a model file (atomically): classic models, and networks (MNIST, or an mlp on a small data set with its standardisation).") var output: String?
     @Flag(help: "--model mlp on a two-class data set: one sigmoid output trained with binary cross-entropy (default: one softmax output per class).")
     var binary = false
+    // --model gpt (a character GPT on a text; nanoGPT's CPU configuration by default).
+    @Option(help: "--model gpt: the text to train on (default: input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR).") var text: String?
+    @Option(help: "--model gpt: attention heads (default 4).") var heads: Int?
+    @Option(help: "--model gpt: width of the residual stream (default 128).") var width: Int?
+    @Option(help: "--model gpt: tokens of context (default 64).") var context: Int?
+    @Option(help: "--model gpt: positions, learned (default) or sinusoidal.") var positions: String?
+    @Option(help: "--model gpt: training iterations (default 2000).") var iters: Int?
+    @Option(help: "--model gpt: warm-up iterations before the cosine decay (default 100).") var warmup: Int?
+    @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0).") var dropout: Float?
+    @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
+    @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
+        if model == "gpt" { return try GPTCommand.validate(self) }
+        let gptOnly: [(String, Bool)] = [("--text", text != nil), ("--heads", heads != nil), ("--width", width != nil),
+                                         ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
+                                         ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
+                                         ("--eval-iters", evalIters != nil)]
+        if let flag = gptOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gpt") }
         guard ["mlp", "lenet", "custom"].contains(model) else {
-            throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers), \(ClassicTraining.models.joined(separator: ", "))")
+            throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers), gpt, \(ClassicTraining.models.joined(separator: ", "))")
         }
         let classicOnly: [(String, Bool)] = [("--k", k != nil), ("--distance", distance != nil), ("--kernel", kernel != nil),
                                              ("--degree", degree != nil), ("--sigma", sigma != nil), ("--C", C != nil),
@@ -130,6 +147,7 @@ struct Train: ParsableCommand {
         let console = Console(quiet: quiet)
         BLAS.configure(threads: threads)
         if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
+        if model == "gpt" { return try GPTCommand(options: self, console: console).run() }
         let table = dataset == "mnist" ? nil : try TabularNetworkData.load(self, console: console)
         var trainSet: ClassificationSet, testSet: ClassificationSet
         if let table {

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Graph
+import InferTools
+import LowLevel
+import ModelFile
+import Training
+
+/// `train --model gpt`: a character GPT on a text, nanoGPT's CPU configuration by default
+/// (4 blocks, 4 heads, width 128, context 64, batch 12, 2,000 iterations, lr 1e-3 warmed up over
+/// 100 iterations then decayed to 1e-4, dropout 0), so its losses compare with nanoGPT's.
+struct GPTCommand {
+    let options: Train
+    let console: Console
+
+    static func validate(_ o: Train) throws {
+        let mnistOnly: [(String, Bool)] = [("--hidden", o.hidden != nil), ("--activation", o.activation != nil), ("--epochs", o.epochs != nil),
+                                           ("--optimizer", o.optimizer != nil), ("--schedule", o.schedule != nil), ("--momentum", o.momentum != nil),
+                                           ("--train-limit", o.trainLimit != nil), ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil),
+                                           ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist")]
+        if let flag = mnistOnly.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model gpt") }
+        if o.output != nil {
+            throw ValidationError("--output for --model gpt needs the version-2 model file, which is not built yet")
+        }
+        if let layers = o.layers, Int(layers) == nil { throw ValidationError("--layers for --model gpt is a number of blocks, not '\(layers)'") }
+        for (name, value) in [("--layers", o.layers.flatMap { Int($0) }), ("--heads", o.heads), ("--width", o.width), ("--context", o.context),
+                              ("--iters", o.iters), ("--batch", o.batch), ("--eval-every", o.evalEvery), ("--eval-iters", o.evalIters)] {
+            if let value, value <= 0 { throw ValidationError("\(name) must be positive, not \(value)") }
+        }
+        if let warmup = o.warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more, not \(warmup)") }
+        if let p = o.positions, !["learned", "sinusoidal"].contains(p) { throw ValidationError("--positions is learned or sinusoidal, not '\(p)'") }
+        if let d = o.dropout, !(d >= 0 && d < 1) { throw ValidationError("--dropout must be in [0, 1), not \(d)") }
+        if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
+        if let wd = o.weightDecay, !(wd >= 0 && wd.isFinite) { throw ValidationError("--weight-decay must be 0 or more, not \(wd)") }
+    }
+
+    /// The text: --text FILE, else input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR.
+    func textPath() throws -> String {
+        if let text = options.text { return text }
+        let environment = ProcessInfo.processInfo.environment["TINYSHAKESPEARE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let directory = options.data ?? environment else {
+            throw ValidationError("--model gpt needs a text: --text FILE, --data DIR (with input.txt), or TINYSHAKESPEARE_DIR")
+        }
+        return directory + "/input.txt"
+    }
+
+    func run() throws {
+        let path = try textPath()
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path) } catch { throw ValidationError("cannot read the text \(path): \(error)") }
+        let context = options.context ?? 64
+        let corpus: TextCorpus
+        do { corpus = try TextCorpus(text: bytes, minimumTokens: context + 1) } catch { throw ValidationError("\(path): \(error)") }
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: options.layers.flatMap { Int($0) } ?? 4,
+                              heads: options.heads ?? 4, width: options.width ?? 128, context: context,
+                              sinusoidalPositions: options.positions == "sinusoidal")
+        shape.dropout = options.dropout ?? 0
+        if let problem = shape.problem { throw ValidationError(problem) }
+        var config = GPTTrainingConfig()
+        config.iterations = options.iters ?? 2_000
+        config.batch = options.batch ?? 12
+        config.learningRate = options.lr ?? 1e-3
+        config.minimumLearningRate = config.learningRate / 10
+        config.warmup = min(options.warmup ?? 100, config.iterations)
+        config.weightDecay = options.weightDecay ?? 0.1
+        config.seed = options.seed ?? 1337
+        let evalEvery = options.evalEvery ?? 250, evalIters = options.evalIters ?? 20
+        let gpt = try GPTGraph(shape)
+        let trainer = try GPTTrainer(gpt: gpt, config: config)
+        let parameters = gpt.graph.parameters.reduce(0) { $0 + gpt.graph.type(of: $1).elementsPerSample }
+        console.line("text: \(path), \(corpus.train.count) training and \(corpus.validation.count) validation tokens, vocabulary \(corpus.vocabulary.count)")
+        console.line("model: gpt, \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
+                     + "\(shape.sinusoidalPositions ? "sinusoidal" : "learned") positions, \(parameters) parameters; arena \(trainer.arena.capacity) bytes")
+        console.line("training: \(config.iterations) iterations of \(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
+                     + "(warm-up \(config.warmup), cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
+        let tokensPerIteration = Double(config.batch * context)
+        var trainLoss: Float = .nan, validationLoss: Float = .nan, lastLoss: Float = .nan
+        let start = MonotonicClock.now()
+        var trainingSeconds = 0.0
+        try corpus.train.withUnsafeBufferPointer { train in
+            try corpus.validation.withUnsafeBufferPointer { validation in
+                func estimate(_ iteration: Int) {
+                    trainLoss = trainer.evaluate(train, batches: evalIters, seed: config.seed &+ 1)
+                    validationLoss = trainer.evaluate(validation, batches: evalIters, seed: config.seed &+ 2)
+                    let rate = Double(iteration) * tokensPerIteration / max(trainingSeconds, 1e-9)
+                    let left = iteration > 0 ? trainingSeconds / Double(iteration) * Double(config.iterations - iteration) : 0
+                    console.line(String(format: "iter %d/%d: train loss %.4f, val loss %.4f, %.0f tokens/s, %.0f s left",
+                                        iteration, config.iterations, trainLoss, validationLoss, rate, left))
+                }
+                estimate(0)
+                for iteration in 0..<config.iterations {
+                    let stepStart = MonotonicClock.now()
+                    do { lastLoss = try trainer.step(train) } catch { throw ValidationError("\(error)") }
+                    trainingSeconds += MonotonicClock.seconds(since: stepStart)
+                    if (iteration + 1) % evalEvery == 0 || iteration + 1 == config.iterations { estimate(iteration + 1) }
+                }
+            }
+        }
+        let total = MonotonicClock.seconds(since: start)
+        let msPerIteration = trainingSeconds / Double(max(config.iterations, 1)) * 1000
+        let tokensPerSecond = Double(config.iterations) * tokensPerIteration / max(trainingSeconds, 1e-9)
+        console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
+                            msPerIteration, tokensPerSecond, total))
+        if options.json {
+            let object: [String: Any] = [
+                "model": "gpt", "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
+                "iters": config.iterations, "ms_per_iter": msPerIteration, "tokens_per_second": tokensPerSecond,
+                "layers": shape.layers, "heads": shape.heads, "width": shape.width, "context": shape.context, "batch": config.batch,
+                "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,
+                "learning_rate": Double(config.learningRate), "seed": config.seed, "blas_kernel": BLAS.coreName,
+            ]
+            print(JSONText.encode(object))
+        }
+    }
+}
