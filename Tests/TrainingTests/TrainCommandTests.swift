@@ -25,6 +25,24 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(accuracy > 0.5 && accuracy <= 1)
     }
 
+    /// `--model gpt` on a small text: progress with both losses, and the JSON the issue lists.
+    @Test func gptOnASmallText() throws {
+        let path = NSTemporaryDirectory() + "gpt-\(UUID().uuidString).txt"
+        let lines = ["the cat sat on the mat. ", "a dog ran to the cat. ", "to be or not to be. "]
+        try (0..<150).map { lines[$0 % 3] }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try train(["--model", "gpt", "--text", path, "--layers", "1", "--heads", "2", "--width", "16", "--context", "8",
+                           "--batch", "4", "--iters", "30", "--lr", "0.01", "--eval-every", "10", "--eval-iters", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("iter 30/30: train loss") && r.stderr.contains("val loss") && r.stderr.contains("tokens/s"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["val_loss", "train_loss", "iters", "ms_per_iter", "tokens_per_second"] { #expect(object[key] != nil, "missing \(key)") }
+        let loss = try #require(object["val_loss"] as? Double), vocabulary = try #require(object["vocabulary"] as? Int)
+        #expect(loss > 0 && loss < log(Double(vocabulary)), "below the uniform loss: \(loss)")
+        let bad = try train(["--model", "gpt", "--text", path, "--heads", "3", "--width", "16"])
+        #expect(bad.status != 0 && bad.stderr.contains("--heads 3 must divide --width 16"), "\(bad.stderr)")
+    }
+
     @Test func badArgumentsGetAClearMessageAndNonZeroExit() throws {
         let cases: [([String], String)] = [
             (["--epochs", "-1"], "--epochs"),
