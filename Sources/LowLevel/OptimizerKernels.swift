@@ -40,59 +40,48 @@ extension Kernels {
                                   firstMoment m: UnsafeMutablePointer<Float>, secondMoment s: UnsafeMutablePointer<Float>,
                                   learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
                                   decay: Float, step: Int, count n: Int) {
-        let c1 = 1 / (1 - powf(beta1, Float(step)))
-        let c2 = 1 / (1 - powf(beta2, Float(step)))
-        var i = 0
-        while i + 16 <= n {
-            let wv = load16(w + i)
-            let grad = load16(g + i).addingProduct(wv, decay)
-            let mv = (load16(m + i) * beta1).addingProduct(grad, 1 - beta1)
-            let sv = (load16(s + i) * beta2).addingProduct(grad * grad, 1 - beta2)
-            store16(mv, m + i)
-            store16(sv, s + i)
-            let denominator = (sv * c2).squareRoot() + epsilon
-            store16(wv - lr * (mv * c1) / denominator, w + i)
-            i += 16
-        }
-        while i < n {
-            let grad = g[i] + decay * w[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * grad
-            s[i] = beta2 * s[i] + (1 - beta2) * grad * grad
-            w[i] -= lr * (m[i] * c1) / ((s[i] * c2).squareRoot() + epsilon)
-            i += 1
-        }
+        adamStep(w, g, m, s, lr: lr, beta1: beta1, beta2: beta2, epsilon: epsilon, l2: decay, keep: 1, step: step, n: n)
     }
-}
 
-extension Kernels {
     /// AdamW (Loshchilov & Hutter), PyTorch's form: w ← (1 − ηλ)w, then Adam on the raw gradient:
     /// m = β₁m + (1−β₁)g, s = β₂s + (1−β₂)g², w −= η·m̂/(√ŝ + ε). `step` is the 1-based update count.
     public static func adamWUpdate(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
                                    firstMoment m: UnsafeMutablePointer<Float>, secondMoment s: UnsafeMutablePointer<Float>,
                                    learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
                                    decay: Float, step: Int, count n: Int) {
+        adamStep(w, g, m, s, lr: lr, beta1: beta1, beta2: beta2, epsilon: epsilon, l2: 0, keep: 1 - lr * decay, step: step, n: n)
+    }
+
+    /// Both Adams: g' = g + l2·w, the moments of g', then w ← keep·w − η·m̂/(√ŝ + ε).
+    @inline(__always)
+    private static func adamStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                                 _ s: UnsafeMutablePointer<Float>, lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+                                 l2: Float, keep: Float, step: Int, n: Int) {
         let c1 = 1 / (1 - powf(beta1, Float(step)))
         let c2 = 1 / (1 - powf(beta2, Float(step)))
-        let keep = 1 - lr * decay
         var i = 0
         while i + 16 <= n {
-            let grad = load16(g + i)
+            let wv = load16(w + i)
+            let grad = load16(g + i).addingProduct(wv, l2)
             let mv = (load16(m + i) * beta1).addingProduct(grad, 1 - beta1)
             let sv = (load16(s + i) * beta2).addingProduct(grad * grad, 1 - beta2)
             store16(mv, m + i)
             store16(sv, s + i)
             let denominator = (sv * c2).squareRoot() + epsilon
-            store16(load16(w + i) * keep - lr * (mv * c1) / denominator, w + i)
+            store16(wv * keep - lr * (mv * c1) / denominator, w + i)
             i += 16
         }
         while i < n {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            s[i] = beta2 * s[i] + (1 - beta2) * g[i] * g[i]
+            let grad = g[i] + l2 * w[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * grad
+            s[i] = beta2 * s[i] + (1 - beta2) * grad * grad
             w[i] = w[i] * keep - lr * (m[i] * c1) / ((s[i] * c2).squareRoot() + epsilon)
             i += 1
         }
     }
+}
 
+extension Kernels {
     /// Adagrad (Duchi, Hazan & Singer): s += g'², w −= η·g'/(√s + ε), g' = g + λw.
     public static func adagradUpdate(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
                                      squares s: UnsafeMutablePointer<Float>, learningRate lr: Float, epsilon: Float,
