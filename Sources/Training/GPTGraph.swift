@@ -12,6 +12,9 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     /// Dropout after the embeddings and on each residual branch, in training (nanoGPT's places,
     /// without its dropout of the attention weights).
     public var dropout: Float = 0
+    /// Biases in the linear layers and layer norms (nanoGPT's model has them; its `train.py`
+    /// trains without, `bias = False`).
+    public var biases = true
 
     public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int, sinusoidalPositions: Bool = false) {
         self.vocabulary = vocabulary
@@ -60,8 +63,15 @@ public struct GPTGraph: Sendable {
         /// y = x·Wᵀ + b with W [out, in] and b [out] named `name.weight` and `name.bias`.
         func linear(_ x: ValueID, _ name: String, outputs: Int) throws(GraphError) -> ValueID {
             let w = g.parameter("\(name).weight", shape: [outputs, g.type(of: x).shape.last!])
+            guard config.biases else { return try g.matmul(x, w, transposeB: true, name: name) }
             let b = g.parameter("\(name).bias", shape: [outputs])
             return try g.add(try g.matmul(x, w, transposeB: true, name: "\(name).product"), b, name: name)
+        }
+        /// Layer norm; without biases, β is a constant 0 (γ only, as nanoGPT's `LayerNorm(bias=False)`).
+        func norm(_ x: ValueID, _ name: String) throws(GraphError) -> ValueID {
+            guard !config.biases else { return try g.layerNorm(x, name: name) }
+            let gamma = g.parameter("\(name).weight", shape: [c])
+            return try g.apply(.layerNorm, [x, gamma, try g.constant(0, shape: [c], name: "\(name).zero_bias")], name: name)[0]
         }
         let wte = g.parameter("transformer.wte.weight", shape: [config.vocabulary, c])
         let positions = config.sinusoidalPositions ? try g.sinusoidalPositions(positions: t, width: c, name: "transformer.positions")
@@ -74,17 +84,17 @@ public struct GPTGraph: Sendable {
         var x = try drop(try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions"), "embed.dropout")
         for i in 0..<config.layers {
             let block = "transformer.h.\(i)"
-            let qkv = try linear(try g.layerNorm(x, name: "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)
+            let qkv = try linear(try norm(x, "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)
             let q = try g.slice(qkv, columns: 0..<c, name: "\(block).attn.q")
             let k = try g.slice(qkv, columns: c..<2 * c, name: "\(block).attn.k")
             let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(block).attn.v")
             let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: true, name: "\(block).attn.core")
             x = try g.add(x, try drop(try linear(attended, "\(block).attn.c_proj", outputs: c), "\(block).attn.dropout"), name: "\(block).residual1")
-            let hidden = try g.gelu(try linear(try g.layerNorm(x, name: "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
+            let hidden = try g.gelu(try linear(try norm(x, "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
                                     name: "\(block).mlp.gelu")
             x = try g.add(x, try drop(try linear(hidden, "\(block).mlp.c_proj", outputs: c), "\(block).mlp.dropout"), name: "\(block).residual2")
         }
-        let logits = try g.matmul(try g.layerNorm(x, name: "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
+        let logits = try g.matmul(try norm(x, "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
         let loss = try g.mean(try g.softmaxCrossEntropy(logits: logits, labels: targets, name: "cross_entropy"), over: .all, name: "loss")
         g.output(logits)
         g.output(loss)

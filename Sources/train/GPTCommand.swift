@@ -55,6 +55,7 @@ struct GPTCommand {
                               heads: options.heads ?? 4, width: options.width ?? 128, context: context,
                               sinusoidalPositions: options.positions == "sinusoidal")
         shape.dropout = options.dropout ?? 0
+        shape.biases = options.biases ?? false
         if let problem = shape.problem { throw ValidationError(problem) }
         var config = GPTTrainingConfig()
         config.iterations = options.iters ?? 2_000
@@ -70,7 +71,7 @@ struct GPTCommand {
         let parameters = gpt.graph.parameters.reduce(0) { $0 + gpt.graph.type(of: $1).elementsPerSample }
         console.line("text: \(path), \(corpus.train.count) training and \(corpus.validation.count) validation tokens, vocabulary \(corpus.vocabulary.count)")
         console.line("model: gpt, \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
-                     + "\(shape.sinusoidalPositions ? "sinusoidal" : "learned") positions, \(parameters) parameters; arena \(trainer.arena.capacity) bytes")
+                     + "\(shape.sinusoidalPositions ? "sinusoidal" : "learned") positions, \(shape.biases ? "with" : "no") biases, \(parameters) parameters; arena \(trainer.arena.capacity) bytes")
         console.line("training: \(config.iterations) iterations of \(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
                      + "(warm-up \(config.warmup), cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
         let tokensPerIteration = Double(config.batch * context)
@@ -105,7 +106,7 @@ struct GPTCommand {
             let object: [String: Any] = [
                 "model": "gpt", "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
                 "iters": config.iterations, "ms_per_iter": msPerIteration, "tokens_per_second": tokensPerSecond,
-                "layers": shape.layers, "heads": shape.heads, "width": shape.width, "context": shape.context, "batch": config.batch,
+                "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch,
                 "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,
                 "learning_rate": Double(config.learningRate), "seed": config.seed, "blas_kernel": BLAS.coreName,
             ]

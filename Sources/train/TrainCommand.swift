@@ -100,6 +100,8 @@ struct Train: ParsableCommand {
     @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0).") var dropout: Float?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
+    @Flag(inversion: .prefixedNo, help: "--model gpt: biases in the linear layers and layer norms (default: none, as nanoGPT's train.py; its model files have them).")
+    var biases: Bool?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
@@ -109,7 +111,7 @@ struct Train: ParsableCommand {
         let gptOnly: [(String, Bool)] = [("--text", text != nil), ("--heads", heads != nil), ("--width", width != nil),
                                          ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
                                          ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
-                                         ("--eval-iters", evalIters != nil)]
+                                         ("--eval-iters", evalIters != nil), ("--biases", biases != nil)]
         if let flag = gptOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gpt") }
         guard ["mlp", "lenet", "custom"].contains(model) else {
             throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers), gpt, \(ClassicTraining.models.joined(separator: ", "))")

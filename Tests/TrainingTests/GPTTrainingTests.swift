@@ -21,9 +21,11 @@ import Training
         return out
     }()
 
-    static func trainer(seed: UInt64 = 3, iterations: Int = 150) throws -> (GPTTrainer, TextCorpus) {
+    static func trainer(seed: UInt64 = 3, iterations: Int = 150, biases: Bool = true) throws -> (GPTTrainer, TextCorpus) {
         let corpus = try TextCorpus(text: text)
-        let gpt = try GPTGraph(GPTConfig(vocabulary: corpus.vocabulary.count, layers: 1, heads: 2, width: 16, context: 16))
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: 1, heads: 2, width: 16, context: 16)
+        shape.biases = biases
+        let gpt = try GPTGraph(shape)
         var config = GPTTrainingConfig()
         config.iterations = iterations
         config.batch = 8
@@ -34,8 +36,9 @@ import Training
         return (try GPTTrainer(gpt: gpt, config: config), corpus)
     }
 
-    @Test func learnsASmallText() throws {
-        let (trainer, corpus) = try Self.trainer()
+    @Test(arguments: [true, false]) func learnsASmallText(biases: Bool) throws {
+        let (trainer, corpus) = try Self.trainer(biases: biases)
+        #expect(trainer.gpt.graph.parameters.contains { trainer.gpt.graph.values[$0.index].name.hasSuffix(".bias") } == biases)
         try corpus.train.withUnsafeBufferPointer { train in
             try corpus.validation.withUnsafeBufferPointer { validation in
                 let before = trainer.evaluate(validation, batches: 4, seed: 1)
