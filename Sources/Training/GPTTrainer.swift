@@ -150,6 +150,59 @@ public final class GPTTrainer {
         return loss
     }
 
+    /// Continues `prompt` (token ids, at least one) by `count` tokens, written to `output`: each from
+    /// the model's distribution for the last `context` tokens (nanoGPT's cropping), divided by
+    /// `temperature` (0: the most likely token) and cut to the `topK` most likely (0: all),
+    /// drawn from `seed`. Runs one sample at a time; allocates nothing.
+    public func generate(prompt: UnsafeBufferPointer<Int32>, count: Int, temperature: Float, topK: Int, seed: UInt64,
+                         into output: UnsafeMutableBufferPointer<Int32>, scratch: UnsafeMutableBufferPointer<Float>) {
+        precondition(!prompt.isEmpty && output.count >= prompt.count + count && scratch.count >= gpt.config.vocabulary)
+        let t = gpt.config.context, vocabulary = gpt.config.vocabulary
+        var generator = RandomGenerator(seed: seed)
+        _ = output.update(fromContentsOf: prompt)
+        var length = prompt.count
+        let savedRows = executor.rows
+        executor.rows = 1
+        defer { executor.rows = savedRows }
+        let inputs = executor.intView(of: gpt.tokens)
+        for _ in 0..<count {
+            // The last `t` tokens at positions 0..<n; later positions do not reach earlier ones (causal).
+            let n = min(length, t), start = length - n
+            for i in 0..<t { inputs[i] = i < n ? output[start + i] : 0 }
+            executor.forward(training: false)
+            let logits = executor.view(of: gpt.logits).baseAddress! + (n - 1) * vocabulary
+            output[length] = Int32(Self.pick(logits, vocabulary: vocabulary, temperature: temperature, topK: topK,
+                                              probabilities: scratch.baseAddress!, using: &generator))
+            length += 1
+        }
+    }
+
+    /// A token from `logits`: the largest at temperature 0, else a draw from the softmax of
+    /// logits / temperature over the `topK` largest (ties at the k-th value are all kept).
+    static func pick(_ logits: UnsafePointer<Float>, vocabulary: Int, temperature: Float, topK: Int,
+                     probabilities p: UnsafeMutablePointer<Float>, using generator: inout RandomGenerator) -> Int {
+        if temperature <= 0 { return Kernels.argmax(logits, count: vocabulary) }
+        // The k-th largest logit, by counting (vocabularies are small).
+        var threshold = -Float.infinity
+        if topK > 0 && topK < vocabulary {
+            for i in 0..<vocabulary { p[i] = logits[i] }
+            for _ in 0..<topK - 1 { p[Kernels.argmax(p, count: vocabulary)] = -.infinity }
+            threshold = Kernels.maximum(p, count: vocabulary)
+        }
+        let largest = Kernels.maximum(logits, count: vocabulary)
+        var total: Float = 0
+        for i in 0..<vocabulary {
+            p[i] = logits[i] >= threshold ? expf((logits[i] - largest) / temperature) : 0
+            total += p[i]
+        }
+        var u = generator.nextUniform() * total
+        for i in 0..<vocabulary where p[i] > 0 {
+            u -= p[i]
+            if u < 0 { return i }
+        }
+        return Kernels.argmax(p, count: vocabulary)
+    }
+
     /// The mean loss over `batches` random batches of `tokens`, drawn from `seed` (the same
     /// windows every call with the same seed), without touching the weights.
     public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, batches: Int, seed: UInt64) -> Float {

@@ -32,6 +32,13 @@ struct GPTCommand {
         if let d = o.dropout, !(d >= 0 && d < 1) { throw ValidationError("--dropout must be in [0, 1), not \(d)") }
         if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
         if let wd = o.weightDecay, !(wd >= 0 && wd.isFinite) { throw ValidationError("--weight-decay must be 0 or more, not \(wd)") }
+        if let n = o.tokens, n < 0 { throw ValidationError("--tokens must be 0 or more, not \(n)") }
+        if let t = o.temperature, !(t >= 0 && t.isFinite) { throw ValidationError("--temperature must be 0 or more, not \(t)") }
+        if let k = o.topK, k < 0 { throw ValidationError("--top-k must be 0 or more, not \(k)") }
+        if o.prompt?.isEmpty == true { throw ValidationError("--prompt must not be empty") }
+        if (o.prompt != nil || o.temperature != nil || o.topK != nil) && o.tokens == nil {
+            throw ValidationError("--prompt, --temperature and --top-k go with --tokens N")
+        }
     }
 
     /// The text: --text FILE, else input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR.
@@ -42,6 +49,28 @@ struct GPTCommand {
             throw ValidationError("--model gpt needs a text: --text FILE, --data DIR (with input.txt), or TINYSHAKESPEARE_DIR")
         }
         return directory + "/input.txt"
+    }
+
+    /// The prompt continued by `count` bytes, as text (bytes that are not UTF-8 shown as U+FFFD).
+    func generate(_ trainer: GPTTrainer, _ corpus: TextCorpus, count: Int) throws -> String {
+        let prompt = Array((options.prompt ?? "\n").utf8)
+        var index = [Int32](repeating: -1, count: 256)
+        for (i, byte) in corpus.vocabulary.enumerated() { index[Int(byte)] = Int32(i) }
+        let ids = try prompt.map { byte throws -> Int32 in
+            guard index[Int(byte)] >= 0 else { throw ValidationError("--prompt holds byte \(byte), which is not in the model's vocabulary") }
+            return index[Int(byte)]
+        }
+        var output = [Int32](repeating: 0, count: ids.count + count)
+        var scratch = [Float](repeating: 0, count: corpus.vocabulary.count)
+        ids.withUnsafeBufferPointer { prompt in
+            output.withUnsafeMutableBufferPointer { out in
+                scratch.withUnsafeMutableBufferPointer { p in
+                    trainer.generate(prompt: prompt, count: count, temperature: options.temperature ?? 0.8, topK: options.topK ?? 200,
+                                     seed: options.seed ?? 1337, into: out, scratch: p)
+                }
+            }
+        }
+        return String(decoding: output.map { corpus.vocabulary[Int($0)] }, as: UTF8.self)
     }
 
     func run() throws {
@@ -102,6 +131,8 @@ struct GPTCommand {
         let tokensPerSecond = Double(config.iterations) * tokensPerIteration / max(trainingSeconds, 1e-9)
         console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
                             msPerIteration, tokensPerSecond, total))
+        let sample = try options.tokens.map { count in try generate(trainer, corpus, count: count) }
+        if let sample, !options.json { print(sample) }
         if options.json {
             let object: [String: Any] = [
                 "model": "gpt", "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
@@ -109,7 +140,7 @@ struct GPTCommand {
                 "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch,
                 "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,
                 "learning_rate": Double(config.learningRate), "seed": config.seed, "blas_kernel": BLAS.coreName,
-            ]
+            ].merging(sample.map { ["sample": $0] } ?? [:]) { a, _ in a }
             print(JSONText.encode(object))
         }
     }

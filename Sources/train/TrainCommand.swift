@@ -102,6 +102,10 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
     @Flag(inversion: .prefixedNo, help: "--model gpt: biases in the linear layers and layer norms (default: none, as nanoGPT's train.py; its model files have them).")
     var biases: Bool?
+    @Option(help: "--model gpt: after training, continue --prompt by this many bytes (stdout, or \"sample\" in --json).") var tokens: Int?
+    @Option(help: "--model gpt: the text to continue (default a newline, as nanoGPT's sample.py).") var prompt: String?
+    @Option(help: "--model gpt: sampling temperature; 0 picks the most likely byte (default 0.8).") var temperature: Float?
+    @Option(name: .customLong("top-k"), help: "--model gpt: sample among the K most likely bytes; 0 for all (default 200, as nanoGPT).") var topK: Int?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
@@ -111,7 +115,9 @@ struct Train: ParsableCommand {
         let gptOnly: [(String, Bool)] = [("--text", text != nil), ("--heads", heads != nil), ("--width", width != nil),
                                          ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
                                          ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
-                                         ("--eval-iters", evalIters != nil), ("--biases", biases != nil)]
+                                         ("--eval-iters", evalIters != nil), ("--biases", biases != nil),
+                                         ("--tokens", tokens != nil), ("--prompt", prompt != nil), ("--temperature", temperature != nil),
+                                         ("--top-k", topK != nil)]
         if let flag = gptOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gpt") }
         guard ["mlp", "lenet", "custom"].contains(model) else {
             throw ValidationError("unknown --model '\(model)'; available: mlp, lenet, custom (with --layers), gpt, \(ClassicTraining.models.joined(separator: ", "))")

@@ -32,15 +32,21 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         try (0..<150).map { lines[$0 % 3] }.joined().write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try train(["--model", "gpt", "--text", path, "--layers", "1", "--heads", "2", "--width", "16", "--context", "8",
-                           "--batch", "4", "--iters", "30", "--lr", "0.01", "--eval-every", "10", "--eval-iters", "2", "--json"])
+                           "--batch", "4", "--iters", "30", "--lr", "0.01", "--eval-every", "10", "--eval-iters", "2",
+                           "--tokens", "20", "--prompt", "the ", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("iter 30/30: train loss") && r.stderr.contains("val loss") && r.stderr.contains("tokens/s"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["val_loss", "train_loss", "iters", "ms_per_iter", "tokens_per_second"] { #expect(object[key] != nil, "missing \(key)") }
+        let sample = try #require(object["sample"] as? String)
+        #expect(sample.hasPrefix("the ") && sample.utf8.count == 24, "\(sample)")
         let loss = try #require(object["val_loss"] as? Double), vocabulary = try #require(object["vocabulary"] as? Int)
         #expect(loss > 0 && loss < log(Double(vocabulary)), "below the uniform loss: \(loss)")
         let bad = try train(["--model", "gpt", "--text", path, "--heads", "3", "--width", "16"])
         #expect(bad.status != 0 && bad.stderr.contains("--heads 3 must divide --width 16"), "\(bad.stderr)")
+        let outside = try train(["--model", "gpt", "--text", path, "--iters", "1", "--layers", "1", "--width", "8", "--heads", "2",
+                                 "--context", "8", "--tokens", "5", "--prompt", "XYZ"])
+        #expect(outside.status != 0 && outside.stderr.contains("not in the model's vocabulary"), "\(outside.stderr)")
     }
 
     @Test func badArgumentsGetAClearMessageAndNonZeroExit() throws {
