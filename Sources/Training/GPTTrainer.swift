@@ -9,6 +9,8 @@ import LowLevel
 public struct GPTTrainingConfig: Sendable, Equatable {
     public var iterations = 2_000
     public var batch = 12
+    /// Micro-batches of `batch` windows whose gradients are averaged into one update.
+    public var accumulation = 1
     public var learningRate: Float = 1e-3
     public var minimumLearningRate: Float = 1e-4
     public var warmup = 100
@@ -66,6 +68,9 @@ public final class GPTTrainer {
     /// embedding weights, 0.02/√(2·layers) for the projections into the residual stream, zero
     /// biases, layer norms γ = 1, β = 0.
     public init(gpt: GPTGraph, config: GPTTrainingConfig) throws(GraphError) {
+        guard config.accumulation >= 1, config.batch >= 1, config.iterations >= 0 else {
+            throw GraphError("batch and accumulation must be at least 1, iterations 0 or more")
+        }
         self.gpt = gpt
         self.config = config
         let bytes = try Self.arenaBytes(gpt, config)
@@ -121,15 +126,20 @@ public final class GPTTrainer {
         }
     }
 
-    /// One AdamW step on a random batch of `tokens` (at least context + 1 of them); returns the
-    /// batch's loss before the update.
-    /// - Throws: `TrainingError.nonFinite` when the loss is NaN or infinite (weights unchanged).
+    /// One AdamW step on `accumulation` random batches of `tokens` (at least context + 1 of them),
+    /// their gradients averaged; returns the mean loss before the update.
+    /// - Throws: `TrainingError.nonFinite` when a loss is NaN or infinite (weights unchanged).
     public func step(_ tokens: UnsafeBufferPointer<Int32>) throws(TrainingError) -> Float {
-        sample(tokens, using: &random)
-        executor.forward(training: true)
-        let loss = executor.view(of: gpt.loss)[0]
-        guard loss.isFinite else { throw .nonFinite(epoch: 0, step: steps, loss: loss) }
-        executor.backward(from: gpt.loss)
+        var share = 1 / Float(config.accumulation), loss: Float = 0
+        for micro in 0..<config.accumulation {
+            sample(tokens, using: &random)
+            executor.forward(training: true)
+            let part = executor.view(of: gpt.loss)[0]
+            guard part.isFinite else { throw .nonFinite(epoch: 0, step: steps, loss: part) }
+            loss += part * share
+            // dL/dloss = 1/accumulation: the micro-batches' gradients add up to their mean.
+            executor.backward(from: gpt.loss, gradient: &share, accumulate: micro > 0)
+        }
         // Clip by the global norm of every gradient.
         if config.clip > 0 {
             var squares: Float = 0

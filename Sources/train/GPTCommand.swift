@@ -24,7 +24,8 @@ struct GPTCommand {
         }
         if let layers = o.layers, Int(layers) == nil { throw ValidationError("--layers for --model gpt is a number of blocks, not '\(layers)'") }
         for (name, value) in [("--layers", o.layers.flatMap { Int($0) }), ("--heads", o.heads), ("--width", o.width), ("--context", o.context),
-                              ("--iters", o.iters), ("--batch", o.batch), ("--eval-every", o.evalEvery), ("--eval-iters", o.evalIters)] {
+                              ("--iters", o.iters), ("--batch", o.batch), ("--eval-every", o.evalEvery), ("--eval-iters", o.evalIters),
+                              ("--accumulate", o.accumulate)] {
             if let value, value <= 0 { throw ValidationError("\(name) must be positive, not \(value)") }
         }
         if let warmup = o.warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more, not \(warmup)") }
@@ -89,6 +90,7 @@ struct GPTCommand {
         var config = GPTTrainingConfig()
         config.iterations = options.iters ?? 2_000
         config.batch = options.batch ?? 12
+        config.accumulation = options.accumulate ?? 1
         config.learningRate = options.lr ?? 1e-3
         config.minimumLearningRate = config.learningRate / 10
         config.warmup = min(options.warmup ?? 100, config.iterations)
@@ -101,9 +103,9 @@ struct GPTCommand {
         console.line("text: \(path), \(corpus.train.count) training and \(corpus.validation.count) validation tokens, vocabulary \(corpus.vocabulary.count)")
         console.line("model: gpt, \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
                      + "\(shape.sinusoidalPositions ? "sinusoidal" : "learned") positions, \(shape.biases ? "with" : "no") biases, \(parameters) parameters; arena \(trainer.arena.capacity) bytes")
-        console.line("training: \(config.iterations) iterations of \(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
+        console.line("training: \(config.iterations) iterations of \(config.accumulation > 1 ? "\(config.accumulation) × " : "")\(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
                      + "(warm-up \(config.warmup), cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
-        let tokensPerIteration = Double(config.batch * context)
+        let tokensPerIteration = Double(config.batch * config.accumulation * context)
         var trainLoss: Float = .nan, validationLoss: Float = .nan, lastLoss: Float = .nan
         let start = MonotonicClock.now()
         var trainingSeconds = 0.0
@@ -137,7 +139,7 @@ struct GPTCommand {
             let object: [String: Any] = [
                 "model": "gpt", "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
                 "iters": config.iterations, "ms_per_iter": msPerIteration, "tokens_per_second": tokensPerSecond,
-                "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch,
+                "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch, "accumulate": config.accumulation,
                 "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,
                 "learning_rate": Double(config.learningRate), "seed": config.seed, "blas_kernel": BLAS.coreName,
             ].merging(sample.map { ["sample": $0] } ?? [:]) { a, _ in a }

@@ -100,6 +100,7 @@ struct Train: ParsableCommand {
     @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0).") var dropout: Float?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
+    @Option(help: "--model gpt: micro-batches of --batch windows averaged into each update (default 1).") var accumulate: Int?
     @Flag(inversion: .prefixedNo, help: "--model gpt: biases in the linear layers and layer norms (default: none, as nanoGPT's train.py; its model files have them).")
     var biases: Bool?
     @Option(help: "--model gpt: after training, continue --prompt by this many bytes (stdout, or \"sample\" in --json).") var tokens: Int?
@@ -116,7 +117,7 @@ struct Train: ParsableCommand {
                                          ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
                                          ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
                                          ("--eval-iters", evalIters != nil), ("--biases", biases != nil),
-                                         ("--tokens", tokens != nil), ("--prompt", prompt != nil), ("--temperature", temperature != nil),
+                                         ("--tokens", tokens != nil), ("--prompt", prompt != nil), ("--accumulate", accumulate != nil), ("--temperature", temperature != nil),
                                          ("--top-k", topK != nil)]
         if let flag = gptOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gpt") }
         guard ["mlp", "lenet", "custom"].contains(model) else {

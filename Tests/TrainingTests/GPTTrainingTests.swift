@@ -21,14 +21,16 @@ import Training
         return out
     }()
 
-    static func trainer(seed: UInt64 = 3, iterations: Int = 150, biases: Bool = true) throws -> (GPTTrainer, TextCorpus) {
+    static func trainer(seed: UInt64 = 3, iterations: Int = 150, biases: Bool = true, batch: Int = 8,
+                        accumulation: Int = 1) throws -> (GPTTrainer, TextCorpus) {
         let corpus = try TextCorpus(text: text)
         var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: 1, heads: 2, width: 16, context: 16)
         shape.biases = biases
         let gpt = try GPTGraph(shape)
         var config = GPTTrainingConfig()
         config.iterations = iterations
-        config.batch = 8
+        config.batch = batch
+        config.accumulation = accumulation
         config.learningRate = 1e-2
         config.minimumLearningRate = 1e-3
         config.warmup = 10
@@ -99,6 +101,24 @@ import Training
         let seen = zip(greedy, greedy.dropFirst()).filter { pairs.contains(Int($0) * 256 + Int($1)) }.count
         let text = String(decoding: greedy.map { corpus.vocabulary[Int($0)] }, as: UTF8.self)
         #expect(Double(seen) / Double(greedy.count - 1) >= 0.8, "greedy continuation: \(text)")
+    }
+
+    /// Two micro-batches of 4 windows make the update of one batch of 8: the same windows are drawn
+    /// in the same order, and the gradients are averaged.
+    @Test func accumulationEqualsTheLargerBatch() throws {
+        let (whole, corpus) = try Self.trainer(iterations: 5, batch: 8)
+        let (parts, _) = try Self.trainer(iterations: 5, batch: 4, accumulation: 2)
+        try corpus.train.withUnsafeBufferPointer { train in
+            for _ in 0..<5 {
+                let a = try whole.step(train), b = try parts.step(train)
+                #expect(abs(a - b) < 1e-5, "losses \(a) and \(b)")
+            }
+        }
+        for id in whole.gpt.graph.parameters {
+            for (a, b) in zip(whole.executor.view(of: id), parts.executor.view(of: id)) {
+                #expect(abs(a - b) <= 1e-4 * max(1, abs(a)), "\(whole.gpt.graph.values[id.index].name): \(a) vs \(b)")
+            }
+        }
     }
 
     @Test func corpusNamesAByteOutsideTheVocabulary() {
