@@ -70,3 +70,47 @@ extension Kernels {
         zipMap16(y, dy, dx, n) { y, dy in dy * (1 - y * y) }
     }
 }
+
+/// erf for 16 lanes: Abramowitz & Stegun 7.1.26, 1 − (a₁t + … + a₅t⁵)·e^{−x²} with
+/// t = 1/(1 + p|x|), odd in x; absolute error below 1.5e-7.
+@inline(__always)
+func erf16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let a = x.replacing(with: -x, where: x .< 0)
+    let t = 1 / (1 + 0.327_591_1 * a)
+    var p = SIMD16<Float>(repeating: 1.061_405_429)
+    p = p * t - 1.453_152_027
+    p = p * t + 1.421_413_741
+    p = p * t - 0.284_496_736
+    p = p * t + 0.254_829_592
+    p = p * t
+    let e = 1 - p * exp16(-(a * a))
+    return e.replacing(with: -e, where: x .< 0)
+}
+
+extension Kernels {
+    /// GELU in its exact form, y = x·Φ(x) = ½x(1 + erf(x/√2)) (erf to 1.5e-7).
+    public static func gelu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        map16(x, y, n) { x in 0.5 * x * (1 + erf16(x * 0.707_106_77)) }
+    }
+
+    /// dx (+)= dy·(Φ(x) + x·φ(x)), from the input x; `accumulate` adds to dx.
+    public static func geluBackward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                    into dx: UnsafeMutablePointer<Float>, count n: Int, accumulate: Bool) {
+        var i = 0
+        @inline(__always) func derivative(_ v: SIMD16<Float>) -> SIMD16<Float> {
+            0.5 * (1 + erf16(v * 0.707_106_77)) + v * exp16(-0.5 * v * v) * 0.398_942_28
+        }
+        while i + 16 <= n {
+            var g = load16(dy + i) * derivative(load16(x + i))
+            if accumulate { g += load16(dx + i) }
+            store16(g, dx + i)
+            i += 16
+        }
+        if i < n {
+            var xv = SIMD16<Float>(), gv = SIMD16<Float>()
+            for j in 0..<(n - i) { xv[j] = x[i + j]; gv[j] = dy[i + j] }
+            let g = gv * derivative(xv)
+            for j in 0..<(n - i) { dx[i + j] = accumulate ? dx[i + j] + g[j] : g[j] }
+        }
+    }
+}

@@ -16,6 +16,25 @@ private let activations: [(String, Forward, Backward, @Sendable (Double) -> Doub
      { Kernels.tanhBackward(output: $0, outputGradient: $1, into: $2, count: $3) }, { Foundation.tanh($0) }),
 ]
 
+/// GELU's exact form against erf in double precision, forward and backward (which reads x), over
+/// lengths with and without a vector tail, overwriting and accumulating.
+@Test(arguments: [37, 16, 5]) func geluMatchesItsDefinition(n: Int) {
+    let x = randomArray(n, seed: 60, scale: 8), dy = randomArray(n, seed: 61)
+    var y = [Float](repeating: .nan, count: n)
+    Kernels.gelu(x, into: &y, count: n)
+    for i in 0..<n {
+        let v = Double(x[i]), expected = 0.5 * v * (1 + erf(v / 2.0.squareRoot()))
+        #expect(abs(Double(y[i]) - expected) < 1e-6 * max(1, abs(expected)), "gelu(\(v)) = \(y[i]), not \(expected)")
+    }
+    var dx = [Float](repeating: 1, count: n)
+    Kernels.geluBackward(input: x, outputGradient: dy, into: &dx, count: n, accumulate: true)
+    for i in 0..<n {
+        let v = Double(x[i])
+        let derivative = 0.5 * (1 + erf(v / 2.0.squareRoot())) + v * exp(-v * v / 2) / (2 * Double.pi).squareRoot()
+        #expect(abs(Double(dx[i]) - (1 + Double(dy[i]) * derivative)) < 1e-5, "gelu'(\(v))")
+    }
+}
+
 @Suite struct ActivationKernelTests {
     @Test(arguments: 0..<4) func forwardMatchesDefinition(index: Int) {
         let (name, forward, _, reference) = activations[index]
