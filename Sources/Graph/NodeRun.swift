@@ -80,6 +80,15 @@ public final class NodeRun {
     @inline(__always) public func inputGradient(_ i: Int) -> UnsafeMutablePointer<Float>? { inputGradientPointers[i] }
     /// dL/d(output i), or nil when nothing downstream depends on it (zero).
     @inline(__always) public func outputGradient(_ i: Int) -> UnsafeMutablePointer<Float>? { outputGradientPointers[i] }
+    /// dL/d(output 0), or nil when nothing downstream depends on it; then, if this node writes
+    /// input i's gradient first, that gradient (`count` elements) is zeroed, as the op would have
+    /// written it.
+    @inline(__always) public func outputGradientOrClearing(input i: Int, count: Int) -> UnsafeMutablePointer<Float>? {
+        if let dy = outputGradientPointers[0] { return dy }
+        if overwrites(i), let dx = inputGradientPointers[i] { dx.update(repeating: 0, count: count) }
+        return nil
+    }
+
     /// The op's k-th `BufferRequest`.
     @inline(__always) public func buffer(_ k: Int) -> UnsafeMutableRawPointer { bufferPointers[k] }
     @inline(__always) public func floatBuffer(_ k: Int) -> UnsafeMutablePointer<Float> {

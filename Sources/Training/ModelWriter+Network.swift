@@ -100,12 +100,7 @@ extension ModelWriter {
                       let mean = values[node.inputs[3].index], let variance = values[node.inputs[4].index] else {
                     throw fail("no values for batch norm '\(node.name)'")
                 }
-                var scale = [Float](), shift = [Float]()
-                for c in gamma.indices {
-                    let k = gamma[c] / (variance[c] + BatchNormalization.epsilon).squareRoot()
-                    scale.append(k)
-                    shift.append(beta[c] - mean[c] * k)
-                }
+                let (scale, shift) = BatchNormalization.affine(gamma: gamma, beta: beta, mean: mean, variance: variance)
                 let si = try tensor(node.inputs[1], name: "\(node.name).scale", scale)
                 let hi = try tensor(node.inputs[2], name: "\(node.name).shift", shift)
                 record(.channelAffine, inputs, outputs, [si, hi, gamma.count, inputs / gamma.count])

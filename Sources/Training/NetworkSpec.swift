@@ -157,22 +157,4 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         return plan + ArenaAllocator.footprint(of: Float.self, count: maxBatch * outputCount)
             + (built.generator == nil ? ArenaAllocator.footprint(of: RandomGenerator.self, count: 1) : 0)
     }
-
-    /// Whether layer `index` is a ReLU between a direct (stride-1) convolution and a max pool. The
-    /// network then runs it inside its neighbours: the convolution applies max(x, 0) to each
-    /// sample's output while it is still in cache, the pool routes a gradient only to winners
-    /// that are positive, and the ReLU layer itself is skipped (its output and gradient are the
-    /// convolution's). The values are the same as running the three layers one by one.
-    public func reluIsFused(at index: Int) -> Bool {
-        guard let shapes else { return false }
-        return reluIsFused(at: index, shapes: shapes)
-    }
-
-    /// `reluIsFused(at:)` with the layer shapes already at hand (`shapes` is computed anew on each use).
-    func reluIsFused(at index: Int, shapes: [Shape3]) -> Bool {
-        guard index > 0, index + 1 < layers.count, layers[index] == .activation(.relu),
-              case .maxPool2d = layers[index + 1], case .conv2d(let conv) = layers[index - 1],
-              let g = conv.geometry(input: shapes[index - 1]) else { return false }
-        return DirectConvolution.applies(to: g)
-    }
 }

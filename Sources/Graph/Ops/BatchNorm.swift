@@ -103,6 +103,13 @@ public enum BatchNormalization {
     public static let epsilon: Float = 1e-5
     /// How far the running statistics move towards each batch's.
     public static let momentum: Float = 0.1
+
+    /// Evaluation's per-channel y = scale·x + shift: scale = γ/√(σ² + ε), shift = β − μ·scale,
+    /// with the running statistics.
+    public static func affine(gamma: [Float], beta: [Float], mean: [Float], variance: [Float]) -> (scale: [Float], shift: [Float]) {
+        let scale = gamma.indices.map { gamma[$0] / (variance[$0] + epsilon).squareRoot() }
+        return (scale, scale.indices.map { beta[$0] - mean[$0] * scale[$0] })
+    }
 }
 
 extension GraphBuilder {

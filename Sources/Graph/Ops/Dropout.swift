@@ -41,10 +41,7 @@ enum Dropout: Operator {
         guard let dx = node.inputGradient(0) else { return }
         let n = node.inputCount(0), rate = node.attributes.float("rate"), mask = node.floatBuffer(0)
         let overwrite = node.overwrites(0)
-        guard let dy = node.outputGradient(0) else {
-            if overwrite { Kernels.fill(dx, with: 0, count: n) }
-            return
-        }
+        guard let dy = node.outputGradientOrClearing(input: 0, count: n) else { return }
         for i in 0..<n {
             let g = rate > 0 ? dy[i] * mask[i] : dy[i]
             dx[i] = overwrite ? g : dx[i] + g

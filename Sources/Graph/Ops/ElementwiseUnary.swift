@@ -35,10 +35,7 @@ extension ElementwiseUnary {
     static func backward(_ node: NodeRun) {
         guard let dx = node.inputGradient(0) else { return }
         let x = node.input(0), y = node.output(0), n = node.outputCount(0)
-        guard let dy = node.outputGradient(0) else {
-            if node.overwrites(0) { for i in 0..<n { dx[i] = 0 } }
-            return
-        }
+        guard let dy = node.outputGradientOrClearing(input: 0, count: n) else { return }
         if node.overwrites(0), let kernel = vectorBackward {
             kernel(y, dy, dx, n)
         } else if node.overwrites(0) {

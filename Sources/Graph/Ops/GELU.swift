@@ -16,10 +16,7 @@ enum GELU: ElementwiseUnary {
     static func backward(_ node: NodeRun) {
         guard let dx = node.inputGradient(0) else { return }
         let n = node.outputCount(0)
-        guard let dy = node.outputGradient(0) else {
-            if node.overwrites(0) { dx.update(repeating: 0, count: n) }
-            return
-        }
+        guard let dy = node.outputGradientOrClearing(input: 0, count: n) else { return }
         Kernels.geluBackward(input: node.input(0), outputGradient: dy, into: dx, count: n, accumulate: !node.overwrites(0))
     }
 }

@@ -20,10 +20,7 @@ enum Reshape: Operator {
     static func backward(_ node: NodeRun) {
         guard let dx = node.inputGradient(0) else { return }
         let n = node.inputCount(0)
-        guard let dy = node.outputGradient(0) else {
-            if node.overwrites(0) { dx.update(repeating: 0, count: n) }
-            return
-        }
+        guard let dy = node.outputGradientOrClearing(input: 0, count: n) else { return }
         if node.overwrites(0) {
             dx.update(from: dy, count: n)
         } else {

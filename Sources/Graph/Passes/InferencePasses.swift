@@ -27,17 +27,16 @@ extension Graph {
                       let mean = values[node.inputs[3].index], let variance = values[node.inputs[4].index],
                       var weight = values[w.index], var bias = values[b.index] else { continue }
                 let channels = gamma.count
+                let (scale, shift) = BatchNormalization.affine(gamma: gamma, beta: beta, mean: mean, variance: variance)
                 // Dense weights are [inputs, outputs] (channel = column); conv weights [F, C, kh, kw] (channel = row).
                 let perChannel = weight.count / channels
                 for ch in 0..<channels {
-                    let scale = gamma[ch] / (variance[ch] + BatchNormalization.epsilon).squareRoot()
-                    let shift = beta[ch] - mean[ch] * scale
                     if nodes[c].op == .dense {
-                        for i in 0..<perChannel { weight[i * channels + ch] *= scale }
+                        for i in 0..<perChannel { weight[i * channels + ch] *= scale[ch] }
                     } else {
-                        for j in 0..<perChannel { weight[ch * perChannel + j] *= scale }
+                        for j in 0..<perChannel { weight[ch * perChannel + j] *= scale[ch] }
                     }
-                    bias[ch] = bias[ch] * scale + shift
+                    bias[ch] = bias[ch] * scale[ch] + shift[ch]
                 }
                 values[w.index] = weight
                 values[b.index] = bias
