@@ -15,9 +15,13 @@ public struct PlanOptions: Sendable {
     /// `GraphExecutor.bind(_:to:)` (a data set's batch, weights in a model file, both read in
     /// place): they get no bytes in the plan.
     public var external: [ValueID]
+    /// Whether the ops' own buffers (`Operator.buffers`) are planned. A runtime that brings its
+    /// own scratch, such as the C runtime running a model file's plan, plans values only.
+    public var opBuffers: Bool
 
     public init(_ mode: Mode, maxBatch: Int, seeds: [ValueID] = [], gradients: [ValueID] = [], keep: [ValueID] = [],
-                external: [ValueID] = []) {
+                external: [ValueID] = [], opBuffers: Bool = true) {
+        self.opBuffers = opBuffers
         self.mode = mode
         self.maxBatch = maxBatch
         self.seeds = seeds
@@ -193,7 +197,7 @@ public struct MemoryPlan: Sendable {
             var slots: [Slot] = []
             for request in node.op.definition.buffers(inputs: types, outputs: outs, attributes: node.attributes,
                                                       maxBatch: options.maxBatch) {
-                let bytes = round(request.bytes)
+                let bytes = options.opBuffers ? round(request.bytes) : 0
                 switch request.lifetime {
                 case .forward:
                     slots.append(Slot(offset: 0, bytes: bytes, category: .scratch, first: k, last: k))

@@ -60,9 +60,9 @@ extension RuntimeModel {
     /// The MNIST preparation of gray `pixels` into the input buffer, then the network.
     private func prepareAndRun(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
                                scratch: ImageScratch) -> UnsafeMutablePointer<Float> {
-        DigitPreparation.prepare(pixels, width: width, height: height, into: bufferA, outHeight: file.inputHeight,
+        DigitPreparation.prepare(pixels, width: width, height: height, into: inputSlot, outHeight: file.inputHeight,
                                  outWidth: file.inputWidth, boxSide: scratch.boxSide, rows: scratch.lines)
-        return forward(bufferA)
+        return forward(inputSlot)
     }
 
     /// Runs the network on `input` and returns its output (in the arena).

@@ -22,11 +22,42 @@ public struct RuntimeModel {
 
     static let marker: UInt64 = 0x3130_4D52_4645_4E49 // "INFERM01"
 
+    /// What one step computes: version 1's layer kinds plus the graph ops that have no layer.
+    enum Operation {
+        case dense, activation, conv2d, maxPool, averagePool, channelAffine, kernel, pairwiseVote, nearestNeighbours
+        /// y = x + x2 (a residual connection).
+        case add
+        /// y = x, when the plan gives them different bytes (a reshape).
+        case copy
+
+        init(_ kind: ModelFormat.LayerKind) {
+            switch kind {
+            case .dense: self = .dense
+            case .activation: self = .activation
+            case .conv2d: self = .conv2d
+            case .maxPool: self = .maxPool
+            case .averagePool: self = .averagePool
+            case .channelAffine: self = .channelAffine
+            case .kernel: self = .kernel
+            case .pairwiseVote: self = .pairwiseVote
+            case .nearestNeighbours: self = .nearestNeighbours
+            }
+        }
+    }
+
+    /// One step of the forward pass: a version-1 layer or a version-2 node, bound to its memory.
     struct Layer {
-        var kind: ModelFormat.LayerKind
+        var kind: Operation
         var activation: ActivationKind
         var inputs: Int
         var outputs: Int
+        /// Where it reads (nil: the model's input, wherever the call passes it), a second input
+        /// (add), and where it writes; all inside the arena.
+        var x: UnsafeMutablePointer<Float>? = nil
+        var x2: UnsafeMutablePointer<Float>? = nil
+        var y: UnsafeMutablePointer<Float>? = nil
+        /// A ReLU applied to a convolution's output (version 2's conv2d `relu` argument).
+        var relu = false
         var weight: UnsafePointer<Float>?
         var bias: UnsafePointer<Float>?
         var conv: ConvGeometry?
@@ -59,8 +90,9 @@ public struct RuntimeModel {
     var marker: UInt64
     public let file: ModelFile
     var layers: UnsafeMutablePointer<Layer>
-    var bufferA: UnsafeMutablePointer<Float>
-    var bufferB: UnsafeMutablePointer<Float>
+    /// Where a prepared PNG goes (the input's bytes), and where the last step writes.
+    var inputSlot: UnsafeMutablePointer<Float>
+    var outputSlot: UnsafeMutablePointer<Float>
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
     var columns: UnsafeMutablePointer<Float>?
@@ -83,12 +115,13 @@ public struct RuntimeModel {
     public var inputLength: Int { file.inputLength }
     public var outputLength: Int { file.outputLength }
 
-    /// The widest dense layer's input: the size of the scratch its non-zero inputs go into
-    /// (`Kernels.denseOne`), nil without dense layers.
-    static func maxDenseInputs(_ file: ModelFile) -> Int? {
-        var widest: Int? = nil
-        for i in 0..<file.layerCount where file.layer(i).kind == .dense { widest = max(widest ?? 0, Int(file.layer(i).inputs)) }
-        return widest
+    /// The geometry of step i's convolution, when it is one.
+    static func convolution(_ file: ModelFile, _ i: Int) -> ConvGeometry? {
+        if file.graph != nil {
+            let node = file.node(i)
+            return node.op == .conv2d ? file.convGeometry(node) : nil
+        }
+        return file.layer(i).kind == .conv2d ? convGeometry(file.layer(i)) : nil
     }
 
     /// Arena bytes `open` needs for `file`, exactly.
@@ -96,15 +129,20 @@ public struct RuntimeModel {
         var plan = ArenaPlan()
         plan.reserve(RuntimeModel.self, 1)
         plan.reserve(Layer.self, file.layerCount)
-        for i in 0..<file.layerCount where file.layer(i).kind == .conv2d {
-            let g = convGeometry(file.layer(i))
-            if Convolution.usesTransposedWeights(g) { plan.reserve(Float.self, DirectConvolution.transposedWeightCount(g)) }
+        for i in 0..<file.layerCount {
+            if let g = convolution(file, i), Convolution.usesTransposedWeights(g) {
+                plan.reserve(Float.self, DirectConvolution.transposedWeightCount(g))
+            }
         }
-        plan.reserve(Float.self, file.maxWidth)
-        plan.reserve(Float.self, file.maxWidth)
-        if let inputs = maxDenseInputs(file) {
-            plan.reserve(Int32.self, inputs)
-            plan.reserve(Float.self, inputs)
+        if let graph = file.graph {
+            plan.reserve(UInt8.self, graph.planBytes)
+        } else {
+            plan.reserve(Float.self, file.maxWidth)
+            plan.reserve(Float.self, file.maxWidth)
+        }
+        if file.maxDenseInputs > 0 {
+            plan.reserve(Int32.self, file.maxDenseInputs)
+            plan.reserve(Float.self, file.maxDenseInputs)
         }
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
         if file.maxNeighbours > 0 {
@@ -152,61 +190,37 @@ public struct RuntimeModel {
         var cursor = ArenaCursor(base: arena)
         let model = cursor.take(RuntimeModel.self, 1)
         let layers = cursor.take(Layer.self, file.layerCount)
-        for i in 0..<file.layerCount {
-            let record = file.layer(i)
-            var layer = Layer(kind: record.kind, activation: .relu, inputs: record.inputs, outputs: record.outputs,
-                              weight: nil, bias: nil, conv: nil, pool: nil)
-            switch record.kind {
-            case .dense:
-                layer.weight = file.floats(record.arg(0))
-                layer.bias = file.floats(record.arg(1))
-            case .activation:
-                layer.activation = ModelFormat.activation(code: record.arg0)!
-            case .conv2d:
-                layer.weight = file.floats(record.arg(0))
-                layer.bias = file.floats(record.arg(1))
-                let g = convGeometry(record)
-                layer.conv = g
-                if Convolution.usesTransposedWeights(g) {
-                    let t = cursor.take(Float.self, DirectConvolution.transposedWeightCount(g))
-                    DirectConvolution.transposeWeights(layer.weight!, g, into: t)
-                    layer.transposed = UnsafePointer(t)
-                }
-            case .maxPool, .averagePool:
-                let spec = PoolSpec(window: (record.arg(3), record.arg(4)), stride: (record.arg(5), record.arg(6)))
-                let input = Shape3(channels: record.arg(0), height: record.arg(1), width: record.arg(2))
-                layer.pool = (spec, input, spec.output(input: input)!)
-            case .channelAffine:
-                layer.weight = file.floats(record.arg(0))
-                layer.bias = file.floats(record.arg(1))
-                layer.spatial = record.arg(3)
-            case .kernel:
-                layer.points = file.floats(record.arg(0))
-                layer.pointCount = record.outputs
-                layer.kernel = KernelFunction(code: UInt32(record.arg(1)), degree: UInt32(record.arg(2)),
-                                              sigma: Float(bitPattern: UInt32(record.arg(3))))!
-            case .pairwiseVote:
-                layer.k = record.arg(0)
-            case .nearestNeighbours:
-                layer.points = file.floats(record.arg(0))
-                layer.targets = file.floats(record.arg(1))
-                layer.pointCount = file.tensor(record.arg(1)).count
-                layer.k = record.arg(2)
-                layer.metric = DistanceMetric(code: UInt32(record.arg(3)))!
-                layer.neighbourMode = ModelFormat.NeighbourModeCode(rawValue: UInt32(record.arg(4)))!
-                if layer.neighbourMode == .kernelSmoothing {
-                    layer.kernel = KernelFunction(code: UInt32(record.arg(6)), degree: UInt32(record.arg(7)),
-                                                  sigma: Float(bitPattern: UInt32(record.arg(8))))!
-                }
-                layer.sigma = Float(bitPattern: UInt32(record.arg(9)))
+        let inputSlot: UnsafeMutablePointer<Float>, outputSlot: UnsafeMutablePointer<Float>
+        if let graph = file.graph {
+            for i in 0..<file.layerCount { (layers + i).initialize(to: node(i, of: file, cursor: &cursor)) }
+            let planned = cursor.take(UInt8.self, graph.planBytes)
+            func slot(_ v: Int) -> UnsafeMutablePointer<Float> {
+                UnsafeMutableRawPointer(planned + file.value(v).arenaOffset).assumingMemoryBound(to: Float.self)
             }
-            (layers + i).initialize(to: layer)
+            for i in 0..<file.layerCount {
+                let node = file.node(i)
+                func reads(_ j: Int) -> UnsafeMutablePointer<Float>? { node.input(j) == graph.inputValue ? nil : slot(node.input(j)) }
+                layers[i].x = reads(0)
+                if node.op == .add { layers[i].x2 = reads(1) }
+                layers[i].y = slot(node.output(0))
+            }
+            inputSlot = slot(graph.inputValue)
+            outputSlot = slot(graph.outputValue)
+        } else {
+            for i in 0..<file.layerCount { (layers + i).initialize(to: layer(file.layer(i), of: file, cursor: &cursor)) }
+            // Layers alternate between two buffers; the first reads the call's input.
+            let bufferA = cursor.take(Float.self, file.maxWidth), bufferB = cursor.take(Float.self, file.maxWidth)
+            for i in 0..<file.layerCount {
+                layers[i].x = i == 0 ? nil : layers[i - 1].y
+                layers[i].y = i % 2 == 0 ? bufferB : bufferA
+            }
+            inputSlot = bufferA
+            outputSlot = layers[file.layerCount - 1].y!
         }
-        let bufferA = cursor.take(Float.self, file.maxWidth), bufferB = cursor.take(Float.self, file.maxWidth)
         var indices: UnsafeMutablePointer<Int32>? = nil, values: UnsafeMutablePointer<Float>? = nil
-        if let inputs = maxDenseInputs(file) {
-            indices = cursor.take(Int32.self, inputs)
-            values = cursor.take(Float.self, inputs)
+        if file.maxDenseInputs > 0 {
+            indices = cursor.take(Int32.self, file.maxDenseInputs)
+            values = cursor.take(Float.self, file.maxDenseInputs)
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
@@ -225,20 +239,128 @@ public struct RuntimeModel {
                 lines: cursor.take(Float.self, maxImageHeight * (side + 2)), boxSide: side)
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
-        model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, bufferA: bufferA, bufferB: bufferB,
+        model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot,
                                           sparseIndices: indices, sparseValues: values, columns: columns,
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
                                           localLinearScratch: localLinear, image: image))
         return model
     }
 
-    /// Runs the network on `input` (inputLength floats, which may be `bufferA`) and returns the
+    /// A version-1 layer record as a step (its memory bound by the caller); convolutions whose
+    /// kernels read transposed weights get them transposed into the arena here.
+    private static func layer(_ record: ModelFile.Layer, of file: ModelFile, cursor: inout ArenaCursor) -> Layer {
+        var layer = Layer(kind: Operation(record.kind), activation: .relu, inputs: record.inputs, outputs: record.outputs,
+                          weight: nil, bias: nil, conv: nil, pool: nil)
+        switch record.kind {
+        case .dense:
+            layer.weight = file.floats(record.arg(0))
+            layer.bias = file.floats(record.arg(1))
+        case .activation:
+            layer.activation = ModelFormat.activation(code: record.arg0)!
+        case .conv2d:
+            layer.weight = file.floats(record.arg(0))
+            layer.bias = file.floats(record.arg(1))
+            bindConvolution(&layer, convGeometry(record), cursor: &cursor)
+        case .maxPool, .averagePool:
+            let spec = PoolSpec(window: (record.arg(3), record.arg(4)), stride: (record.arg(5), record.arg(6)))
+            let input = Shape3(channels: record.arg(0), height: record.arg(1), width: record.arg(2))
+            layer.pool = (spec, input, spec.output(input: input)!)
+        case .channelAffine:
+            layer.weight = file.floats(record.arg(0))
+            layer.bias = file.floats(record.arg(1))
+            layer.spatial = record.arg(3)
+        case .kernel:
+            layer.points = file.floats(record.arg(0))
+            layer.pointCount = record.outputs
+            layer.kernel = KernelFunction(code: UInt32(record.arg(1)), degree: UInt32(record.arg(2)),
+                                          sigma: Float(bitPattern: UInt32(record.arg(3))))!
+        case .pairwiseVote:
+            layer.k = record.arg(0)
+        case .nearestNeighbours:
+            bindNeighbours(&layer, file, record.arg)
+        }
+        return layer
+    }
+
+    /// A version-2 node as a step (its memory bound by the caller).
+    private static func node(_ i: Int, of file: ModelFile, cursor: inout ArenaCursor) -> Layer {
+        let node = file.node(i)
+        let x = file.value(node.input(0)), y = file.value(node.output(0))
+        var layer = Layer(kind: .copy, activation: .relu, inputs: x.count, outputs: y.count, weight: nil, bias: nil, conv: nil, pool: nil)
+        func tensor(_ j: Int) -> UnsafePointer<Float> { file.floats(file.value(node.input(j)).tensor!) }
+        switch node.op {
+        case .dense:
+            layer.kind = .dense
+            (layer.weight, layer.bias) = (tensor(1), tensor(2))
+        case .relu, .elu, .sigmoid, .tanh:
+            layer.kind = .activation
+            layer.activation = node.op.activation!
+        case .conv2d:
+            layer.kind = .conv2d
+            (layer.weight, layer.bias) = (tensor(1), tensor(2))
+            layer.relu = file.argument(node, "relu")?.int(0) == 1
+            bindConvolution(&layer, file.convGeometry(node), cursor: &cursor)
+        case .maxPool2d, .avgPool2d:
+            layer.kind = node.op == .maxPool2d ? .maxPool : .averagePool
+            let w = file.argument(node, "window")!
+            let spec = PoolSpec(window: (w.int(0), w.int(1)), stride: (w.int(2), w.int(3)))
+            let input = Shape3(channels: x.dims.0, height: x.dims.1, width: x.dims.2)
+            layer.pool = (spec, input, spec.output(input: input)!)
+        case .channelAffine:
+            layer.kind = .channelAffine
+            (layer.weight, layer.bias) = (tensor(1), tensor(2))
+            layer.spatial = x.count / x.dims.0
+        case .reshape:
+            layer.kind = .copy
+        case .add:
+            layer.kind = .add
+        case .kernel:
+            layer.kind = .kernel
+            layer.points = tensor(1)
+            layer.pointCount = y.count
+            let k = file.argument(node, "kernel")!
+            layer.kernel = KernelFunction(code: UInt32(k.int(0)), degree: UInt32(k.int(1)), sigma: file.argument(node, "sigma")?.float(0) ?? 0)!
+        case .pairwiseVote:
+            layer.kind = .pairwiseVote
+            layer.k = file.argument(node, "classes")!.int(0)
+        case .nearestNeighbours:
+            layer.kind = .nearestNeighbours
+            bindNeighbours(&layer, file, file.neighbourArguments(node))
+        }
+        return layer
+    }
+
+    /// A convolution's geometry, and its weights transposed into the arena when its kernel reads
+    /// them that way (folded once here rather than on every call).
+    private static func bindConvolution(_ layer: inout Layer, _ g: ConvGeometry, cursor: inout ArenaCursor) {
+        layer.conv = g
+        if Convolution.usesTransposedWeights(g) {
+            let t = cursor.take(Float.self, DirectConvolution.transposedWeightCount(g))
+            DirectConvolution.transposeWeights(layer.weight!, g, into: t)
+            layer.transposed = UnsafePointer(t)
+        }
+    }
+
+    /// A nearest-neighbour step from its arguments in version 1's order (`ModelFile.neighbourArguments`).
+    private static func bindNeighbours(_ layer: inout Layer, _ file: ModelFile, _ arg: (Int) -> Int) {
+        layer.points = file.floats(arg(0))
+        layer.targets = file.floats(arg(1))
+        layer.pointCount = file.tensor(arg(1)).count
+        layer.k = arg(2)
+        layer.metric = DistanceMetric(code: UInt32(arg(3)))!
+        layer.neighbourMode = ModelFormat.NeighbourModeCode(rawValue: UInt32(arg(4)))!
+        if layer.neighbourMode == .kernelSmoothing {
+            layer.kernel = KernelFunction(code: UInt32(arg(6)), degree: UInt32(arg(7)), sigma: Float(bitPattern: UInt32(arg(8))))!
+        }
+        layer.sigma = Float(bitPattern: UInt32(arg(9)))
+    }
+
+    /// Runs the network on `input` (inputLength floats, which may be `inputSlot`) and returns the
     /// output (outputLength floats inside the arena), with softmax applied for probability models.
     func forward(_ input: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        var x = input
-        var out = bufferB
         for i in 0..<file.layerCount {
             let layer = layers[i]
+            let x = layer.x.map { UnsafePointer($0) } ?? input, out = layer.y!
             switch layer.kind {
             case .dense:
                 Kernels.denseOne(x, inputs: layer.inputs, outputs: layer.outputs, weight: layer.weight!, bias: layer.bias!,
@@ -248,6 +370,7 @@ public struct RuntimeModel {
             case .conv2d:
                 Convolution.forwardOne(x, layer.conv!, weight: layer.weight!, bias: layer.bias!, scratch: columns!, into: out,
                                   transposed: layer.transposed)
+                if layer.relu { Kernels.relu(out, into: out, count: layer.outputs) }
             case .maxPool, .averagePool:
                 let (spec, input, output) = layer.pool!
                 Pooling.forwardOne(layer.kind == .maxPool ? .max : .average, spec, input, output, x, into: out, argmax: nil)
@@ -264,15 +387,17 @@ public struct RuntimeModel {
                 PairwiseVote.apply(x, classes: layer.k, into: out)
             case .nearestNeighbours:
                 runNeighbours(layer, x, into: out)
+            case .add:
+                let x2 = layer.x2.map { UnsafePointer($0) } ?? input
+                for j in 0..<layer.outputs { out[j] = x[j] + x2[j] }
+            case .copy:
+                if x != UnsafePointer(out) { out.update(from: x, count: layer.outputs) }
             }
-            x = UnsafePointer(out)
-            out = out == bufferB ? bufferA : bufferB
         }
-        let result = UnsafeMutablePointer(mutating: x)
         if file.outputKind == .probabilities {
-            Kernels.softmaxRows(result, into: result, rows: 1, columns: outputLength)
+            Kernels.softmaxRows(outputSlot, into: outputSlot, rows: 1, columns: outputLength)
         }
-        return result
+        return outputSlot
     }
 }
 

@@ -136,8 +136,16 @@ private func combineAllColumns(vectors: Int, count: Int, lastRow: UnsafePointer<
                                into y: UnsafeMutablePointer<Float>, accumulate: Bool,
                                _ term: (Int) -> (Float, UnsafePointer<Float>)) {
     let partial = n &- 16 &* (vectors &- 1) // lanes used in the last vector, 1 to 16
-    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-    var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+    // Accumulating starts from y, so each lane is y + Σₖ in order, as the narrower paths add.
+    @inline(__always) func start(_ v: Int) -> SIMD16<Float> {
+        guard accumulate && v < vectors else { return SIMD16<Float>() }
+        if v < vectors &- 1 { return load16(y + 16 &* v) }
+        var last = SIMD16<Float>()
+        for l in 0..<partial { last[l] = y[16 &* v &+ l] }
+        return last
+    }
+    var a0 = start(0), a1 = start(1), a2 = start(2), a3 = start(3)
+    var a4 = start(4), a5 = start(5), a6 = start(6), a7 = start(7)
     for k in 0..<count {
         let (coefficient, row) = term(k)
         let c = SIMD16<Float>(repeating: coefficient), isLast = row == lastRow
@@ -160,9 +168,9 @@ private func combineAllColumns(vectors: Int, count: Int, lastRow: UnsafePointer<
         guard v < vectors else { return }
         let out = y + 16 &* v
         if v < vectors &- 1 {
-            store16(accumulate ? a + load16(out) : a, out)
+            store16(a, out)
         } else {
-            for l in 0..<partial { out[l] = accumulate ? out[l] + a[l] : a[l] }
+            for l in 0..<partial { out[l] = a[l] }
         }
     }
     put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7)

@@ -26,6 +26,12 @@ public struct ModelFile {
     public let maxLocalLinear: Int
     private let layerTable: Int
     private let tensorTable: Int
+    /// 1 (a layer list) or 2 (a graph).
+    public let version: Int
+    /// Version 2: the graph's tables and plan (`ModelFile+Graph.swift`); nil for version 1.
+    public let graph: GraphSection?
+    /// Widest dense input (0 without dense layers): the scratch `Kernels.denseOne` needs.
+    public let maxDenseInputs: Int
 
     public var inputLength: Int { inputChannels * inputHeight * inputWidth }
     /// Whether PNG input can be prepared for this model (one channel of image pixels).
@@ -50,9 +56,21 @@ public struct ModelFile {
         public var count: Int { byteLength / 4 }
     }
 
-    /// Validates `length` bytes at `base`. Throws `.format`, `.version` or `.argument`, with the
-    /// details in `ErrorMessage.current`.
+    /// Validates `length` bytes at `base`, a version-1 or version-2 file. Throws `.format`,
+    /// `.version` or `.argument`, with the details in `ErrorMessage.current`.
     public init(base: UnsafeRawPointer, length: Int) throws(InferStatus) {
+        let version = try Self.checkEnvelope(base: base, length: length)
+        if version == GraphFormat.version {
+            try self.init(graphAt: base, length: length)
+        } else {
+            try self.init(layersAt: base, length: length)
+        }
+    }
+
+    /// What both versions share: magic, a known version, header size, file length (at offset 48 in
+    /// both), checksum.
+    /// Returns the version.
+    private static func checkEnvelope(base: UnsafeRawPointer, length: Int) throws(InferStatus) -> UInt32 {
         func fail(_ status: InferStatus, _ text: StaticString) -> InferStatus {
             var m = ErrorMessage(); m.append(text); return status
         }
@@ -66,9 +84,9 @@ public struct ModelFile {
             throw fail(.format, "not a model file: bad magic (expected \"INFMODL\")")
         }
         let version = readU32(base, 8)
-        guard version == ModelFormat.version else {
+        guard version == ModelFormat.version || version == GraphFormat.version else {
             var m = ErrorMessage()
-            m.append("model format version "); m.append(Int(version)); m.append(" is not supported; this runtime reads version 1")
+            m.append("model format version "); m.append(Int(version)); m.append(" is not supported; this runtime reads versions 1 and 2")
             throw .version
         }
         guard readU32(base, 12) == UInt32(ModelFormat.headerSize) else { throw fail(.format, "corrupt model: header size is not 128") }
@@ -82,7 +100,34 @@ public struct ModelFile {
         let stored = readU32(base, length - 4)
         let computed = UInt32(crc32_z(0, base.assumingMemoryBound(to: UInt8.self), length - 4))
         guard stored == computed else { throw fail(.format, "corrupt model: checksum mismatch") }
+        return version
+    }
 
+    /// Reads the file as the `ModelFile` fields describe it (used by the version-2 reader).
+    init(base: UnsafeRawPointer, length: Int, nodes: Int, tensors: Int, tensorTable: Int, input: (Int, Int, Int),
+         outputLength: Int, outputKind: ModelFormat.OutputKind, inputEncoding: ModelFormat.InputEncoding,
+         scratch: (columns: Int, neighbours: Int, localLinear: Int, denseInputs: Int), graph: GraphSection) {
+        self.base = base
+        self.length = length
+        layerCount = nodes
+        tensorCount = tensors
+        layerTable = 0
+        self.tensorTable = tensorTable
+        (inputChannels, inputHeight, inputWidth) = input
+        self.outputLength = outputLength
+        self.outputKind = outputKind
+        self.inputEncoding = inputEncoding
+        maxWidth = 0
+        (maxColumns, maxNeighbours, maxLocalLinear, maxDenseInputs) = scratch
+        version = 2
+        self.graph = graph
+    }
+
+    /// A version-1 file (envelope already checked).
+    private init(layersAt base: UnsafeRawPointer, length: Int) throws(InferStatus) {
+        func fail(_ status: InferStatus, _ text: StaticString) -> InferStatus {
+            var m = ErrorMessage(); m.append(text); return status
+        }
         let layers = Int(readU32(base, 16)), tensors = Int(readU32(base, 20))
         guard (1...ModelFormat.maxLayers).contains(layers) else { throw fail(.format, "corrupt model: layer count out of range") }
         guard tensors <= ModelFormat.maxTensors else { throw fail(.format, "corrupt model: tensor count out of range") }
@@ -116,6 +161,8 @@ public struct ModelFile {
         }
         self.base = base
         self.length = length
+        version = 1
+        graph = nil
         self.layerCount = layers
         self.tensorCount = tensors
         self.layerTable = layerTable
@@ -125,43 +172,12 @@ public struct ModelFile {
         self.outputKind = outputKind
         inputEncoding = encoding
 
-        // Tensors: known dtype, sane shape, aligned data inside the data area, no overlaps.
-        for t in 0..<tensors {
-            let r = tensorTable + t * ModelFormat.tensorRecordSize
-            guard base.load(fromByteOffset: r + ModelFormat.tensorNameBytes - 1, as: UInt8.self) == 0 else {
-                throw fail(.format, "corrupt model: tensor name not terminated")
-            }
-            guard readU32(base, r + 48) == ModelFormat.dtypeFloat32 else { throw fail(.format, "corrupt model: unknown tensor dtype") }
-            let rank = Int(readU32(base, r + 52))
-            guard (1...4).contains(rank) else { throw fail(.format, "corrupt model: tensor rank out of range") }
-            var elements: UInt64 = 1
-            for d in 0..<4 {
-                let dim = UInt64(readU32(base, r + 56 + 4 * d))
-                if d < rank {
-                    guard dim > 0 else { throw fail(.format, "corrupt model: zero tensor dimension") }
-                    elements *= dim
-                    guard elements <= 1 << 36 else { throw fail(.format, "corrupt model: tensor too large") }
-                } else {
-                    guard dim == 0 else { throw fail(.format, "corrupt model: shape entry past the rank") }
-                }
-            }
-            let offset = readU64(base, r + 72), bytes = readU64(base, r + 80)
-            guard bytes == elements * 4 else { throw fail(.format, "corrupt model: tensor byte length does not match its shape") }
-            guard offset % UInt64(ModelFormat.alignment) == 0, offset >= dataOffset, offset <= UInt64(end),
-                  bytes <= UInt64(end) - offset else {
-                throw fail(.format, "corrupt model: tensor data misaligned or outside the data area")
-            }
-            for other in 0..<t {
-                let o = tensorTable + other * ModelFormat.tensorRecordSize
-                let oStart = readU64(base, o + 72), oEnd = oStart + readU64(base, o + 80)
-                if offset < oEnd && oStart < offset + bytes { throw fail(.format, "corrupt model: tensors overlap") }
-            }
-        }
+        try Self.validateTensors(base: base, count: tensors, table: tensorTable, dataOffset: dataOffset, end: end)
 
         // Layers: known kinds, chained lengths, tensors of the right shapes.
         var width = c * h * w
         var widest = width
-        var maxColumns = 0, maxNeighbours = 0, maxLocalLinear = 0
+        var maxColumns = 0, maxNeighbours = 0, maxLocalLinear = 0, maxDense = 0
         for l in 0..<layers {
             let r = layerTable + l * ModelFormat.layerRecordSize
             guard let kind = ModelFormat.LayerKind(rawValue: readU32(base, r)) else {
@@ -184,6 +200,7 @@ public struct ModelFile {
                 guard tensorOK(arg(0), [inputs, outputs]), tensorOK(arg(1), [outputs]) else {
                     throw fail(.format, "corrupt model: dense layer tensors missing or of the wrong shape")
                 }
+                maxDense = max(maxDense, inputs)
             case .activation:
                 guard inputs == outputs else { throw fail(.format, "corrupt model: activation changes the length") }
                 guard ModelFormat.activation(code: UInt32(arg(0))) != nil else {
@@ -252,11 +269,51 @@ public struct ModelFile {
         self.maxColumns = maxColumns
         self.maxNeighbours = maxNeighbours
         self.maxLocalLinear = maxLocalLinear
+        maxDenseInputs = maxDense
+    }
+
+    /// Tensors: known dtype, sane shape, aligned data inside the data area (`dataOffset` to
+    /// `end`), no overlaps. The same records in both versions.
+    static func validateTensors(base: UnsafeRawPointer, count tensors: Int, table: Int, dataOffset: UInt64, end: Int) throws(InferStatus) {
+        func fail(_ status: InferStatus, _ text: StaticString) -> InferStatus {
+            var m = ErrorMessage(); m.append(text); return status
+        }
+        for t in 0..<tensors {
+            let r = table + t * ModelFormat.tensorRecordSize
+            guard base.load(fromByteOffset: r + ModelFormat.tensorNameBytes - 1, as: UInt8.self) == 0 else {
+                throw fail(.format, "corrupt model: tensor name not terminated")
+            }
+            guard readU32(base, r + 48) == ModelFormat.dtypeFloat32 else { throw fail(.format, "corrupt model: unknown tensor dtype") }
+            let rank = Int(readU32(base, r + 52))
+            guard (1...4).contains(rank) else { throw fail(.format, "corrupt model: tensor rank out of range") }
+            var elements: UInt64 = 1
+            for d in 0..<4 {
+                let dim = UInt64(readU32(base, r + 56 + 4 * d))
+                if d < rank {
+                    guard dim > 0 else { throw fail(.format, "corrupt model: zero tensor dimension") }
+                    elements *= dim
+                    guard elements <= 1 << 36 else { throw fail(.format, "corrupt model: tensor too large") }
+                } else {
+                    guard dim == 0 else { throw fail(.format, "corrupt model: shape entry past the rank") }
+                }
+            }
+            let offset = readU64(base, r + 72), bytes = readU64(base, r + 80)
+            guard bytes == elements * 4 else { throw fail(.format, "corrupt model: tensor byte length does not match its shape") }
+            guard offset % UInt64(ModelFormat.alignment) == 0, offset >= dataOffset, offset <= UInt64(end),
+                  bytes <= UInt64(end) - offset else {
+                throw fail(.format, "corrupt model: tensor data misaligned or outside the data area")
+            }
+            for other in 0..<t {
+                let o = table + other * ModelFormat.tensorRecordSize
+                let oStart = readU64(base, o + 72), oEnd = oStart + readU64(base, o + 80)
+                if offset < oEnd && oStart < offset + bytes { throw fail(.format, "corrupt model: tensors overlap") }
+            }
+        }
     }
 
     /// Nearest-neighbour layer: args 0 points [n, inputs], 1 targets [n], 2 k, 3 metric, 4 mode,
     /// 5 classes, 6–8 smoothing kernel (code, degree, sigma bits), 9 local-linear sigma bits.
-    private static func validateNeighbours(base: UnsafeRawPointer, tensors: Int, tensorTable: Int, inputs: Int, outputs: Int,
+    static func validateNeighbours(base: UnsafeRawPointer, tensors: Int, tensorTable: Int, inputs: Int, outputs: Int,
                                            arg: (Int) -> Int, tensorOK: (Int, [Int]) -> Bool) throws(InferStatus) {
         func fail(_ text: StaticString) -> InferStatus { var m = ErrorMessage(); m.append(text); return .format }
         guard arg(0) < tensors else { throw fail("corrupt model: neighbour layer points missing") }
@@ -321,7 +378,7 @@ public struct ModelFile {
         (base + tensor(index).offset).assumingMemoryBound(to: Float.self)
     }
 
-    private static func tensorRecord(_ base: UnsafeRawPointer, _ table: Int, _ index: Int) -> Tensor {
+    static func tensorRecord(_ base: UnsafeRawPointer, _ table: Int, _ index: Int) -> Tensor {
         let r = table + index * ModelFormat.tensorRecordSize
         let rank = Int(readU32(base, r + 52))
         return Tensor(rank: rank, shape: (Int(readU32(base, r + 56)), Int(readU32(base, r + 60)),

@@ -45,33 +45,11 @@ public enum ModelWriter {
         guard records.count <= ModelFormat.maxLayers, tensors.count <= ModelFormat.maxTensors else {
             throw fail("too many layers or tensors for format version 1")
         }
-        for t in tensors {
-            guard t.name.utf8.count < ModelFormat.tensorNameBytes else { throw fail("tensor name \(t.name) is longer than 47 bytes") }
-            guard (1...4).contains(t.shape.count), t.shape.allSatisfy({ $0 > 0 && $0 <= Int(UInt32.max) }),
-                  t.shape.reduce(1, *) == t.values.count else {
-                throw fail("tensor \(t.name) has shape \(t.shape) and \(t.values.count) values")
-            }
-        }
         var layerTable: [UInt8] = []
         for r in records { for word in r { append(&layerTable, word) } }
         let layerTableOffset = ModelFormat.headerSize
         let tensorTableOffset = layerTableOffset + layerTable.count
-        let dataOffset = roundUp(tensorTableOffset + tensors.count * ModelFormat.tensorRecordSize)
-        var tensorTable: [UInt8] = []
-        var data: [UInt8] = []
-        for t in tensors {
-            var name = Array(t.name.utf8)
-            name += [UInt8](repeating: 0, count: ModelFormat.tensorNameBytes - name.count)
-            tensorTable += name
-            append(&tensorTable, ModelFormat.dtypeFloat32)
-            append(&tensorTable, UInt32(t.shape.count))
-            for i in 0..<4 { append(&tensorTable, UInt32(i < t.shape.count ? t.shape[i] : 0)) }
-            append(&tensorTable, UInt64(dataOffset + data.count))
-            append(&tensorTable, UInt64(t.values.count * 4))
-            append(&tensorTable, UInt64(0))
-            for v in t.values { append(&data, v.bitPattern) }
-            data += [UInt8](repeating: 0, count: roundUp(data.count) - data.count)
-        }
+        let (tensorTable, data, dataOffset) = try tensorSection(tensors, tableOffset: tensorTableOffset)
         let fileLength = dataOffset + data.count + 4
         let (c, h, w) = description.inputShape
         var out: [UInt8] = ModelFormat.magic
@@ -100,9 +78,40 @@ public enum ModelWriter {
         return out
     }
 
-    private static func roundUp(_ n: Int) -> Int { (n + ModelFormat.alignment - 1) & ~(ModelFormat.alignment - 1) }
+    /// The tensor table (starting at `tableOffset`) and the data after it, each tensor padded to
+    /// the next 64 bytes; `dataOffset` is where the data starts. Both versions use these records.
+    static func tensorSection(_ tensors: [ModelTensor], tableOffset: Int) throws(ModelWriteError) -> (table: [UInt8], data: [UInt8], dataOffset: Int) {
+        for t in tensors {
+            guard t.name.utf8.count < ModelFormat.tensorNameBytes else {
+                throw ModelWriteError(message: "tensor name \(t.name) is longer than 47 bytes")
+            }
+            guard (1...4).contains(t.shape.count), t.shape.allSatisfy({ $0 > 0 && $0 <= Int(UInt32.max) }),
+                  t.shape.reduce(1, *) == t.values.count else {
+                throw ModelWriteError(message: "tensor \(t.name) has shape \(t.shape) and \(t.values.count) values")
+            }
+        }
+        let dataOffset = roundUp(tableOffset + tensors.count * ModelFormat.tensorRecordSize)
+        var tensorTable: [UInt8] = []
+        var data: [UInt8] = []
+        for t in tensors {
+            var name = Array(t.name.utf8)
+            name += [UInt8](repeating: 0, count: ModelFormat.tensorNameBytes - name.count)
+            tensorTable += name
+            append(&tensorTable, ModelFormat.dtypeFloat32)
+            append(&tensorTable, UInt32(t.shape.count))
+            for i in 0..<4 { append(&tensorTable, UInt32(i < t.shape.count ? t.shape[i] : 0)) }
+            append(&tensorTable, UInt64(dataOffset + data.count))
+            append(&tensorTable, UInt64(t.values.count * 4))
+            append(&tensorTable, UInt64(0))
+            for v in t.values { append(&data, v.bitPattern) }
+            data += [UInt8](repeating: 0, count: roundUp(data.count) - data.count)
+        }
+        return (tensorTable, data, dataOffset)
+    }
 
-    private static func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
+    static func roundUp(_ n: Int) -> Int { (n + ModelFormat.alignment - 1) & ~(ModelFormat.alignment - 1) }
+
+    static func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
         withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }
 }

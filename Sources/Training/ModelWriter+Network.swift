@@ -9,7 +9,8 @@ import ModelFile
 extension ModelWriter {
     /// The file for `spec` with the given parameter values, named as a `Network` of that spec
     /// names them ("dense0.weight" [inputs, outputs], "conv0.weight" [F, C, a, b], ...).
-    public static func encode(spec: NetworkSpec, tensors: [ModelTensor], description: Description) throws(ModelWriteError) -> [UInt8] {
+    public static func encode(spec: NetworkSpec, tensors: [ModelTensor], description: Description,
+                              version: Int = Int(GraphFormat.version)) throws(ModelWriteError) -> [UInt8] {
         func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
         if let problem = spec.problem { throw fail(problem) }
         let network: Network
@@ -26,19 +27,21 @@ extension ModelWriter {
             }
             _ = p.value.update(fromContentsOf: t.values)
         }
-        return try encode(network: network, description: description)
+        return try encode(network: network, description: description, version: version)
     }
 
     /// The file for a trained network, input shape from its spec. A softmax cross-entropy network
     /// yields probabilities; an MSE network yields values.
     public static func encode(network: Network, inputShape: (channels: Int, height: Int, width: Int),
-                              inputEncoding: ModelFormat.InputEncoding) throws(ModelWriteError) -> [UInt8] {
+                              inputEncoding: ModelFormat.InputEncoding, version: Int = Int(GraphFormat.version)) throws(ModelWriteError) -> [UInt8] {
         let kind: ModelFormat.OutputKind = network.spec.loss == .softmaxCrossEntropy ? .probabilities : .values
         return try encode(network: network, description: Description(inputShape: inputShape, outputKind: kind,
-                                                                     inputEncoding: inputEncoding))
+                                                                     inputEncoding: inputEncoding), version: version)
     }
 
-    public static func encode(network: Network, description: Description) throws(ModelWriteError) -> [UInt8] {
+    /// The file for a trained network in format `version` (1, a layer list; 2, the inference graph).
+    public static func encode(network: Network, description: Description, version: Int = Int(GraphFormat.version)) throws(ModelWriteError) -> [UInt8] {
+        guard version == 1 || version == 2 else { throw ModelWriteError(message: "format version \(version) does not exist; 1 and 2 do") }
         let (c, h, w) = description.inputShape
         guard c * h * w == network.inputCount else {
             throw ModelWriteError(message: "input shape \(c)x\(h)x\(w) does not hold the network's \(network.inputCount) inputs")
@@ -52,7 +55,8 @@ extension ModelWriter {
             let (inference, map) = try graph.forInference(values: &values)
             var moved: TensorValues = [:]
             for (old, v) in values { if let id = map[old] { moved[id.index] = v } }
-            return try encode(graph: inference, values: moved, description: description)
+            return version == 2 ? try encodeGraph(inference, values: moved, description: description)
+                                : try encode(graph: inference, values: moved, description: description)
         } catch let error as GraphError {
             throw ModelWriteError(message: "cannot prepare the network for inference: \(error)")
         } catch let error as ModelWriteError { throw error } catch { throw ModelWriteError(message: "\(error)") }

@@ -14,6 +14,7 @@ public struct VersionOneGraph {
     public let weights: [(value: ValueID, tensor: Int)]
 
     public init(_ file: ModelFile) throws(GraphError) {
+        guard file.version == 1 else { throw GraphError("this is a version-\(file.version) file, not a layer list") }
         let g = GraphBuilder()
         let (c, h, w) = (file.inputChannels, file.inputHeight, file.inputWidth)
         let input = g.input("input", shape: h == 1 && w == 1 ? [c] : [c, h, w])

@@ -34,8 +34,11 @@ struct Convert: ParsableCommand {
     @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh].") var arch: String?
     @Option(help: "Input shape CxHxW (default 1x28x28 for 784 inputs, else 1x1xN).") var inputShape: String?
     @Option(help: "Input encoding: pixels (images scaled to [0,1]) or floats (default pixels for 1xHxW images).") var encoding: String?
+    @Option(help: "Model file format: 2 (the inference graph, the default) or 1 (a layer list, for runtimes built before version 2).")
+    var formatVersion: Int = 2
 
     func run() throws {
+        guard formatVersion == 1 || formatVersion == 2 else { throw ToolError("--format-version must be 1 or 2, not \(formatVersion)") }
         let bytes = try AtomicFile.read(input)
         let (spec, tensors): (NetworkSpec, [ModelTensor])
         if bytes.starts(with: Checkpoint.magic) {
@@ -58,9 +61,10 @@ struct Convert: ParsableCommand {
         }
         let kind: ModelFormat.OutputKind = spec.loss == .softmaxCrossEntropy ? .probabilities : .values
         let model = try ModelWriter.encode(spec: spec, tensors: tensors,
-                                           description: .init(inputShape: shape, outputKind: kind, inputEncoding: inputEncoding))
+                                           description: .init(inputShape: shape, outputKind: kind, inputEncoding: inputEncoding),
+                                           version: formatVersion)
         try AtomicFile.write(model, to: output)
-        print("wrote \(output): \(model.count) bytes, \(spec.parameterCount) parameters")
+        print("wrote \(output): \(model.count) bytes, format version \(formatVersion), \(spec.parameterCount) parameters")
     }
 
     /// The checkpoint's parameter tensors under the network's own names and shapes.
@@ -134,6 +138,7 @@ struct Inspect: ParsableCommand {
             do { file = try ModelFile(base: raw.baseAddress!, length: raw.count) } catch {
                 throw ToolError("\(model): \(String(cString: ErrorMessage.current))")
             }
+            if file.graph != nil { return describeGraph(file, fileBytes: data.count) }
             var layers: [[String: Any]] = []
             var parameters = 0
             for i in 0..<file.layerCount {
@@ -202,8 +207,22 @@ struct Inspect: ParsableCommand {
             return
         }
         let shape = (description["input_shape"] as! [Int]).map(String.init).joined(separator: "x")
-        print("\(model): format version 1, \(description["file_bytes"]!) bytes")
+        print("\(model): format version \(description["format_version"]!), \(description["file_bytes"]!) bytes")
         print("input \(shape) (\(description["input_encoding"]!)), output \(description["output_length"]!) \(description["output_kind"]!)")
+        if let nodes = description["nodes"] as? [[String: Any]] {
+            for (i, node) in nodes.enumerated() {
+                let arguments = (node["arguments"] as! [String: [Double]]).sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }.joined(separator: ","))" }
+                print("  \(i): \(node["op"]!) \(node["name"]!)(\((node["inputs"] as! [String]).joined(separator: ", ")))"
+                      + " → \(node["output_shape"]!)\(arguments.isEmpty ? "" : "  " + arguments.joined(separator: " "))")
+            }
+            let plan = description["plan"] as! [String: Int]
+            print("parameters: \(description["parameters"]!) (\(plan["weights_in_file"]!) bytes, read in the file)")
+            print("arena bytes for inference: \(description["arena_bytes"]!)\((description["accepts_png"] as! Bool) ? " (PNG input included)" : ""):"
+                  + " activations \(plan["activations"]!) (the file's plan, buffers shared by lifetime), runtime \(plan["runtime"]!)"
+                  + " (scratch, node table\((description["accepts_png"] as! Bool) ? ", PNG decoding" : ""))")
+            return
+        }
         for (i, layer) in (description["layers"] as! [[String: Any]]).enumerated() {
             switch layer["kind"] as! String {
             case "dense":
@@ -314,4 +333,32 @@ struct Verify: ParsableCommand {
             print(String(format: "%@ on %@: mean squared error %.4g over %d rows", model, name, squared / Double(max(count, 1)), count))
         }
     }
+}
+
+/// `inspect`'s description of a version-2 file: its nodes with their inputs and arguments, and the
+/// arena by category.
+func describeGraph(_ file: ModelFile, fileBytes: Int) -> [String: Any] {
+    let graph = file.graph!
+    var nodes: [[String: Any]] = []
+    for i in 0..<graph.nodeCount {
+        let node = file.node(i)
+        var arguments: [String: [Double]] = [:]
+        for a in node.argumentFirst..<(node.argumentFirst + node.argumentCount) {
+            let (name, argument) = file.argumentRecord(a)
+            arguments[String(cString: name)] = (0..<argument.count).map { argument.type == .ints ? Double(argument.int($0)) : Double(argument.float($0)) }
+        }
+        let y = file.value(node.output(0))
+        nodes.append(["op": node.op.name, "name": String(cString: file.nodeName(i)),
+                      "inputs": (0..<node.inputCount).map { String(cString: file.valueName(node.input($0))) },
+                      "output_shape": Array([y.dims.0, y.dims.1, y.dims.2, y.dims.3].prefix(y.rank)), "arguments": arguments])
+    }
+    var parameters = 0, weightBytes = 0
+    for t in 0..<file.tensorCount { parameters += file.tensor(t).count; weightBytes += file.tensor(t).byteLength }
+    let arena = RuntimeModel.arenaBytes(for: file)
+    return ["nodes": nodes, "values": graph.valueCount, "parameters": parameters, "file_bytes": fileBytes, "arena_bytes": arena,
+            "plan": ["weights_in_file": weightBytes, "activations": graph.planBytes, "runtime": arena - graph.planBytes],
+            "input_shape": [file.inputChannels, file.inputHeight, file.inputWidth],
+            "input_encoding": file.inputEncoding == .pixels ? "pixels" : "floats",
+            "output_length": file.outputLength, "output_kind": ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)],
+            "format_version": 2, "accepts_png": file.acceptsImages]
 }

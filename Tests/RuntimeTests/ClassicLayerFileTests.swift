@@ -5,8 +5,9 @@ import Training
 import ModelFile
 import InferC
 
-/// The classic models' layer kinds (kernel, pairwise vote, nearest neighbours) in files: hand-checked
-/// outputs through the C interface, and corrupt records rejected.
+/// The classic models' layer kinds (kernel, pairwise vote, nearest neighbours) in version-1 files:
+/// hand-checked outputs through the C interface, and corrupt records rejected. (Version 2 of the
+/// same models runs in every classic model's runtime check; its corrupt records in GraphFileTests.)
 @Suite struct ClassicLayerFileTests {
     static var description: ModelWriter.Description { ModelWriter.Description(inputShape: (1, 1, 2), outputKind: .scores, inputEncoding: .floats) }
 
@@ -18,14 +19,15 @@ import InferC
             // Pairs (0,1), (0,2), (1,2): decision = K·column + bias.
             .dense(weight: [1, 1, 0, -1, 0, 1, 0, -1, -1], bias: [0, 0, 0.1], inputs: 3, outputs: 3),
             .pairwiseVote(classes: 3),
-        ], description: Self.description)
+        ], description: Self.description, version: 1)
     }
 
     func neighbours(labels: [Float] = [0, 1, 2, 1], k: Int = 3, classes: Int = 3, mode: NeighbourMode? = nil) throws -> [UInt8] {
         try ModelWriter.encode(stages: [
             .nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: labels, count: 4, dimension: 2, k: k, metric: .l1,
                                mode: mode ?? .classify(classes: classes)),
-        ], description: ModelWriter.Description(inputShape: (1, 1, 2), outputKind: mode == nil ? .scores : .values, inputEncoding: .floats))
+        ], description: ModelWriter.Description(inputShape: (1, 1, 2), outputKind: mode == nil ? .scores : .values, inputEncoding: .floats),
+           version: 1)
     }
 
     func run(_ bytes: [UInt8], _ input: [Float], outputs: Int) throws -> [Float] {
@@ -113,7 +115,7 @@ import InferC
         let wide = try ModelWriter.encode(stages: [
             .nearestNeighbours(points: [Float](repeating: 1, count: 65), targets: [1], count: 1, dimension: 65, k: 1, metric: .l2,
                                mode: .kernelSmoothing(.gaussian(sigma: 1))),
-        ], description: ModelWriter.Description(inputShape: (1, 1, 65), outputKind: .values, inputEncoding: .floats))
+        ], description: ModelWriter.Description(inputShape: (1, 1, 65), outputKind: .values, inputEncoding: .floats), version: 1)
         #expect(status(wide) == 0)
         var b = wide
         put32(&b, Self.arg(4), 4)

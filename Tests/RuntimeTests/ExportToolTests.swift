@@ -36,13 +36,25 @@ private func json(_ text: String) throws -> [String: Any] {
         #expect(object["file_bytes"] as? Int == trained.bytes.count)
         let model = try OpenModel(trained.bytes)
         #expect(object["arena_bytes"] as? Int == model.arenaLength)
-        #expect((object["layers"] as? [Any])?.count == 3)
-        // The model as a graph: weights stay in the file, and its arena is below the runtime's.
-        let plan = object["graph_plan"] as? [String: Any]
+        #expect(object["format_version"] as? Int == 2)
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        #expect(nodes.map { $0["op"] as? String } == ["dense", "relu", "dense"])
+        #expect(nodes[0]["output_shape"] as? [Int] == [64])
+        // Weights stay in the file; the activations are the file's plan, part of the arena.
+        let plan = object["plan"] as? [String: Any]
         #expect(plan?["weights_in_file"] as? Int == 4 * (784 * 64 + 64 + 64 * 10 + 10))
-        #expect((plan?["arena"] as? Int ?? .max) < model.arenaLength)
+        let activations = plan?["activations"] as? Int ?? .max, runtime = plan?["runtime"] as? Int ?? .max
+        #expect(activations > 0 && activations + runtime == model.arenaLength)
         let text = try exportTool(["inspect", dir + "/model.bin"])
-        #expect(text.status == 0 && text.stdout.contains("dense 784 → 64") && text.stdout.contains("arena bytes"))
+        #expect(text.status == 0 && text.stdout.contains("format version 2") && text.stdout.contains("→ [64]")
+                && text.stdout.contains("arena bytes"), "\(text.stdout)")
+        // Version 1 on request, described layer by layer.
+        let old = try exportTool(["convert", dir + "/run.ckpt", "-o", dir + "/v1.bin", "--format-version", "1"])
+        #expect(old.status == 0 && (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/v1.bin")))) == trained.versionOneBytes)
+        let v1 = try json(try exportTool(["inspect", dir + "/v1.bin", "--json"]).stdout)
+        #expect((v1["layers"] as? [Any])?.count == 3 && v1["format_version"] as? Int == 1)
+        let v1Plan = v1["graph_plan"] as? [String: Any]
+        #expect((v1Plan?["arena"] as? Int ?? .max) < model.arenaLength)
     }
 
     @Test func convertsSafetensorsWithAnArchitecture() throws {

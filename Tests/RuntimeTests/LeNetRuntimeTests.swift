@@ -49,11 +49,19 @@ import MNIST
     }
 
     @Test func inspectDescribesTheConvolutions() throws {
-        try lenet.bytes.withUnsafeBytes { raw in
+        try lenet.versionOneBytes.withUnsafeBytes { raw in
             let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
             // conv, relu, pool, conv, relu, pool, dense, relu, dense, relu, dense (flatten writes nothing)
             #expect(file.layerCount == 11)
             #expect(file.layer(0).kind == .conv2d && file.layer(2).kind == .maxPool)
+            #expect(file.maxColumns > 0)
+        }
+        try lenet.bytes.withUnsafeBytes { raw in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            // conv+relu, pool, conv+relu, pool, flatten, dense, relu, dense, relu, dense
+            let ops = (0..<file.layerCount).map { file.node($0).op }
+            #expect(ops == [.conv2d, .maxPool2d, .conv2d, .maxPool2d, .reshape, .dense, .relu, .dense, .relu, .dense])
+            #expect(file.argument(file.node(0), "relu")?.int(0) == 1)
             #expect(file.maxColumns > 0)
         }
     }
@@ -93,10 +101,15 @@ import MNIST
         let run = try TrainingRun(spec: spec, config: config, sampleCount: data.count)
         _ = try run.run(train: data, test: nil, measureTrainAccuracy: false)
         let bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
-        try bytes.withUnsafeBytes { raw in
+        try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels, version: 1).withUnsafeBytes { raw in
             let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
             // conv(+bn), relu, pool, dense(+bn), relu, dense: batch norm and dropout write no layer.
             #expect(file.layerCount == 6)
+        }
+        try bytes.withUnsafeBytes { raw in
+            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+            // conv(+bn), relu, pool, flatten, dense(+bn), relu, dense: batch norm folded into the node before.
+            #expect((0..<file.layerCount).map { file.node($0).op } == [.conv2d, .relu, .maxPool2d, .reshape, .dense, .relu, .dense])
         }
         let model = try OpenModel(bytes)
         for i in 0..<20 {

@@ -39,7 +39,7 @@ func put64(_ b: inout [UInt8], _ offset: Int, _ v: UInt64) {
 }
 
 @Suite struct ModelFileTests {
-    let good = TrainedModel.shared.bytes
+    let good = TrainedModel.shared.versionOneBytes
     // The trained model: 3 layers, 4 tensors; tables at 128 and 320.
     let tensorTable = 128 + 3 * 64
 
@@ -71,9 +71,9 @@ func put64(_ b: inout [UInt8], _ offset: Int, _ v: UInt64) {
         #expect(status(resealed(bytes)) == 2)
         #expect(String(cString: infer_last_error()).contains("magic"))
         bytes = good
-        put32(&bytes, 8, 2)
+        put32(&bytes, 8, 3)
         #expect(status(resealed(bytes)) == 3)
-        #expect(String(cString: infer_last_error()).contains("version 2"))
+        #expect(String(cString: infer_last_error()).contains("version 3"))
         put32(&bytes, 8, 0)
         #expect(status(resealed(bytes)) == 3)
     }

@@ -13,7 +13,9 @@ import MNIST
 /// A network trained on the bundled sample (a few seconds) and its model file, shared by the tests.
 class TrainedOnSample: @unchecked Sendable {
     let run: TrainingRun
+    /// Its model file as export writes it (version 2), and as version 1.
     let bytes: [UInt8]
+    let versionOneBytes: [UInt8]
     let test: ClassificationSet
 
     init(spec: NetworkSpec, epochs: Int, batch: Int, seed: UInt64) throws {
@@ -26,6 +28,7 @@ class TrainedOnSample: @unchecked Sendable {
         run = try TrainingRun(spec: spec, config: config, sampleCount: train.count)
         _ = try run.run(train: train, test: nil, measureTrainAccuracy: false)
         bytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels)
+        versionOneBytes = try ModelWriter.encode(network: run.network, inputShape: (1, 28, 28), inputEncoding: .pixels, version: 1)
     }
 
     /// Suites run in parallel and a network's forward pass writes its own buffers: every use of

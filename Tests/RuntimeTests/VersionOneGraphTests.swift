@@ -12,7 +12,7 @@ import Training
 /// C runtime computes, and its inference plan needs no more arena than the runtime does today.
 @Suite struct VersionOneGraphTests {
     static func check(_ model: TrainedOnSample) throws {
-        let bytes = try ModelWriter.encode(network: model.run.network, inputShape: (1, 28, 28), inputEncoding: .floats)
+        let bytes = try ModelWriter.encode(network: model.run.network, inputShape: (1, 28, 28), inputEncoding: .floats, version: 1)
         try bytes.withUnsafeBytes { raw throws in
             let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
             let v1 = try VersionOneGraph(file)
@@ -46,7 +46,8 @@ import Training
 
     @Test func classicLayersAreNamed() throws {
         let stages: [ModelStage] = [.kernel(.linear, points: [0, 1, 1, 0], count: 2, dimension: 2)]
-        let bytes = try ModelWriter.encode(stages: stages, description: .init(inputShape: (1, 1, 2), outputKind: .values, inputEncoding: .floats))
+        let bytes = try ModelWriter.encode(stages: stages, description: .init(inputShape: (1, 1, 2), outputKind: .values, inputEncoding: .floats),
+                                           version: 1)
         try bytes.withUnsafeBytes { raw in
             let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
             let error = #expect(throws: GraphError.self) { try VersionOneGraph(file) }

@@ -1,0 +1,108 @@
+import Graph
+import ModelFile
+
+/// Inference graphs as version-2 model files: the nodes as they are, the weights in the file, and
+/// the memory plan the graph's own planner makes for one sample.
+extension ModelWriter {
+    /// The version-2 file for an inference graph (after `Graph.forInference`) with one float input
+    /// and one output. `values` holds the parameters and state by value index. Ops: dense, the
+    /// four activations, conv2d (with its fused ReLU), max and average pooling, channel affine,
+    /// batch norm (written as a channel affine from its running statistics), reshape, and add
+    /// of two values of one shape.
+    public static func encodeGraph(_ graph: Graph, values: TensorValues, description: Description) throws(ModelWriteError) -> [UInt8] {
+        try serialise(graph: graphFile(graph, values: values), description: description)
+    }
+
+    /// The graph as the records `serialise(graph:description:)` writes.
+    public static func graphFile(_ graph: Graph, values: TensorValues) throws(ModelWriteError) -> GraphFile {
+        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw fail("a model file holds a graph with one input and one output; this one has \(graph.inputs.count) and \(graph.outputs.count)")
+        }
+        let input = graph.inputs[0], output = graph.outputs[0]
+        guard graph.type(of: input).element == .float32 else { throw fail("the graph's input must be float32") }
+        // The input keeps its bytes for the whole pass (a prepared PNG is written there).
+        let plan: MemoryPlan
+        do {
+            plan = try MemoryPlan(graph: graph, options: PlanOptions(.inference, maxBatch: 1,
+                                                                      external: graph.parameters + graph.values(.state),
+                                                                      opBuffers: false))
+        } catch { throw fail("cannot plan the graph: \(error)") }
+        var file = GraphFile()
+        var index = [Int?](repeating: nil, count: graph.values.count)
+        func valueName(_ id: ValueID) -> String { graph.values[id.index].name }
+        file.values.append(GraphFile.Value(name: valueName(input), role: .input, shape: graph.type(of: input).shape,
+                                           arenaOffset: plan.values[input.index].offset))
+        index[input.index] = 0
+        func parameter(_ id: ValueID, name: String? = nil, _ contents: [Float]? = nil) throws(ModelWriteError) -> Int {
+            if contents == nil, let i = index[id.index] { return i }
+            guard let data = contents ?? values[id.index] else { throw fail("no values for '\(name ?? valueName(id))'") }
+            let shape = contents == nil ? graph.type(of: id).shape : [data.count]
+            let i = file.parameter(ModelTensor(name: name ?? valueName(id), shape: shape.isEmpty ? [1] : shape, values: data))
+            if contents == nil { index[id.index] = i }
+            return i
+        }
+        func read(_ id: ValueID) throws(ModelWriteError) -> Int {
+            if let i = index[id.index] { return i }
+            let role = graph.values[id.index].role
+            guard role == .parameter || role == .state else { throw fail("'\(valueName(id))' is read before it is computed") }
+            return try parameter(id)
+        }
+        for node in graph.nodes {
+            let op: GraphFormat.Op
+            let inputs: [Int]
+            var arguments: [(name: String, value: GraphFile.Argument)] = []
+            switch node.op {
+            case .dense:
+                op = .dense
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+            case .relu, .elu, .sigmoid, .tanh:
+                op = GraphFormat.Op(name: node.op.rawValue)!
+                inputs = [try read(node.inputs[0])]
+            case .conv2d:
+                op = .conv2d
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+                arguments = [("geometry", .ints(node.attributes.ints("geometry")))]
+                if node.attributes.int("relu") != 0 { arguments.append(("relu", .ints([1]))) }
+            case .maxPool2d, .avgPool2d:
+                op = node.op == .maxPool2d ? .maxPool2d : .avgPool2d
+                inputs = [try read(node.inputs[0])]
+                arguments = [("window", .ints(node.attributes.ints("window")))]
+            case .channelAffine:
+                op = .channelAffine
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+            case .batchNorm:
+                guard let gamma = values[node.inputs[1].index], let beta = values[node.inputs[2].index],
+                      let mean = values[node.inputs[3].index], let variance = values[node.inputs[4].index] else {
+                    throw fail("no values for batch norm '\(node.name)'")
+                }
+                let (scale, shift) = BatchNormalization.affine(gamma: gamma, beta: beta, mean: mean, variance: variance)
+                op = .channelAffine
+                inputs = [try read(node.inputs[0]), try parameter(node.inputs[1], name: "\(node.name).scale", scale),
+                          try parameter(node.inputs[2], name: "\(node.name).shift", shift)]
+            case .reshape:
+                op = .reshape
+                inputs = [try read(node.inputs[0])]
+            case .add where node.inputs.count == 2 && graph.type(of: node.inputs[0]) == graph.type(of: node.inputs[1]):
+                op = .add
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            default:
+                throw fail("node '\(node.name)' (\(node.op.rawValue)\(node.op == .add ? " with broadcasting" : "")) has no version-2 op yet")
+            }
+            let y = node.outputs[0]
+            let valueName = graph.values[y.index].name.isEmpty ? node.name : graph.values[y.index].name
+            file.values.append(GraphFile.Value(name: valueName, role: .activation, shape: graph.type(of: y).shape,
+                                               producer: file.nodes.count, arenaOffset: plan.values[y.index].offset))
+            index[y.index] = file.values.count - 1
+            file.nodes.append(GraphFile.Node(name: node.name, op: op, inputs: inputs, outputs: [file.values.count - 1],
+                                             arguments: arguments))
+        }
+        guard let out = index[output.index], file.values[out].role == .activation else {
+            throw fail("the graph's output is not computed by a node")
+        }
+        file.input = 0
+        file.output = out
+        file.planBytes = plan.totalBytes
+        return file
+    }
+}
