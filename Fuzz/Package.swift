@@ -19,7 +19,9 @@ let package = Package(
             dependencies: [.product(name: "infer", package: rootIdentity),
                            // To build the PNG target's model.
                            .product(name: "Training", package: rootIdentity), .product(name: "ModelFile", package: rootIdentity),
-                           .product(name: "LowLevel", package: rootIdentity), .product(name: "Arena", package: rootIdentity)],
+                           .product(name: "LowLevel", package: rootIdentity), .product(name: "Arena", package: rootIdentity),
+                           // To build the version-2 seeds.
+                           .product(name: "Graph", package: rootIdentity)],
             path: "Sources/fuzz",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]

@@ -18,19 +18,27 @@ from onnx import TensorProto, helper
 ACTIVATIONS = {1: "Relu", 2: "Elu", 3: "Sigmoid", 4: "Tanh"}
 
 
-def read_model(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"INFMODL\x00", "not a model file"
-    layers, tensors = struct.unpack_from("<II", data, 16)
-    layer_table, tensor_table = struct.unpack_from("<QQ", data, 24)
-    shape = struct.unpack_from("<III", data, 64)
+def read_tensors(data, count, table):
     arrays = []
-    for t in range(tensors):
-        r = tensor_table + 96 * t
+    for t in range(count):
+        r = table + 96 * t
         rank = struct.unpack_from("<I", data, r + 52)[0]
         dims = struct.unpack_from("<4I", data, r + 56)[:rank]
         offset, length = struct.unpack_from("<QQ", data, r + 72)
         arrays.append(np.frombuffer(data, dtype="<f4", count=length // 4, offset=offset).reshape(dims))
+    return arrays
+
+
+def read_model(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"INFMODL\x00", "not a model file"
+    version = struct.unpack_from("<I", data, 8)[0]
+    shape = struct.unpack_from("<III", data, 64)
+    if version == 2:
+        return shape, read_graph(data)
+    layers, tensors = struct.unpack_from("<II", data, 16)
+    layer_table, tensor_table = struct.unpack_from("<QQ", data, 24)
+    arrays = read_tensors(data, tensors, tensor_table)
     steps = []
     for l in range(layers):
         kind, inputs, outputs, *args = struct.unpack_from("<16I", data, layer_table + 64 * l)
@@ -47,6 +55,53 @@ def read_model(path):
         else:
             raise SystemExit(f"layer kind {kind} is not handled by this reference")
     return shape, steps
+
+
+def read_graph(data):
+    """A version-2 file's nodes, in order, as the same steps (each node must read the one before)."""
+    values, nodes = struct.unpack_from("<II", data, 16)
+    value_table, node_table = struct.unpack_from("<QQ", data, 24)
+    arguments, tensors = struct.unpack_from("<II", data, 88)
+    argument_table, tensor_table = struct.unpack_from("<QQ", data, 96)
+    arrays = read_tensors(data, tensors, tensor_table)
+
+    def value(v):
+        r = value_table + 96 * v
+        rank = struct.unpack_from("<I", data, r + 56)[0]
+        return struct.unpack_from("<4I", data, r + 64)[:rank], struct.unpack_from("<I", data, r + 80)[0]
+
+    steps = []
+    for n in range(nodes):
+        r = node_table + 128 * n
+        op, n_in, n_out, first, count = struct.unpack_from("<5I", data, r + 48)
+        inputs = struct.unpack_from("<6I", data, r + 68)[:n_in]
+        args = {}
+        for a in range(first, first + count):
+            ar = argument_table + 48 * a
+            name = data[ar:ar + 16].split(b"\0")[0].decode()
+            kind, k = struct.unpack_from("<II", data, ar + 16)
+            args[name] = list(struct.unpack_from(f"<{k}{'i' if kind == 1 else 'f'}", data, ar + 24))
+        if op == 1:
+            steps.append(("dense", arrays[value(inputs[1])[1]], arrays[value(inputs[2])[1]]))
+        elif op in (2, 3, 4, 5):
+            steps.append(("act", op - 1))  # relu, elu, sigmoid, tanh: version 1's activation codes
+        elif op == 6:
+            (c, h, w), _ = value(inputs[0])
+            weight = arrays[value(inputs[1])[1]]
+            sy, sx, top, left, oh, ow = args["geometry"]
+            kh, kw = weight.shape[2:]
+            bottom, right = (oh - 1) * sy + kh - h - top, (ow - 1) * sx + kw - w - left
+            steps.append(("conv", weight, arrays[value(inputs[2])[1]], (sy, sx), (top, left, bottom, right)))
+            if args.get("relu", [0])[0]:
+                steps.append(("act", 1))
+        elif op in (7, 8):
+            wh, ww, sy, sx = args["window"]
+            steps.append(("maxpool" if op == 7 else "avgpool", (wh, ww), (sy, sx)))
+        elif op == 10:
+            continue  # reshape: the layout is unchanged
+        else:
+            raise SystemExit(f"op {op} is not handled by this reference")
+    return steps
 
 
 def build_graph(shape, steps):

@@ -318,8 +318,7 @@ public struct RuntimeModel {
             layer.kind = .kernel
             layer.points = tensor(1)
             layer.pointCount = y.count
-            let k = file.argument(node, "kernel")!
-            layer.kernel = KernelFunction(code: UInt32(k.int(0)), degree: UInt32(k.int(1)), sigma: file.argument(node, "sigma")?.float(0) ?? 0)!
+            layer.kernel = file.kernelFunction(node)
         case .pairwiseVote:
             layer.kind = .pairwiseVote
             layer.k = file.argument(node, "classes")!.int(0)

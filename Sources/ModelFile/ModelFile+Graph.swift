@@ -370,14 +370,10 @@ extension ModelFile {
                     throw fail("channel affine needs x [C, ...], scale [C], shift [C]")
                 }
             case .kernel:
-                guard let p = parameter(1), p.rank == 2, p.dims.1 == x.count, y.count == p.dims.0, let k = ints("kernel", 2) else {
+                guard let p = parameter(1), p.rank == 2, p.dims.1 == x.count, y.count == p.dims.0, ints("kernel", 2) != nil else {
                     throw fail("kernel needs x [d], points [N, d], y [N] and a kernel argument")
                 }
-                let sigma = arg("sigma").map { $0.type == .floats && $0.count == 1 ? $0.float(0) : .nan } ?? 0
-                guard KernelFunction(code: UInt32(truncatingIfNeeded: k.int(0)), degree: UInt32(truncatingIfNeeded: k.int(1)),
-                                     sigma: sigma) != nil else {
-                    throw fail("unknown kernel or bad kernel parameters")
-                }
+                guard kernelFunction(base, section.argumentTable, node) != nil else { throw fail("unknown kernel or bad kernel parameters") }
             case .pairwiseVote:
                 guard let k = ints("classes", 1), (2...ModelFormat.maxClasses).contains(k.int(0)), y.count == k.int(0),
                       x.count == k.int(0) * (k.int(0) - 1) / 2 else {
@@ -414,6 +410,21 @@ extension ModelFile {
                      padTop: g.int(2), padLeft: g.int(3))
     }
 
+    /// A kernel node's function from its `kernel` [code, degree] and optional `sigma` arguments,
+    /// nil when they name no valid kernel.
+    static func kernelFunction(_ base: UnsafeRawPointer, _ table: Int, _ node: NodeRecord) -> KernelFunction? {
+        guard let k = argument(base, table, node, "kernel"), k.type == .ints, k.count == 2 else { return nil }
+        var sigma: Float = 0
+        if let s = argument(base, table, node, "sigma") {
+            guard s.type == .floats, s.count == 1 else { return nil }
+            sigma = s.float(0)
+        }
+        return KernelFunction(code: UInt32(truncatingIfNeeded: k.int(0)), degree: UInt32(truncatingIfNeeded: k.int(1)), sigma: sigma)
+    }
+
+    /// The kernel node's function in a validated file.
+    public func kernelFunction(_ node: NodeRecord) -> KernelFunction { Self.kernelFunction(base, graph!.argumentTable, node)! }
+
     /// The conv2d node's geometry in a validated file.
     public func convGeometry(_ node: NodeRecord) -> ConvGeometry {
         Self.convGeometry(x: value(node.input(0)), weight: value(node.input(1)), y: value(node.output(0)),
@@ -437,7 +448,10 @@ extension ModelFile {
             kernel = (f.int(0), f.int(1), Int(arg("sigma", .floats, 1)?.float(0).bitPattern ?? 0))
         }
         let bandwidth = Int(arg("bandwidth", .floats, 1)?.float(0).bitPattern ?? 0)
-        let fields = (points, targets, k.int(0), metric.int(0), mode.int(0), classes, kernel.0, kernel.1, kernel.2, bandwidth)
+        // Version 1's fields are unsigned: a negative integer reads as its 32-bit pattern, out of range.
+        func u(_ v: Int) -> Int { Int(UInt32(truncatingIfNeeded: v)) }
+        let fields = (points, targets, u(k.int(0)), u(metric.int(0)), u(mode.int(0)), u(classes), u(kernel.0), u(kernel.1),
+                      u(kernel.2), u(bandwidth))
         return { i in
             switch i {
             case 0: fields.0

@@ -291,8 +291,9 @@ public struct ModelFile {
                 let dim = UInt64(readU32(base, r + 56 + 4 * d))
                 if d < rank {
                     guard dim > 0 else { throw fail(.format, "corrupt model: zero tensor dimension") }
-                    elements *= dim
-                    guard elements <= 1 << 36 else { throw fail(.format, "corrupt model: tensor too large") }
+                    let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+                    guard !overflow, product <= 1 << 36 else { throw fail(.format, "corrupt model: tensor too large") }
+                    elements = product
                 } else {
                     guard dim == 0 else { throw fail(.format, "corrupt model: shape entry past the rank") }
                 }

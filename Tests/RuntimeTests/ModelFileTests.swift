@@ -110,6 +110,10 @@ func put64(_ b: inout [UInt8], _ offset: Int, _ v: UInt64) {
             ("file length field", { put64(&$0, 48, UInt64($0.count) * 2) }),
             ("header size", { put32(&$0, 12, 64) }),
             ("unterminated name", { for i in 0..<48 { $0[t0 + i] = 65 } }),
+            // Found by the fuzzer: the element count overflowed 64 bits before the size check.
+            ("dimensions whose product overflows", { b in
+                put32(&b, t0 + 52, 4); for d in 0..<4 { put32(&b, t0 + 56 + 4 * d, 0xFFFF_FFFF) }
+            }),
         ]
         for (name, edit) in edits {
             var bytes = good

@@ -5,6 +5,7 @@ import ModelFile
 import Training
 import CZlib
 import Arena
+import Graph
 
 // libFuzzer entry point for the C interface's two input paths. FUZZ_TARGET chooses:
 //   model: the bytes are a model file: infer_arena_size, infer_open, infer_run
@@ -30,11 +31,48 @@ nonisolated(unsafe) private let imageModel: (bytes: UnsafeMutableRawBufferPointe
     var handle: OpaquePointer?
     precondition(infer_open(bytes.baseAddress, file.count, space.baseAddress, needed, &handle) == 0)
     if let seedPath = getenv("FUZZ_WRITE_SEED") {
-        // scripts/fuzz.sh asks for this model file as the model target's seed.
-        if let out = fopen(seedPath, "wb") { fwrite(bytes.baseAddress, 1, file.count, out); fclose(out) }
+        // scripts/fuzz.sh asks for the model target's seeds: this model (version 2), the same as
+        // version 1, a graph with a residual addition and a reshape, and a classic chain.
+        let prefix = String(cString: seedPath)
+        writeSeed(file, to: prefix + "-mlp-v2.bin")
+        writeSeed(try! ModelWriter.encode(network: network, inputShape: (1, 28, 28), inputEncoding: .pixels, version: 1),
+                  to: prefix + "-mlp-v1.bin")
+        writeSeed(residualModel(), to: prefix + "-residual-v2.bin")
+        writeSeed(try! ModelWriter.encode(stages: [
+            .affine(scale: [2, 1, 1], shift: [0, -1, 0]),
+            .kernel(.gaussian(sigma: 2), points: [0, 0, 1, 0, 0, 1, 1, 1, 0], count: 3, dimension: 3),
+            .dense(weight: [1, 1, 0, -1, 0, 1, 0, -1, -1], bias: [0, 0, 0.1], inputs: 3, outputs: 3),
+            .pairwiseVote(classes: 3),
+        ], description: .init(inputShape: (1, 1, 3), outputKind: .scores, inputEncoding: .floats)), to: prefix + "-kernel-v2.bin")
+        writeSeed(try! ModelWriter.encode(stages: [
+            .nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: [0, 1, 2, 1], count: 4, dimension: 2, k: 3, metric: .l1,
+                               mode: .classify(classes: 3)),
+        ], description: .init(inputShape: (1, 1, 2), outputKind: .scores, inputEncoding: .floats)), to: prefix + "-knn-v2.bin")
     }
     return (bytes, space, handle!)
 }()
+
+private func writeSeed(_ bytes: [UInt8], to path: String) {
+    guard let out = fopen(path, "wb") else { return }
+    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, out) }
+    fclose(out)
+}
+
+/// x [1, 4, 4] → conv 3×3 (pad 1, ReLU) → + x → max pool 2×2 → flatten → dense 4 → tanh.
+private func residualModel() -> [UInt8] {
+    let g = GraphBuilder()
+    let x = g.input("x", shape: [1, 4, 4])
+    let c = try! g.conv2d(x, Conv2DSpec(filters: 1, kernel: (3, 3), stride: (1, 1), padding: (1, 1)), name: "conv")
+    let r = try! g.add(try! g.relu(c, name: "act"), x, name: "residual")
+    let p = try! g.reshape(try! g.maxPool2d(r, PoolSpec(window: (2, 2), stride: (2, 2)), name: "pool"), to: [4], name: "flat")
+    g.output(try! g.tanh(try! g.dense(p, outputs: 4, name: "fc"), name: "out"))
+    let graph = try! g.build()
+    var values: TensorValues = [:]
+    var rng = RandomGenerator(seed: 2)
+    for id in graph.parameters { values[id.index] = (0..<graph.type(of: id).elementsPerSample).map { _ in rng.nextUniform() - 0.5 } }
+    return try! ModelWriter.encodeGraph(graph, values: values, description: .init(inputShape: (1, 4, 4), outputKind: .values,
+                                                                                  inputEncoding: .floats))
+}
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
