@@ -130,6 +130,9 @@ public struct MemoryPlan: Sendable {
             node.outputs.contains { hasGradient[$0.index] } && node.inputs.contains { hasGradient[$0.index] }
         }
 
+        for (k, node) in graph.nodes.enumerated() where runsBackward[k] && !node.op.definition.isDifferentiable {
+            throw GraphError("node '\(node.name)' (\(node.op.rawValue)) has no gradient, and this plan needs one through it")
+        }
         var firstWriter = graph.nodes.map { Array(repeating: false, count: $0.inputs.count) }
         let seedSet = Set(options.seeds)
         for i in graph.values.indices where hasGradient[i] && !seedSet.contains(ValueID(i)) {

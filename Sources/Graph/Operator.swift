@@ -24,6 +24,9 @@ public protocol Operator {
     /// Whether y may share x's memory when x dies here (an element-wise op reading input 0 only
     /// where it writes the output); inference plans then give the output no bytes of its own.
     static var runsInPlace: Bool { get }
+    /// False for ops without a gradient (votes, neighbour lookups): a training plan that needs
+    /// backward through one is refused.
+    static var isDifferentiable: Bool { get }
 }
 
 extension Operator {
@@ -31,6 +34,7 @@ extension Operator {
     public static var overwritesGradients: Bool { false }
     public static var fusesSGD: Bool { false }
     public static var runsInPlace: Bool { false }
+    public static var isDifferentiable: Bool { true }
 }
 
 /// Extra memory an op asks for, in bytes for the plan's largest batch, live during the op's
@@ -62,6 +66,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case softmaxCrossEntropy
     case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
     case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice
+    case kernel, pairwiseVote, nearestNeighbours
 
     public var definition: any Operator.Type {
         switch self {
@@ -100,6 +105,9 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .attention: Attention.self
         case .sinusoidalPositions: SinusoidalPositions.self
         case .slice: Slice.self
+        case .kernel: KernelEvaluation.self
+        case .pairwiseVote: PairwiseVoting.self
+        case .nearestNeighbours: NearestNeighbourLookup.self
         }
     }
 }

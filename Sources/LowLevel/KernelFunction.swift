@@ -59,6 +59,25 @@ public enum KernelFunction: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The scalar s in k's gradient with respect to x, given ⟨x, z⟩ or ‖x − z‖² and k itself:
+    /// ∂k/∂x = s·z for the linear and polynomial kernels, s·(x − z) for the Gaussian and Laplace
+    /// ones (whose ∂k/∂z is the negation). The Laplace kernel's kink at x = z gets s = 0.
+    @inline(__always)
+    public func gradientScale(dot: Float, squaredDistance: Float, value k: Float) -> Float {
+        switch self {
+        case .linear: return 1
+        case .polynomial(let p):
+            let base = dot + 1
+            var r = Float(p)
+            for _ in 1..<p { r *= base }
+            return r
+        case .gaussian(let s): return -2 * k / s
+        case .laplace(let s):
+            let distance = Swift.max(squaredDistance, 0).squareRoot()
+            return distance > 0 ? -k / (s * distance) : 0
+        }
+    }
+
     /// The format's code and parameter (docs/FORMAT.md, kernel layer).
     public var code: (kind: UInt32, degree: UInt32, sigma: Float) {
         switch self {

@@ -67,27 +67,6 @@ public struct GraphFile {
         values.append(Value(name: tensor.name, role: .parameter, shape: tensor.shape, tensor: tensors.count - 1))
         return values.count - 1
     }
-
-    /// Adds a node with one new output value of `shape` (its plan offset left 0 for `planLinearly`)
-    /// and returns that value's index.
-    public mutating func node(_ op: GraphFormat.Op, _ name: String, _ inputs: [Int], output shape: [Int],
-                              arguments: [(name: String, value: Argument)] = []) -> Int {
-        values.append(Value(name: name, role: .activation, shape: shape, producer: nodes.count))
-        nodes.append(Node(name: name, op: op, inputs: inputs, outputs: [values.count - 1], arguments: arguments))
-        return values.count - 1
-    }
-
-    /// A plan for a chain (each node reading the one before): inputs and activations alternate
-    /// between two regions, as wide as the widest value, the way version 1's runtime runs layers.
-    public mutating func planLinearly() {
-        let widest = values.filter { $0.role != .parameter }.map { ($0.shape.reduce(1, *) * 4 + 63) & ~63 }.max() ?? 0
-        var next = 0
-        for i in values.indices where values[i].role != .parameter {
-            values[i].arenaOffset = next * widest
-            next = 1 - next
-        }
-        planBytes = 2 * widest
-    }
 }
 
 extension ModelWriter {

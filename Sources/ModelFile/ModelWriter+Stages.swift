@@ -1,12 +1,9 @@
 extension ModelWriter {
-    /// The file for a model given as stages (classic models), in format `version` (1, layer
-    /// records; 2, a chain graph). `description.inputShape` must hold the first stage's inputs;
-    /// stage lengths must chain.
-    public static func encode(stages: [ModelStage], description: Description,
-                              version: Int = Int(GraphFormat.version)) throws(ModelWriteError) -> [UInt8] {
+    /// The version-1 file for a model given as stages (classic models): one layer record per
+    /// stage. `description.inputShape` must hold the first stage's inputs; stage lengths must
+    /// chain. (Version 2 is `encode(stages:description:version:)`, in the Training module.)
+    public static func encodeLayers(stages: [ModelStage], description: Description) throws(ModelWriteError) -> [UInt8] {
         func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
-        guard version == 1 || version == 2 else { throw fail("format version \(version) does not exist; 1 and 2 do") }
-        if version == 2 { return try serialise(graph: graphFile(stages: stages, description: description), description: description) }
         let (c, h, w) = description.inputShape
         var width = c * h * w
         var records: [[UInt32]] = []
@@ -66,67 +63,3 @@ extension ModelWriter {
     }
 }
 
-extension ModelWriter {
-    /// Stages as a chain graph, each stage one node reading the one before, planned as version 1's
-    /// runtime runs layers (two alternating buffers).
-    public static func graphFile(stages: [ModelStage], description: Description) throws(ModelWriteError) -> GraphFile {
-        func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
-        let (c, h, w) = description.inputShape
-        var width = c * h * w
-        var file = GraphFile()
-        let shape = h == 1 && w == 1 ? [c] : c == 1 && h == 1 ? [w] : [c, h, w]
-        file.values.append(GraphFile.Value(name: "input", role: .input, shape: shape))
-        var x = 0
-        for (i, stage) in stages.enumerated() {
-            let name = "stage\(i)"
-            func tensor(_ suffix: String, _ shape: [Int], _ values: [Float]) -> Int {
-                file.parameter(ModelTensor(name: name + suffix, shape: shape, values: values))
-            }
-            if case .activation(let kind) = stage {
-                x = file.node(GraphFormat.Op(name: kind.rawValue)!, name, [x], output: [width])
-                continue
-            }
-            guard let (inputs, outputs) = stage.lengths else { throw fail("stage \(i) is malformed: \(stage)") }
-            guard inputs == width else { throw fail("stage \(i) takes \(inputs) inputs but receives \(width)") }
-            switch stage {
-            case .dense(let weight, let bias, _, _):
-                let wi = tensor(".weight", [inputs, outputs], weight), bi = tensor(".bias", [outputs], bias)
-                x = file.node(.dense, name, [x, wi, bi], output: [outputs])
-            case .affine(let scale, let shift):
-                let si = tensor(".scale", [inputs], scale), hi = tensor(".shift", [inputs], shift)
-                if file.values[x].shape.count != 1 { x = file.node(.reshape, name + ".flat", [x], output: [inputs]) }
-                x = file.node(.channelAffine, name, [x, si, hi], output: [outputs])
-            case .kernel(let kernel, let points, let n, let d):
-                let pi = tensor(".points", [n, d], points)
-                let code = kernel.code
-                x = file.node(.kernel, name, [x, pi], output: [outputs],
-                              arguments: [("kernel", .ints([Int(code.kind), Int(code.degree)])), ("sigma", .floats([code.sigma]))])
-            case .pairwiseVote(let k):
-                x = file.node(.pairwiseVote, name, [x], output: [outputs], arguments: [("classes", .ints([k]))])
-            case .nearestNeighbours(let points, let targets, let n, let d, let k, let metric, let mode):
-                let pi = tensor(".points", [n, d], points), ti = tensor(".targets", [n], targets)
-                var arguments: [(name: String, value: GraphFile.Argument)] = [("k", .ints([k])), ("metric", .ints([Int(metric.code)]))]
-                switch mode {
-                case .classify(let classes):
-                    arguments += [("mode", .ints([Int(ModelFormat.NeighbourModeCode.classify.rawValue)])), ("classes", .ints([classes]))]
-                case .regress:
-                    arguments.append(("mode", .ints([Int(ModelFormat.NeighbourModeCode.regress.rawValue)])))
-                case .kernelSmoothing(let kernel):
-                    let code = kernel.code
-                    arguments += [("mode", .ints([Int(ModelFormat.NeighbourModeCode.kernelSmoothing.rawValue)])),
-                                  ("kernel", .ints([Int(code.kind), Int(code.degree)])), ("sigma", .floats([code.sigma]))]
-                case .localLinear(let sigma):
-                    arguments += [("mode", .ints([Int(ModelFormat.NeighbourModeCode.localLinear.rawValue)])), ("bandwidth", .floats([sigma]))]
-                }
-                x = file.node(.nearestNeighbours, name, [x, pi, ti], output: [outputs], arguments: arguments)
-            case .activation:
-                break
-            }
-            width = outputs
-        }
-        guard !file.nodes.isEmpty else { throw fail("a model needs at least one stage") }
-        file.output = x
-        file.planLinearly()
-        return file
-    }
-}

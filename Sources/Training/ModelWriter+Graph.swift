@@ -86,6 +86,25 @@ extension ModelWriter {
             case .add where node.inputs.count == 2 && graph.type(of: node.inputs[0]) == graph.type(of: node.inputs[1]):
                 op = .add
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .kernel:
+                op = .kernel
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+                arguments = [("kernel", .ints(node.attributes.ints("kernel"))), ("sigma", .floats([node.attributes.float("sigma")]))]
+            case .pairwiseVote:
+                op = .pairwiseVote
+                inputs = [try read(node.inputs[0])]
+                arguments = [("classes", .ints([node.attributes.int("classes")]))]
+            case .nearestNeighbours:
+                op = .nearestNeighbours
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+                let a = node.attributes
+                arguments = [("k", .ints([a.int("k")])), ("metric", .ints([a.int("metric")])), ("mode", .ints([a.int("mode")]))]
+                switch a.int("mode") {
+                case 1: arguments.append(("classes", .ints([a.int("classes")])))
+                case 3: arguments += [("kernel", .ints(a.ints("kernel"))), ("sigma", .floats([a.float("sigma")]))]
+                case 4: arguments.append(("bandwidth", .floats([a.float("bandwidth")])))
+                default: break
+                }
             default:
                 throw fail("node '\(node.name)' (\(node.op.rawValue)\(node.op == .add ? " with broadcasting" : "")) has no version-2 op yet")
             }

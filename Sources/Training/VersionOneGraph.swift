@@ -3,9 +3,8 @@ import LowLevel
 import ModelFile
 
 /// A version-1 model file's layer list as a linear graph, with its weights left in the file: what
-/// the runtime will run (and what `export-tool inspect` plans today). Network layer kinds only:
-/// dense, activations, conv2d, pooling, channel affine; the classic models' kernel, vote and
-/// neighbour layers have no graph ops yet.
+/// the runtime runs (and what `export-tool inspect` plans for a version-1 file), every layer kind
+/// included.
 public struct VersionOneGraph {
     public let graph: Graph
     public let input: ValueID
@@ -55,8 +54,25 @@ public struct VersionOneGraph {
             case .channelAffine:
                 let planes = try shaped(layer.arg(3) == 1 ? [layer.arg(2)] : [layer.arg(2), layer.arg(3)])
                 x = try g.channelAffine(planes, scale: tensor(layer.arg(0)), shift: tensor(layer.arg(1)), name: "layer\(i)")
-            case .kernel, .pairwiseVote, .nearestNeighbours:
-                throw GraphError("layer \(i) (\(layer.kind)) has no graph op yet")
+            case .kernel:
+                let kernel = KernelFunction(code: UInt32(layer.arg(1)), degree: UInt32(layer.arg(2)),
+                                            sigma: Float(bitPattern: UInt32(layer.arg(3))))!
+                x = try g.kernel(try shaped([layer.inputs]), points: tensor(layer.arg(0)), kernel, name: "layer\(i)")
+            case .pairwiseVote:
+                x = try g.pairwiseVote(try shaped([layer.inputs]), classes: layer.arg(0), name: "layer\(i)")
+            case .nearestNeighbours:
+                let mode: NeighbourMode
+                switch ModelFormat.NeighbourModeCode(rawValue: UInt32(layer.arg(4)))! {
+                case .classify: mode = .classify(classes: layer.arg(5))
+                case .regress: mode = .regress
+                case .kernelSmoothing:
+                    mode = .kernelSmoothing(KernelFunction(code: UInt32(layer.arg(6)), degree: UInt32(layer.arg(7)),
+                                                           sigma: Float(bitPattern: UInt32(layer.arg(8))))!)
+                case .localLinear: mode = .localLinear(sigma: Float(bitPattern: UInt32(layer.arg(9))))
+                }
+                x = try g.nearestNeighbours(try shaped([layer.inputs]), points: tensor(layer.arg(0)), targets: tensor(layer.arg(1)),
+                                            k: layer.arg(2), metric: DistanceMetric(code: UInt32(layer.arg(3)))!, mode: mode,
+                                            name: "layer\(i)")
             }
         }
         x = try shaped([file.outputLength])

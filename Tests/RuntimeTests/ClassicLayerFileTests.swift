@@ -4,6 +4,7 @@ import Infer
 import Training
 import ModelFile
 import InferC
+import LowLevel
 
 /// The classic models' layer kinds (kernel, pairwise vote, nearest neighbours) in version-1 files:
 /// hand-checked outputs through the C interface, and corrupt records rejected. (Version 2 of the

@@ -185,11 +185,11 @@ import Training
     /// were found by the fuzzer: version 1's fields are unsigned, version 2's signed.)
     @Test func classicArgumentsOutOfRangeAreFormatErrors() throws {
         let description = ModelWriter.Description(inputShape: (1, 1, 2), outputKind: .scores, inputEncoding: .floats)
-        let kernel = try ModelWriter.graphFile(stages: [
+        let kernel = try Self.stageFile([
             .kernel(.gaussian(sigma: 2), points: [0, 0, 1, 0, 0, 1], count: 3, dimension: 2),
             .dense(weight: [1, 1, 0, -1, 0, 1, 0, -1, -1], bias: [0, 0, 0.1], inputs: 3, outputs: 3),
             .pairwiseVote(classes: 3),
-        ], description: description)
+        ])
         _ = try OpenModel(try ModelWriter.serialise(graph: kernel, description: description))
         for (index, name, value, expected) in [(0, "kernel", GraphFile.Argument.ints([9, 0]), "unknown kernel"),
                                                (0, "sigma", .floats([-1]), "unknown kernel"),
@@ -201,10 +201,10 @@ import Training
             bad.nodes[index].arguments[k].value = value
             try Self.expectFormatError(try ModelWriter.serialise(graph: bad, description: description), expected)
         }
-        let knn = try ModelWriter.graphFile(stages: [
+        let knn = try Self.stageFile([
             .nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: [0, 1, 2, 1], count: 4, dimension: 2, k: 3, metric: .l1,
                                mode: .classify(classes: 3)),
-        ], description: description)
+        ])
         _ = try OpenModel(try ModelWriter.serialise(graph: knn, description: description))
         for (name, value, expected) in [("k", GraphFile.Argument.ints([0]), "k out of range"), ("k", .ints([-1]), "k out of range"),
                                         ("metric", .ints([-2]), "unknown distance"), ("mode", .ints([7]), "unknown neighbour mode"),
@@ -214,6 +214,11 @@ import Training
             bad.nodes[0].arguments[k].value = value
             try Self.expectFormatError(try ModelWriter.serialise(graph: bad, description: description), expected)
         }
+    }
+
+    static func stageFile(_ stages: [ModelStage]) throws -> GraphFile {
+        let stageGraph = try StageGraph(stages: stages, inputs: 2)
+        return try ModelWriter.graphFile(stageGraph.graph, values: stageGraph.values)
     }
 
     @Test func planOutsideItsBytesIsAFormatError() throws {

@@ -44,14 +44,44 @@ import Training
     @Test func mlp() throws { try Self.check(TrainedModel.shared) }
     @Test func leNet() throws { try Self.check(TrainedLeNet.shared) }
 
-    @Test func classicLayersAreNamed() throws {
-        let stages: [ModelStage] = [.kernel(.linear, points: [0, 1, 1, 0], count: 2, dimension: 2)]
-        let bytes = try ModelWriter.encode(stages: stages, description: .init(inputShape: (1, 1, 2), outputKind: .values, inputEncoding: .floats),
-                                           version: 1)
-        try bytes.withUnsafeBytes { raw in
-            let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
-            let error = #expect(throws: GraphError.self) { try VersionOneGraph(file) }
-            #expect(error?.message.contains("no graph op yet") == true)
+    /// The classic layers read as graph ops (kernel, pairwise vote, nearest neighbours) compute
+    /// what the C runtime computes, bit for bit.
+    @Test func classicLayersRunAsGraphOps() throws {
+        let models: [[ModelStage]] = [
+            [.affine(scale: [2, 1], shift: [0, -1]),
+             .kernel(.gaussian(sigma: 2), points: [0, 0, 1, 0, 0, 1], count: 3, dimension: 2),
+             .dense(weight: [1, 1, 0, -1, 0, 1, 0, -1, -1], bias: [0, 0, 0.1], inputs: 3, outputs: 3),
+             .pairwiseVote(classes: 3)],
+            [.kernel(.polynomial(degree: 2), points: [0, 1, 1, 0], count: 2, dimension: 2)],
+            [.nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: [0, 1, 2, 1], count: 4, dimension: 2, k: 3, metric: .l1,
+                                mode: .classify(classes: 3))],
+            [.nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: [0.5, 1, 2, 1], count: 4, dimension: 2, k: 2, metric: .cosine,
+                                mode: .regress)],
+            [.nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1], targets: [0.5, 1, 2, 1], count: 4, dimension: 2, k: 1, metric: .l2,
+                                mode: .kernelSmoothing(.laplace(sigma: 1)))],
+            [.nearestNeighbours(points: [0, 0, 1, 0, 5, 5, 1, 1, 2, 3], targets: [0.5, 1, 2, 1, 0], count: 5, dimension: 2, k: 1,
+                                metric: .l2, mode: .localLinear(sigma: 4))],
+        ]
+        for stages in models {
+            let bytes = try ModelWriter.encode(stages: stages, description: .init(inputShape: (1, 1, 2), outputKind: .scores,
+                                                                                  inputEncoding: .floats), version: 1)
+            let opened = try OpenModel(bytes)
+            try bytes.withUnsafeBytes { raw throws in
+                let file = try ModelFile(base: raw.baseAddress!, length: raw.count)
+                let v1 = try VersionOneGraph(file)
+                let options = v1.inferenceOptions(maxBatch: 1)
+                let run = try GraphExecutor(graph: v1.graph, options: options,
+                                            arena: try ArenaAllocator(capacity: try GraphExecutor.arenaBytes(graph: v1.graph, options: options)))
+                for (value, tensor) in v1.weights { run.bind(value, to: file.floats(tensor)) }
+                for point in [[0.2, 0.7], [3, 1], [-1, 0.5]] as [[Float]] {
+                    var x = point
+                    x.withUnsafeMutableBufferPointer { run.bind(v1.input, to: $0.baseAddress!); run.forward() }
+                    let expected = opened.run(point)
+                    #expect(expected.status == 0)
+                    #expect(Array(run.view(of: v1.output)).map(\.bitPattern) == expected.output.map(\.bitPattern),
+                            "\(stages.last!) at \(point)")
+                }
+            }
         }
     }
 }

@@ -1,4 +1,3 @@
-import ModelFile
 
 /// One-vs-one majority vote (`ModelStage.pairwiseVote`), shared by training code and the runtime so
 /// both give identical scores.

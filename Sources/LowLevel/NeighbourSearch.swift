@@ -1,5 +1,3 @@
-import ModelFile
-import LowLevel
 #if canImport(Glibc)
 import Glibc
 #endif
