@@ -1,5 +1,3 @@
-import CZlib
-
 /// A graph to write as a version-2 model file (docs/FORMAT.md, "Version 2"): the value table,
 /// the nodes in order, the parameters' tensors and the memory plan. Built by the Training module
 /// from a `Graph` (networks) or from `ModelStage`s (the classic models).
@@ -164,12 +162,7 @@ extension ModelWriter {
         append(&out, UInt32(graph.input))
         append(&out, UInt32(graph.output))
         precondition(out.count == ModelFormat.headerSize)
-        out += valueTable + nodeTable + argumentTable + tensorTable
-        out += [UInt8](repeating: 0, count: dataOffset - out.count)
-        out += data
-        let crc = out.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
-        append(&out, crc)
-        precondition(out.count == fileLength)
-        return out
+        return sealed(header: out, tables: valueTable + nodeTable + argumentTable + tensorTable, data: data, dataOffset: dataOffset,
+                      fileLength: fileLength)
     }
 }

@@ -67,9 +67,14 @@ public enum ModelWriter {
         append(&out, UInt32(outputLength))
         append(&out, description.outputKind.rawValue)
         append(&out, description.inputEncoding.rawValue)
-        out += [UInt8](repeating: 0, count: ModelFormat.headerSize - out.count)
-        out += layerTable
-        out += tensorTable
+        return sealed(header: out, tables: layerTable + tensorTable, data: data, dataOffset: dataOffset, fileLength: fileLength)
+    }
+
+    /// The header padded to 128 bytes, the tables, zeros up to `dataOffset`, the data, and the
+    /// CRC-32 of everything before it: the file both versions write.
+    static func sealed(header: [UInt8], tables: [UInt8], data: [UInt8], dataOffset: Int, fileLength: Int) -> [UInt8] {
+        precondition(header.count <= ModelFormat.headerSize)
+        var out = header + [UInt8](repeating: 0, count: ModelFormat.headerSize - header.count) + tables
         out += [UInt8](repeating: 0, count: dataOffset - out.count)
         out += data
         let crc = out.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
