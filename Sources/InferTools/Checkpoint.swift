@@ -132,8 +132,13 @@ public struct Checkpoint {
         var header = self.header
         // Offsets are relative to the start of the tensor area.
         _ = Self.assignOffsets(&header.tensors)
-        var out = Self.prefix(json: try Self.headerJSON(header))
-        for entry in header.tensors {
+        return Self.sealed(json: try Self.headerJSON(header), entries: header.tensors, tensors: tensors)
+    }
+
+    /// The file for a header's JSON and its tensors (`entries` with their offsets assigned).
+    static func sealed(json: [UInt8], entries: [TensorEntry], tensors: [String: [Float]]) -> [UInt8] {
+        var out = prefix(json: json)
+        for entry in entries {
             let values = tensors[entry.name]!
             values.withUnsafeBytes { out += $0 }
             out += [UInt8](repeating: 0, count: padded(values.count * 4) - values.count * 4)
@@ -151,6 +156,18 @@ public struct Checkpoint {
 
     /// Parses and validates a checkpoint file's bytes.
     public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
+        let (json, dataStart) = try Self.opened(bytes, path: path)
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
+            throw CheckpointError("\(path): unreadable header (is it a checkpoint of this kind of model?): \(error)")
+        }
+        self.header = header
+        self.tensors = try Self.tensors(header.tensors, in: bytes, from: dataStart, path: path)
+    }
+
+    /// The header's JSON and where the tensor area starts, after the magic, version, length and
+    /// checksum checks.
+    static func opened(_ bytes: [UInt8], path: String) throws(CheckpointError) -> (json: Data, dataStart: Int) {
         func fail(_ why: String) -> CheckpointError { CheckpointError("\(path): \(why)") }
         guard bytes.count >= 28 else { throw fail("too short to be a checkpoint (\(bytes.count) bytes)") }
         guard Array(bytes[0..<8]) == Self.magic else { throw fail("not a checkpoint (bad magic)") }
@@ -160,14 +177,14 @@ public struct Checkpoint {
         guard stored == crc(bytes[0..<(bytes.count - 4)]) else { throw fail("checksum mismatch: the file is corrupt or truncated") }
         let headerLength: UInt64 = readLE(bytes, 16)
         guard headerLength <= UInt64(bytes.count - 28) else { throw fail("header length \(headerLength) runs past the end") }
-        let json = Data(bytes[24..<(24 + Int(headerLength))])
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
-            throw fail("unreadable header: \(error)")
-        }
-        let dataStart = padded(24 + Int(headerLength))
+        return (Data(bytes[24..<(24 + Int(headerLength))]), padded(24 + Int(headerLength)))
+    }
+
+    /// The tensors `entries` name, read from the tensor area at `dataStart`.
+    static func tensors(_ entries: [TensorEntry], in bytes: [UInt8], from dataStart: Int, path: String) throws(CheckpointError) -> [String: [Float]] {
+        func fail(_ why: String) -> CheckpointError { CheckpointError("\(path): \(why)") }
         var tensors: [String: [Float]] = [:]
-        for entry in header.tensors {
+        for entry in entries {
             guard entry.count >= 0, entry.offset >= 0, entry.count < 1 << 36, entry.offset < 1 << 40 else {
                 throw fail("tensor \(entry.name) has an impossible size or offset")
             }
@@ -175,8 +192,7 @@ public struct Checkpoint {
             guard end <= bytes.count - 4 else { throw fail("tensor \(entry.name) runs past the end of the file") }
             tensors[entry.name] = bytes[start..<end].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         }
-        self.header = header
-        self.tensors = tensors
+        return tensors
     }
 
     public static func read(path: String) throws -> Checkpoint {

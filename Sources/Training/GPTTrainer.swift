@@ -6,7 +6,7 @@ import LowLevel
 /// How a GPT trains: nanoGPT's choices by default (AdamW with β = (0.9, 0.99), weight decay 0.1 on
 /// the 2-D weights, embeddings included, not on biases or layer norms; linear warm-up then cosine
 /// decay to a tenth of the rate; gradients clipped to global norm 1).
-public struct GPTTrainingConfig: Sendable, Equatable {
+public struct GPTTrainingConfig: Codable, Sendable, Equatable {
     public var iterations = 2_000
     public var batch = 12
     /// Micro-batches of `batch` windows whose gradients are averaged into one update.
@@ -51,8 +51,10 @@ public final class GPTTrainer {
     private let counts: [Int]
     private let decays: [Bool]
     /// Updates applied so far.
-    public private(set) var steps = 0
-    private var random: RandomGenerator
+    public internal(set) var steps = 0
+    /// Draws the training windows; part of a checkpoint.
+    public var random: RandomGenerator
+    private let names: [String]
 
     /// Arena bytes a trainer for `gpt` with `config` needs.
     public static func arenaBytes(_ gpt: GPTGraph, _ config: GPTTrainingConfig) throws(GraphError) -> Int {
@@ -102,6 +104,7 @@ public final class GPTTrainer {
             decays.append(config.decayEverything || shape.count >= 2)
         }
         self.weights = weights
+        names = graph.parameters.map { graph.values[$0.index].name }
         self.gradients = gradients
         self.firstMoments = first
         self.secondMoments = second
@@ -112,6 +115,37 @@ public final class GPTTrainer {
             withUnsafeBytes(of: state) { target.copyMemory(from: $0) }
         }
         self.random = RandomGenerator(seed: random.next())
+    }
+
+    /// Everything a resumed run needs besides `steps` and `random`, by name: each parameter, its
+    /// AdamW moments ("adam.m.<name>", "adam.v.<name>"). The memory is the trainer's own.
+    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
+        var named: [(name: String, values: UnsafeMutableBufferPointer<Float>)] = []
+        for i in weights.indices {
+            named.append((names[i], UnsafeMutableBufferPointer(start: weights[i], count: counts[i])))
+            named.append(("adam.m." + names[i], UnsafeMutableBufferPointer(start: firstMoments[i], count: counts[i])))
+            named.append(("adam.v." + names[i], UnsafeMutableBufferPointer(start: secondMoments[i], count: counts[i])))
+        }
+        return named
+    }
+
+    /// The dropout generator's state (nil without dropout), which a resumed run continues.
+    public var dropoutState: RandomGenerator? {
+        get {
+            guard let generator = gpt.generator else { return nil }
+            return UnsafeRawPointer(executor.intView(of: generator).baseAddress!).loadUnaligned(as: RandomGenerator.self)
+        }
+        set {
+            guard let generator = gpt.generator, let newValue else { return }
+            withUnsafeBytes(of: newValue) { UnsafeMutableRawBufferPointer(executor.intView(of: generator)).copyMemory(from: $0) }
+        }
+    }
+
+    /// Sets the number of updates done (a resumed run's learning-rate schedule and AdamW bias
+    /// correction continue from it).
+    public func resume(atStep step: Int) {
+        precondition(step >= 0)
+        steps = step
     }
 
     /// Writes `batch` random windows of `tokens` into the inputs and targets.

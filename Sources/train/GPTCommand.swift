@@ -16,7 +16,7 @@ struct GPTCommand {
     static func validate(_ o: Train) throws {
         let mnistOnly: [(String, Bool)] = [("--hidden", o.hidden != nil), ("--activation", o.activation != nil), ("--epochs", o.epochs != nil),
                                            ("--optimizer", o.optimizer != nil), ("--schedule", o.schedule != nil), ("--momentum", o.momentum != nil),
-                                           ("--train-limit", o.trainLimit != nil), ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil),
+                                           ("--train-limit", o.trainLimit != nil),
                                            ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist")]
         if let flag = mnistOnly.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model gpt") }
         if o.output != nil {
@@ -81,6 +81,20 @@ struct GPTCommand {
         let context = options.context ?? 64
         let corpus: TextCorpus
         do { corpus = try TextCorpus(text: bytes, minimumTokens: context + 1) } catch { throw ValidationError("\(path): \(error)") }
+        let resumed: GPTCheckpoint?
+        do { resumed = try options.resume.map { try GPTCheckpoint.read(path: $0) } } catch { throw ValidationError("\(error)") }
+        if let resumed {
+            guard resumed.header.vocabulary == corpus.vocabulary else {
+                throw ValidationError("\(options.resume!) was trained on a text with another vocabulary than \(path)")
+            }
+            let shapeFlags = [options.layers != nil, options.heads != nil, options.width != nil, options.context != nil, options.positions != nil,
+                              options.dropout != nil, options.biases != nil, options.batch != nil, options.accumulate != nil,
+                              options.lr != nil, options.warmup != nil, options.weightDecay != nil, options.seed != nil]
+            guard !shapeFlags.contains(true), options.iters == nil || options.iters == resumed.header.training.iterations else {
+                throw ValidationError("a resumed run keeps its checkpoint's model and training settings (\(resumed.header.training.iterations) iterations); "
+                                      + "give only --resume, --checkpoint and the evaluation and output flags")
+            }
+        }
         var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: options.layers.flatMap { Int($0) } ?? 4,
                               heads: options.heads ?? 4, width: options.width ?? 128, context: context,
                               sinusoidalPositions: options.positions == "sinusoidal")
@@ -96,9 +110,20 @@ struct GPTCommand {
         config.warmup = min(options.warmup ?? 100, config.iterations)
         config.weightDecay = options.weightDecay ?? 0.1
         config.seed = options.seed ?? 1337
+        if let resumed { (shape, config) = (resumed.header.gpt, resumed.header.training) }
         let evalEvery = options.evalEvery ?? 250, evalIters = options.evalIters ?? 20
         let gpt = try GPTGraph(shape)
         let trainer = try GPTTrainer(gpt: gpt, config: config)
+        if let resumed {
+            do { try resumed.restore(into: trainer) } catch { throw ValidationError("\(options.resume!): \(error)") }
+            console.line("resuming from \(options.resume!) after iteration \(trainer.steps) of \(config.iterations)")
+        }
+        func save() throws {
+            guard let path = options.checkpoint else { return }
+            do { try GPTCheckpoint(trainer: trainer, vocabulary: corpus.vocabulary).write(to: path) } catch {
+                throw ValidationError("cannot write the checkpoint \(path): \(error)")
+            }
+        }
         let parameters = gpt.graph.parameters.reduce(0) { $0 + gpt.graph.type(of: $1).elementsPerSample }
         console.line("text: \(path), \(corpus.train.count) training and \(corpus.validation.count) validation tokens, vocabulary \(corpus.vocabulary.count)")
         console.line("model: gpt, \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
@@ -111,26 +136,33 @@ struct GPTCommand {
         var trainingSeconds = 0.0
         try corpus.train.withUnsafeBufferPointer { train in
             try corpus.validation.withUnsafeBufferPointer { validation in
+                let resumedAt = trainer.steps
                 func estimate(_ iteration: Int) {
                     trainLoss = trainer.evaluate(train, batches: evalIters, seed: config.seed &+ 1)
                     validationLoss = trainer.evaluate(validation, batches: evalIters, seed: config.seed &+ 2)
-                    let rate = Double(iteration) * tokensPerIteration / max(trainingSeconds, 1e-9)
-                    let left = iteration > 0 ? trainingSeconds / Double(iteration) * Double(config.iterations - iteration) : 0
+                    let done = iteration - resumedAt
+                    let rate = Double(done) * tokensPerIteration / max(trainingSeconds, 1e-9)
+                    let left = done > 0 ? trainingSeconds / Double(done) * Double(config.iterations - iteration) : 0
                     console.line(String(format: "iter %d/%d: train loss %.4f, val loss %.4f, %.0f tokens/s, %.0f s left",
                                         iteration, config.iterations, trainLoss, validationLoss, rate, left))
                 }
-                estimate(0)
-                for iteration in 0..<config.iterations {
+                let first = trainer.steps
+                estimate(first)
+                for iteration in first..<config.iterations {
                     let stepStart = MonotonicClock.now()
                     do { lastLoss = try trainer.step(train) } catch { throw ValidationError("\(error)") }
                     trainingSeconds += MonotonicClock.seconds(since: stepStart)
-                    if (iteration + 1) % evalEvery == 0 || iteration + 1 == config.iterations { estimate(iteration + 1) }
+                    if (iteration + 1) % evalEvery == 0 || iteration + 1 == config.iterations {
+                        estimate(iteration + 1)
+                        try save()
+                    }
                 }
             }
         }
         let total = MonotonicClock.seconds(since: start)
-        let msPerIteration = trainingSeconds / Double(max(config.iterations, 1)) * 1000
-        let tokensPerSecond = Double(config.iterations) * tokensPerIteration / max(trainingSeconds, 1e-9)
+        let trained = config.iterations - (resumed?.header.step ?? 0)
+        let msPerIteration = trainingSeconds / Double(max(trained, 1)) * 1000
+        let tokensPerSecond = Double(trained) * tokensPerIteration / max(trainingSeconds, 1e-9)
         console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
                             msPerIteration, tokensPerSecond, total))
         let sample = try options.tokens.map { count in try generate(trainer, corpus, count: count) }

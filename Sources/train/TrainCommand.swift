@@ -39,8 +39,8 @@ struct Train: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
     @Option(help: "MNIST directory (default: $MNIST_DIR, else the bundled sample).") var data: String?
     @Option(name: .customLong("train-limit"), help: "Use only the first N training samples.") var trainLimit: Int?
-    @Option(help: "Write a checkpoint here after every epoch (atomically).") var checkpoint: String?
-    @Option(help: "Continue from this checkpoint.") var resume: String?
+    @Option(help: "Write a checkpoint here after every epoch (atomically); --model gpt: at every evaluation.") var checkpoint: String?
+    @Option(help: "Continue from this checkpoint (ends bit-identical to an uninterrupted run).") var resume: String?
     @Option(help: "Data set for classic models and --model mlp: mnist, or iris, wine, breast_cancer, diabetes (CSV with a fixed split; directory from --data, $SMALL_DATA_DIR, else the bundled copy).")
     var dataset: String = "mnist"
     @Option(name: .customLong("k"), help: "Neighbours for knn (a list such as 1,3,5 with --cv: a grid search).") var kList: ValueList<Int>?

@@ -33,7 +33,8 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try train(["--model", "gpt", "--text", path, "--layers", "1", "--heads", "2", "--width", "16", "--context", "8",
                            "--batch", "4", "--iters", "30", "--lr", "0.01", "--eval-every", "10", "--eval-iters", "2",
-                           "--tokens", "20", "--prompt", "the ", "--json"])
+                           "--tokens", "20", "--prompt", "the ", "--json", "--checkpoint", path + ".ckpt"])
+        defer { try? FileManager.default.removeItem(atPath: path + ".ckpt") }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("iter 30/30: train loss") && r.stderr.contains("val loss") && r.stderr.contains("tokens/s"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -42,6 +43,13 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(sample.hasPrefix("the ") && sample.utf8.count == 24, "\(sample)")
         let loss = try #require(object["val_loss"] as? Double), vocabulary = try #require(object["vocabulary"] as? Int)
         #expect(loss > 0 && loss < log(Double(vocabulary)), "below the uniform loss: \(loss)")
+        // The checkpoint of the finished run resumes with nothing left to train and the same losses.
+        let resumed = try train(["--model", "gpt", "--text", path, "--resume", path + ".ckpt", "--eval-iters", "2", "--json"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("after iteration 30 of 30"), "\(resumed.stderr)")
+        let again = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
+        #expect(again["val_loss"] as? Double == loss && again["train_loss"] as? Double == object["train_loss"] as? Double)
+        let changed = try train(["--model", "gpt", "--text", path, "--resume", path + ".ckpt", "--width", "32"])
+        #expect(changed.status != 0 && changed.stderr.contains("keeps its checkpoint's model and training settings"), "\(changed.stderr)")
         let bad = try train(["--model", "gpt", "--text", path, "--heads", "3", "--width", "16"])
         #expect(bad.status != 0 && bad.stderr.contains("--heads 3 must divide --width 16"), "\(bad.stderr)")
         let outside = try train(["--model", "gpt", "--text", path, "--iters", "1", "--layers", "1", "--width", "8", "--heads", "2",

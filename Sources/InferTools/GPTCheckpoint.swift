@@ -1,0 +1,94 @@
+import Foundation
+import LowLevel
+import Training
+import ModelFile
+
+/// A GPT training checkpoint: the model's shape, the training configuration, the update count,
+/// the window sampler's and the dropout generator's states, and every parameter with its AdamW
+/// moments: what `train --model gpt --resume` needs to end with exactly the weights of an
+/// uninterrupted run. The file layout is `Checkpoint`'s, with this header as its JSON.
+public struct GPTCheckpoint {
+    public struct Header: Codable {
+        /// "gpt", so a network checkpoint's reader and this one tell each other apart.
+        public var model: String
+        public var gpt: GPTConfig
+        public var training: GPTTrainingConfig
+        /// The sorted byte values of the training text (the token ids' meaning).
+        public var vocabulary: [UInt8]
+        public var step: Int
+        /// xoshiro256** state words in hex.
+        public var rngState: [String]
+        public var dropoutRngState: [String]?
+        public var tensors: [Checkpoint.TensorEntry]
+    }
+
+    public var header: Header
+    public var tensors: [String: [Float]]
+
+    public init(trainer: GPTTrainer, vocabulary: [UInt8]) {
+        var entries: [Checkpoint.TensorEntry] = []
+        var tensors: [String: [Float]] = [:]
+        for (name, values) in trainer.namedTensors {
+            entries.append(Checkpoint.TensorEntry(name: name, count: values.count, offset: 0))
+            tensors[name] = Array(values)
+        }
+        header = Header(model: "gpt", gpt: trainer.gpt.config, training: trainer.config, vocabulary: vocabulary, step: trainer.steps,
+                        rngState: trainer.random.state.map { String($0, radix: 16) },
+                        dropoutRngState: trainer.dropoutState?.state.map { String($0, radix: 16) }, tensors: entries)
+        self.tensors = tensors
+    }
+
+    public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
+        let (json, dataStart) = try Checkpoint.opened(bytes, path: path)
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
+            throw CheckpointError("\(path): not a GPT checkpoint: \(error)")
+        }
+        guard header.model == "gpt" else { throw CheckpointError("\(path): a checkpoint of a '\(header.model)' model, not a GPT") }
+        self.header = header
+        self.tensors = try Checkpoint.tensors(header.tensors, in: bytes, from: dataStart, path: path)
+    }
+
+    /// Whether `bytes` hold a GPT checkpoint (rather than a network's).
+    public static func isGPT(_ bytes: [UInt8]) -> Bool {
+        guard let (json, _) = try? Checkpoint.opened(bytes, path: ""),
+              let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { return false }
+        return object["model"] as? String == "gpt"
+    }
+
+    public func encoded() throws -> [UInt8] {
+        var header = self.header
+        _ = Checkpoint.assignOffsets(&header.tensors)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Checkpoint.sealed(json: Array(try encoder.encode(header)), entries: header.tensors, tensors: tensors)
+    }
+
+    public static func read(path: String) throws -> GPTCheckpoint {
+        try GPTCheckpoint(decoding: try AtomicFile.read(path), path: path)
+    }
+
+    public func write(to path: String) throws { try AtomicFile.write(try encoded(), to: path) }
+
+    /// Copies weights, moments, the update count and the generators' states into `trainer`,
+    /// which must have the checkpoint's model shape.
+    public func restore(into trainer: GPTTrainer) throws(CheckpointError) {
+        guard header.gpt == trainer.gpt.config else {
+            throw CheckpointError("the checkpoint's GPT (\(header.gpt)) differs from the one being trained (\(trainer.gpt.config))")
+        }
+        func generator(_ words: [String]) -> RandomGenerator? {
+            let state = words.compactMap { UInt64($0, radix: 16) }
+            return state.count == words.count ? RandomGenerator(state: state) : nil
+        }
+        guard let random = generator(header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
+        for (name, target) in trainer.namedTensors {
+            guard let values = tensors[name], values.count == target.count else {
+                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
+            }
+            _ = target.update(fromContentsOf: values)
+        }
+        trainer.resume(atStep: header.step)
+        trainer.random = random
+        if let words = header.dropoutRngState { trainer.dropoutState = generator(words) }
+    }
+}
