@@ -67,6 +67,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
     case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice
     case kernel, pairwiseVote, nearestNeighbours
+    case preferenceLoss
 
     public var definition: any Operator.Type {
         switch self {
@@ -108,6 +109,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .kernel: KernelEvaluation.self
         case .pairwiseVote: PairwiseVoting.self
         case .nearestNeighbours: NearestNeighbourLookup.self
+        case .preferenceLoss: PreferenceLoss.self
         }
     }
 }

@@ -179,6 +179,10 @@ import LowLevel
                 try g.kernel(v[0], points: v[1], kernel)
             })
         }
+        // The reward model's pairwise loss, on both sides of d = 0.
+        for (a, b) in [(input([3], -2...2), input([3], -2...2)), (input([2, 2], 0.5...3), input([2, 2], -3 ... -0.5))] {
+            rows.append(Row(op: .preferenceLoss, operands: [a, b]) { g, v in try g.preferenceLoss(preferred: v[0], rejected: v[1]) })
+        }
         return rows
     }()
 
