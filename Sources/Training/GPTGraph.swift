@@ -15,6 +15,15 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     /// Biases in the linear layers and layer norms (nanoGPT's model has them; its `train.py`
     /// trains without, `bias = False`).
     public var biases = true
+    /// What it learns: the next token at every position (GPT, causal attention), or BERT's
+    /// masked tokens (an encoder: attention sees the whole window, and the loss counts only the
+    /// chosen positions; the vocabulary's last id is the mask token).
+    public var objective: Objective = .nextToken
+
+    public enum Objective: String, Codable, Sendable {
+        case nextToken = "next"
+        case maskedTokens = "mlm"
+    }
 
     public init(vocabulary: Int, layers: Int, heads: Int, width: Int, context: Int, sinusoidalPositions: Bool = false) {
         self.vocabulary = vocabulary
@@ -40,7 +49,8 @@ public struct GPTConfig: Codable, Sendable, Equatable {
 /// name: token and learned position embeddings, `layers` pre-norm blocks
 /// (x + c_proj(attention(ln_1(x))), then x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x))))), a final layer
 /// norm, and the output head tied to the token embedding (logits = ln_f(x)·wteᵀ). Linear weights
-/// are `nn.Linear`'s [out, in]. The loss is the mean cross-entropy over every position.
+/// are `nn.Linear`'s [out, in]. The loss is the mean cross-entropy over every position (or, for
+/// the masked-token objective, over the chosen positions).
 public struct GPTGraph: Sendable {
     public let config: GPTConfig
     public let graph: Graph
@@ -53,6 +63,9 @@ public struct GPTGraph: Sendable {
     public let loss: ValueID
     /// Dropout's generator state, when `dropout` > 0.
     public let generator: ValueID?
+    /// The masked-token objective's weights [batch, T]: 1/(positions chosen in the batch) where a
+    /// position counts, 0 elsewhere, so the loss is the chosen positions' mean cross-entropy.
+    public let weights: ValueID?
 
     public init(_ config: GPTConfig) throws(GraphError) {
         if let problem = config.problem { throw GraphError(problem) }
@@ -60,6 +73,8 @@ public struct GPTGraph: Sendable {
         let g = GraphBuilder()
         let tokens = g.input("tokens", shape: [t], element: .int32)
         let targets = g.input("targets", shape: [t], element: .int32)
+        let masked = config.objective == .maskedTokens
+        let weights = masked ? g.input("weights", shape: [t]) : nil
         /// y = x·Wᵀ + b with W [out, in] and b [out] named `name.weight` and `name.bias`.
         func linear(_ x: ValueID, _ name: String, outputs: Int) throws(GraphError) -> ValueID {
             let w = g.parameter("\(name).weight", shape: [outputs, g.type(of: x).shape.last!])
@@ -88,14 +103,20 @@ public struct GPTGraph: Sendable {
             let q = try g.slice(qkv, columns: 0..<c, name: "\(block).attn.q")
             let k = try g.slice(qkv, columns: c..<2 * c, name: "\(block).attn.k")
             let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(block).attn.v")
-            let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: true, name: "\(block).attn.core")
+            let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: !masked, name: "\(block).attn.core")
             x = try g.add(x, try drop(try linear(attended, "\(block).attn.c_proj", outputs: c), "\(block).attn.dropout"), name: "\(block).residual1")
             let hidden = try g.gelu(try linear(try norm(x, "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
                                     name: "\(block).mlp.gelu")
             x = try g.add(x, try drop(try linear(hidden, "\(block).mlp.c_proj", outputs: c), "\(block).mlp.dropout"), name: "\(block).residual2")
         }
         let logits = try g.matmul(try norm(x, "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
-        let loss = try g.mean(try g.softmaxCrossEntropy(logits: logits, labels: targets, name: "cross_entropy"), over: .all, name: "loss")
+        let crossEntropy = try g.softmaxCrossEntropy(logits: logits, labels: targets, name: "cross_entropy")
+        let loss: ValueID
+        if let weights {
+            loss = try g.sum(try g.mul(crossEntropy, weights, name: "masked"), over: .all, name: "loss")
+        } else {
+            loss = try g.mean(crossEntropy, over: .all, name: "loss")
+        }
         g.output(logits)
         g.output(loss)
         self.config = config
@@ -105,5 +126,6 @@ public struct GPTGraph: Sendable {
         self.logits = logits
         self.loss = loss
         self.generator = generator
+        self.weights = weights
     }
 }

@@ -148,7 +148,8 @@ public final class GPTTrainer {
         steps = step
     }
 
-    /// Writes `batch` random windows of `tokens` into the inputs and targets.
+    /// Writes `batch` random windows of `tokens` into the inputs and targets: the next tokens,
+    /// or for the masked-token objective the window itself with BERT's corruption of the input.
     private func sample(_ tokens: UnsafeBufferPointer<Int32>, using generator: inout RandomGenerator) {
         let t = gpt.config.context, inputs = executor.intView(of: gpt.tokens), targets = executor.intView(of: gpt.targets)
         for b in 0..<executor.rows {
@@ -158,6 +159,33 @@ public final class GPTTrainer {
                 targets[b * t + i] = tokens[start + i + 1]
             }
         }
+        if let weights = gpt.weights { mask(inputs, targets, weights: executor.view(of: weights), using: &generator) }
+    }
+
+    /// BERT's masking: each position is chosen with probability 0.15 (at least one per window);
+    /// a chosen position's input becomes the mask token (80%), a random token (10%) or stays
+    /// (10%), and its target is the original token. The weights average the loss over the
+    /// batch's chosen positions.
+    private func mask(_ inputs: UnsafeMutableBufferPointer<Int32>, _ targets: UnsafeMutableBufferPointer<Int32>,
+                      weights: UnsafeMutableBufferPointer<Float>, using generator: inout RandomGenerator) {
+        let t = gpt.config.context, maskToken = Int32(gpt.config.vocabulary - 1), n = executor.rows * t
+        var chosen = 0
+        for b in 0..<executor.rows {
+            var any = false
+            for i in 0..<t {
+                let j = b * t + i
+                targets[j] = inputs[j]
+                let pick = generator.nextUniform() < 0.15 || (!any && i == t - 1)
+                weights[j] = pick ? 1 : 0
+                guard pick else { continue }
+                any = true
+                chosen += 1
+                let u = generator.nextUniform()
+                if u < 0.8 { inputs[j] = maskToken } else if u < 0.9 { inputs[j] = Int32(generator.nextIndex(below: Int(maskToken))) }
+            }
+        }
+        let share = 1 / Float(chosen)
+        for j in 0..<n where weights[j] != 0 { weights[j] = share }
     }
 
     /// One AdamW step on `accumulation` random batches of `tokens` (at least context + 1 of them),

@@ -30,6 +30,10 @@ struct GPTCommand {
         }
         if let warmup = o.warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more, not \(warmup)") }
         if let p = o.positions, !["learned", "sinusoidal"].contains(p) { throw ValidationError("--positions is learned or sinusoidal, not '\(p)'") }
+        if let objective = o.objective {
+            guard GPTConfig.Objective(rawValue: objective) != nil else { throw ValidationError("--objective is next or mlm, not '\(objective)'") }
+            if objective == "mlm" && o.tokens != nil { throw ValidationError("--tokens continues a prompt, which a masked-token model (--objective mlm) does not do") }
+        }
         if let d = o.dropout, !(d >= 0 && d < 1) { throw ValidationError("--dropout must be in [0, 1), not \(d)") }
         if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
         if let wd = o.weightDecay, !(wd >= 0 && wd.isFinite) { throw ValidationError("--weight-decay must be 0 or more, not \(wd)") }
@@ -88,18 +92,21 @@ struct GPTCommand {
                 throw ValidationError("\(options.resume!) was trained on a text with another vocabulary than \(path)")
             }
             let shapeFlags = [options.layers != nil, options.heads != nil, options.width != nil, options.context != nil, options.positions != nil,
-                              options.dropout != nil, options.biases != nil, options.batch != nil, options.accumulate != nil,
+                              options.dropout != nil, options.biases != nil, options.objective != nil, options.batch != nil, options.accumulate != nil,
                               options.lr != nil, options.warmup != nil, options.weightDecay != nil, options.seed != nil]
             guard !shapeFlags.contains(true), options.iters == nil || options.iters == resumed.header.training.iterations else {
                 throw ValidationError("a resumed run keeps its checkpoint's model and training settings (\(resumed.header.training.iterations) iterations); "
                                       + "give only --resume, --checkpoint and the evaluation and output flags")
             }
         }
-        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: options.layers.flatMap { Int($0) } ?? 4,
+        let objective = GPTConfig.Objective(rawValue: options.objective ?? "next")!
+        // The masked-token objective's mask is one more token, after the text's bytes.
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count + (objective == .maskedTokens ? 1 : 0), layers: options.layers.flatMap { Int($0) } ?? 4,
                               heads: options.heads ?? 4, width: options.width ?? 128, context: context,
                               sinusoidalPositions: options.positions == "sinusoidal")
         shape.dropout = options.dropout ?? 0
         shape.biases = options.biases ?? false
+        shape.objective = objective
         if let problem = shape.problem { throw ValidationError(problem) }
         var config = GPTTrainingConfig()
         config.iterations = options.iters ?? 2_000
@@ -126,7 +133,7 @@ struct GPTCommand {
         }
         let parameters = gpt.graph.parameters.reduce(0) { $0 + gpt.graph.type(of: $1).elementsPerSample }
         console.line("text: \(path), \(corpus.train.count) training and \(corpus.validation.count) validation tokens, vocabulary \(corpus.vocabulary.count)")
-        console.line("model: gpt, \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
+        console.line("model: gpt\(shape.objective == .maskedTokens ? " (masked tokens: an encoder, BERT's objective)" : ""), \(shape.layers) blocks, \(shape.heads) heads, width \(shape.width), context \(shape.context), "
                      + "\(shape.sinusoidalPositions ? "sinusoidal" : "learned") positions, \(shape.biases ? "with" : "no") biases, \(parameters) parameters; arena \(trainer.arena.capacity) bytes")
         console.line("training: \(config.iterations) iterations of \(config.accumulation > 1 ? "\(config.accumulation) × " : "")\(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
                      + "(warm-up \(config.warmup), cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
@@ -169,7 +176,7 @@ struct GPTCommand {
         if let sample, !options.json { print(sample) }
         if options.json {
             let object: [String: Any] = [
-                "model": "gpt", "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
+                "model": "gpt", "objective": shape.objective.rawValue, "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
                 "iters": config.iterations, "ms_per_iter": msPerIteration, "tokens_per_second": tokensPerSecond,
                 "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch, "accumulate": config.accumulation,
                 "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,

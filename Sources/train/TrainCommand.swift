@@ -95,6 +95,8 @@ struct Train: ParsableCommand {
     @Option(help: "--model gpt: width of the residual stream (default 128).") var width: Int?
     @Option(help: "--model gpt: tokens of context (default 64).") var context: Int?
     @Option(help: "--model gpt: positions, learned (default) or sinusoidal.") var positions: String?
+    @Option(help: "--model gpt: next (a GPT: the next token, causal attention; default) or mlm (BERT's masked tokens: an encoder, 15% of positions chosen, of which 80% masked, 10% a random token, 10% kept).")
+    var objective: String?
     @Option(help: "--model gpt: training iterations (default 2000).") var iters: Int?
     @Option(help: "--model gpt: warm-up iterations before the cosine decay (default 100).") var warmup: Int?
     @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0).") var dropout: Float?

@@ -98,6 +98,42 @@ import InferTools
         #expect(throws: CheckpointError.self) { try Checkpoint(decoding: bytes) }
     }
 
+    /// BERT's objective on the small text: an encoder (no causal mask) predicting the chosen
+    /// positions' bytes from both sides ends far below the text's unigram entropy, the best a
+    /// model without context can do.
+    @Test func maskedTokenModelBeatsTheUnigramEntropy() throws {
+        let corpus = try TextCorpus(text: Self.text)
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count + 1, layers: 1, heads: 2, width: 32, context: 16)
+        shape.objective = .maskedTokens
+        let gpt = try GPTGraph(shape)
+        #expect(gpt.weights != nil)
+        #expect(gpt.graph.nodes.filter { $0.op == .attention }.allSatisfy { $0.attributes.int("causal") == 0 })
+        var config = GPTTrainingConfig()
+        config.iterations = 1500
+        config.batch = 8
+        config.learningRate = 3e-3
+        config.minimumLearningRate = 1e-3
+        config.warmup = 10
+        config.seed = 4
+        let trainer = try GPTTrainer(gpt: gpt, config: config)
+        var counts = [Double](repeating: 0, count: corpus.vocabulary.count)
+        for token in corpus.train { counts[Int(token)] += 1 }
+        var entropy = 0.0
+        for n in counts where n > 0 {
+            let p = n / Double(corpus.train.count)
+            entropy -= p * log(p)
+        }
+        try corpus.train.withUnsafeBufferPointer { train in
+            try corpus.validation.withUnsafeBufferPointer { validation in
+                let before = trainer.evaluate(validation, batches: 8, seed: 1)
+                #expect(abs(Double(before) - log(Double(shape.vocabulary))) < 0.4, "untrained: \(before)")
+                for _ in 0..<config.iterations { _ = try trainer.step(train) }
+                let after = Double(trainer.evaluate(validation, batches: 8, seed: 1))
+                #expect(after < entropy / 2, "masked-token loss \(after) against the unigram entropy \(entropy)")
+            }
+        }
+    }
+
     @Test func sameSeedSameLosses() throws {
         func losses(_ seed: UInt64) throws -> [Float] {
             let (trainer, corpus) = try Self.trainer(seed: seed, iterations: 8)

@@ -50,6 +50,13 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(again["val_loss"] as? Double == loss && again["train_loss"] as? Double == object["train_loss"] as? Double)
         let changed = try train(["--model", "gpt", "--text", path, "--resume", path + ".ckpt", "--width", "32"])
         #expect(changed.status != 0 && changed.stderr.contains("keeps its checkpoint's model and training settings"), "\(changed.stderr)")
+        let mlm = try train(["--model", "gpt", "--text", path, "--objective", "mlm", "--layers", "1", "--heads", "2", "--width", "16",
+                             "--context", "8", "--batch", "4", "--iters", "4", "--eval-every", "2", "--eval-iters", "1", "--json"])
+        #expect(mlm.status == 0 && mlm.stderr.contains("masked tokens"), "\(mlm.stderr)")
+        let masked = try #require(try JSONSerialization.jsonObject(with: Data(mlm.stdout.utf8)) as? [String: Any])
+        #expect(masked["objective"] as? String == "mlm" && (masked["val_loss"] as? Double ?? .nan).isFinite)
+        let noSampling = try train(["--model", "gpt", "--text", path, "--objective", "mlm", "--tokens", "5"])
+        #expect(noSampling.status != 0 && noSampling.stderr.contains("masked-token model"), "\(noSampling.stderr)")
         let bad = try train(["--model", "gpt", "--text", path, "--heads", "3", "--width", "16"])
         #expect(bad.status != 0 && bad.stderr.contains("--heads 3 must divide --width 16"), "\(bad.stderr)")
         let outside = try train(["--model", "gpt", "--text", path, "--iters", "1", "--layers", "1", "--width", "8", "--heads", "2",
