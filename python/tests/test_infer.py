@@ -1,0 +1,95 @@
+"""The Python binding against the C example: same labels and outputs for the same PNGs, batches
+equal to single runs, and errors raised with the library's message. scripts/python-test.sh sets
+INFER_TEST_MODEL, INFER_TEST_DIGITS and INFER_TEST_C_OUTPUT (the C example's output on those PNGs)."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import infer
+
+MODEL = os.environ.get("INFER_TEST_MODEL")
+DIGITS = os.environ.get("INFER_TEST_DIGITS")
+C_OUTPUT = os.environ.get("INFER_TEST_C_OUTPUT")
+needs_fixtures = pytest.mark.skipif(not (MODEL and DIGITS and C_OUTPUT), reason="run through scripts/python-test.sh")
+
+
+def c_results():
+    """{png path: (label, outputs)} from the C example's lines `path: label  what v0 v1 ...`."""
+    results = {}
+    for line in open(C_OUTPUT):
+        path, rest = line.split(": ", 1)
+        fields = rest.split()
+        results[path] = (int(fields[0]), np.array([float(v) for v in fields[2:]], dtype=np.float32))
+    return results
+
+
+@needs_fixtures
+def test_same_labels_and_outputs_as_the_c_example():
+    model = infer.Model(MODEL)
+    expected = c_results()
+    assert len(expected) >= 20
+    for path, (label, outputs) in expected.items():
+        got_label, got = model.classify_png(path)
+        assert got_label == label, path
+        assert np.abs(got - outputs).max() <= 5e-5, path  # the C example prints 4 decimals
+        with open(path, "rb") as file:
+            from_bytes = model.classify_png(file.read())
+        assert from_bytes[0] == got_label and np.array_equal(from_bytes[1], got)
+
+
+@needs_fixtures
+def test_model_describes_itself():
+    model = infer.Model(MODEL)
+    assert (model.input_len, model.output_len, model.output_kind) == (784, 10, "probabilities")
+    assert model.arena_len > 0 and "784 inputs" in repr(model)
+    with open(MODEL, "rb") as file:
+        assert infer.Model(file.read()).arena_len == model.arena_len
+
+
+@needs_fixtures
+def test_a_batch_equals_single_runs():
+    model = infer.Model(MODEL)
+    rng = np.random.default_rng(0)
+    batch = np.where(rng.random((5, 1, 28, 28)) < 0.2, rng.random((5, 1, 28, 28)), 0).astype(np.float32)
+    outputs = model.run(batch)
+    assert outputs.shape == (5, 10)
+    for i in range(5):
+        single = model.run(batch[i])
+        assert single.shape == (10,) and np.array_equal(single, outputs[i])
+    assert np.allclose(outputs.sum(axis=1), 1, atol=1e-5)
+
+
+@needs_fixtures
+def test_errors_carry_the_library_message():
+    model = infer.Model(MODEL)
+    with pytest.raises(infer.InferError, match="shape: the input has 5 values") as error:
+        model.run(np.zeros(5))
+    assert error.value.status == 7
+    with pytest.raises(infer.InferError) as error:
+        model.classify_png("/nonexistent.png")
+    assert error.value.status == 5
+    data = bytearray(open(MODEL, "rb").read())
+    data[200] ^= 0xFF
+    with pytest.raises(infer.InferError, match="checksum") as error:
+        infer.Model(bytes(data))
+    assert error.value.status == 2
+    with pytest.raises(infer.InferError, match="not a sequence model"):
+        model.generate("the ")
+    with pytest.raises(infer.InferError, match="not a generative model"):
+        model.sample(1)
+
+
+def test_a_missing_library_names_every_place_tried(tmp_path):
+    package = tmp_path / "infer"
+    package.mkdir()
+    shutil.copy(infer.__file__, package / "__init__.py")
+    env = dict(os.environ, INFER_LIBRARY=str(tmp_path / "missing.so"), PYTHONPATH=str(tmp_path), LD_LIBRARY_PATH="")
+    result = subprocess.run([sys.executable, "-c", "import infer"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    for place in ["next to the package", "INFER_LIBRARY", "missing.so", "the loader's path"]:
+        assert place in result.stderr, result.stderr

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The Python package (python/, `import infer`): builds libinfer, installs the package with the
+# library inside it (pip install into a scratch folder), and runs its pytest tests against the C
+# example's output for the same PNG digits.  Usage: scripts/python-test.sh MODEL.bin [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=$(realpath "$1")
+count=${2:-50}
+export MNIST_DIR="${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
+swift build -c release --product infer
+make -s -C examples/c CONFIG=release
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+scripts/python-package.sh --target "$work/site" > /dev/null
+python3 Tests/Fixtures/pngtool.py digits "$work/digits" "$MNIST_DIR" "$count"
+examples/c/build/release/classify "$model" "$work"/digits/*.png > "$work/c.txt"
+# From the scratch folder, so `import infer` is the installed copy, not python/infer.
+(cd "$work" && INFER_TEST_MODEL="$model" INFER_TEST_DIGITS="$work/digits" INFER_TEST_C_OUTPUT="$work/c.txt" \
+    PYTHONPATH="$work/site" python3 -m pytest -q -p no:cacheprovider "$OLDPWD/python/tests")
