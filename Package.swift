@@ -46,6 +46,8 @@ let package = Package(
         .library(name: "InferTools", targets: ["InferTools"]),
         // The C library: include/infer.h over libinfer.so.
         .library(name: "infer", type: .dynamic, targets: ["InferC"]),
+        // The same library as an archive (scripts/install.sh installs it as libinfer.a).
+        .library(name: "infer_static", type: .static, targets: ["InferC"]),
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "Classic", targets: ["Classic", "KernelMachines"]),
         .library(name: "LowLevel", targets: ["LowLevel"]),

@@ -50,3 +50,16 @@ status=$?
 set -e
 [ "$status" -eq 1 ] || { echo "valgrind on broken PNGs: exit $status (3 means memory errors or leaks)"; exit 1; }
 echo "valgrind: no errors, no leaks"
+
+# The installed library (scripts/install.sh), linked shared and fully static: the static program
+# needs no shared library (ldd), so it runs with the toolchain out of reach, and says what the
+# shared one says.
+scripts/install.sh "$work/prefix" > /dev/null
+rm -rf examples/c/build/installed
+make -s -C examples/c installed PREFIX="$work/prefix"
+{ ldd examples/c/build/installed/classify-static 2>&1 || true; } | grep -q "not a dynamic executable" \
+    || { echo "the static example needs shared libraries:"; ldd examples/c/build/installed/classify-static; exit 1; }
+examples/c/build/installed/classify-shared "$model" "$work"/digits/000*.png > "$work/shared.txt"
+env -i examples/c/build/installed/classify-static "$model" "$work"/digits/000*.png > "$work/static.txt"
+cmp -s "$work/shared.txt" "$work/static.txt" || { echo "static and shared builds disagree"; diff "$work/shared.txt" "$work/static.txt"; exit 1; }
+echo "installed library: shared and static builds agree on $(wc -l < "$work/static.txt") digits; the static one needs no shared library"
