@@ -69,4 +69,11 @@ extension RuntimeModel {
     public func run(_ input: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         forward(input)
     }
+
+    /// Runs a sequence model (`file.inputIsTokens`) on one window of `inputLength` token ids and
+    /// returns its output (for a GPT, the logits at every position), in the arena.
+    public func run(tokens: UnsafePointer<Int32>) -> UnsafeMutablePointer<Float> {
+        precondition(file.inputIsTokens)
+        return forward(tokens)
+    }
 }

@@ -29,6 +29,9 @@ public struct RuntimeModel {
         case add
         /// y = x, when the plan gives them different bytes (a reshape).
         case copy
+        /// The transformer's: token embedding, layer norm, a product with a weight, a column
+        /// slice, multi-head attention, GELU.
+        case embedding, layerNorm, matmul, slice, attention, gelu
 
         init(_ kind: ModelFormat.LayerKind) {
             switch kind {
@@ -58,6 +61,14 @@ public struct RuntimeModel {
         var y: UnsafeMutablePointer<Float>? = nil
         /// A ReLU applied to a convolution's output (version 2's conv2d `relu` argument).
         var relu = false
+        /// Attention's v.
+        var x3: UnsafeMutablePointer<Float>? = nil
+        /// Layer norm's ε; a product's K, N and whether W is stored [N, K]; a slice's first column,
+        /// columns and the input's width; attention's heads, causal mask and sequence length.
+        var epsilon: Float = 0
+        var product: (k: Int, n: Int, transposed: Bool) = (0, 0, false)
+        var columns: (start: Int, count: Int, width: Int) = (0, 0, 0)
+        var attention: (heads: Int, causal: Bool, length: Int) = (0, false, 0)
         var weight: UnsafePointer<Float>?
         var bias: UnsafePointer<Float>?
         var conv: ConvGeometry?
@@ -96,6 +107,7 @@ public struct RuntimeModel {
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
     var columns: UnsafeMutablePointer<Float>?
+    var attentionWeights: UnsafeMutablePointer<Float>?
     var neighbourDistances: UnsafeMutablePointer<Float>?
     var neighbourIndices: UnsafeMutablePointer<Int32>?
     var localLinearScratch: UnsafeMutablePointer<Double>?
@@ -145,6 +157,7 @@ public struct RuntimeModel {
             plan.reserve(Float.self, file.maxDenseInputs)
         }
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
+        if file.maxAttention > 0 { plan.reserve(Float.self, file.maxAttention) }
         if file.maxNeighbours > 0 {
             plan.reserve(Float.self, file.maxNeighbours)
             plan.reserve(Int32.self, file.maxNeighbours)
@@ -199,9 +212,16 @@ public struct RuntimeModel {
             }
             for i in 0..<file.layerCount {
                 let node = file.node(i)
-                func reads(_ j: Int) -> UnsafeMutablePointer<Float>? { node.input(j) == graph.inputValue ? nil : slot(node.input(j)) }
+                // nil for the call's input; a parameter is read where it lies in the file.
+                func reads(_ j: Int) -> UnsafeMutablePointer<Float>? {
+                    let v = node.input(j)
+                    if v == graph.inputValue { return nil }
+                    if let t = file.value(v).tensor { return UnsafeMutablePointer(mutating: file.floats(t)) }
+                    return slot(v)
+                }
                 layers[i].x = reads(0)
-                if node.op == .add { layers[i].x2 = reads(1) }
+                if node.op == .add || node.op == .attention { layers[i].x2 = reads(1) }
+                if node.op == .attention { layers[i].x3 = reads(2) }
                 layers[i].y = slot(node.output(0))
             }
             inputSlot = slot(graph.inputValue)
@@ -223,6 +243,7 @@ public struct RuntimeModel {
             values = cursor.take(Float.self, file.maxDenseInputs)
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
+        let attentionWeights = file.maxAttention > 0 ? cursor.take(Float.self, file.maxAttention) : nil
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
         let neighbourIndices = file.maxNeighbours > 0 ? cursor.take(Int32.self, file.maxNeighbours) : nil
         let localLinear = file.maxLocalLinear > 0
@@ -240,7 +261,7 @@ public struct RuntimeModel {
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot,
-                                          sparseIndices: indices, sparseValues: values, columns: columns,
+                                          sparseIndices: indices, sparseValues: values, columns: columns, attentionWeights: attentionWeights,
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
                                           localLinearScratch: localLinear, image: image))
         return model
@@ -325,7 +346,33 @@ public struct RuntimeModel {
         case .nearestNeighbours:
             layer.kind = .nearestNeighbours
             bindNeighbours(&layer, file, file.neighbourArguments(node))
+        case .embedding:
+            layer.kind = .embedding
+            layer.weight = tensor(1)
+            layer.spatial = y.dims.1
+            layer.k = file.value(node.input(1)).dims.0
+        case .layerNorm:
+            layer.kind = .layerNorm
+            (layer.weight, layer.bias) = (tensor(1), tensor(2))
+            layer.spatial = file.value(node.input(1)).dims.0
+            layer.epsilon = file.argument(node, "epsilon")?.float(0) ?? 1e-5
+        case .matmul:
+            layer.kind = .matmul
+            layer.weight = tensor(1)
+            let w = file.value(node.input(1)), transposed = file.argument(node, "transposeB")!.int(0) == 1
+            layer.product = transposed ? (w.dims.1, w.dims.0, true) : (w.dims.0, w.dims.1, false)
+        case .slice:
+            layer.kind = .slice
+            let c = file.argument(node, "columns")!
+            layer.columns = (c.int(0), c.int(1), ModelFile.lastDimension(x))
+        case .attention:
+            layer.kind = .attention
+            layer.spatial = x.dims.1
+            layer.attention = (file.argument(node, "heads")!.int(0), file.argument(node, "causal")!.int(0) == 1, x.dims.0)
+        case .gelu:
+            layer.kind = .gelu
         }
+        if node.op == .add { layer.spatial = file.value(node.input(1)).count }
         return layer
     }
 
@@ -356,7 +403,8 @@ public struct RuntimeModel {
 
     /// Runs the network on `input` (inputLength floats, which may be `inputSlot`) and returns the
     /// output (outputLength floats inside the arena), with softmax applied for probability models.
-    func forward(_ input: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+    func forward(_ raw: UnsafeRawPointer) -> UnsafeMutablePointer<Float> {
+        let input = raw.assumingMemoryBound(to: Float.self)
         for i in 0..<file.layerCount {
             let layer = layers[i]
             let x = layer.x.map { UnsafePointer($0) } ?? input, out = layer.y!
@@ -387,10 +435,38 @@ public struct RuntimeModel {
             case .nearestNeighbours:
                 runNeighbours(layer, x, into: out)
             case .add:
-                let x2 = layer.x2.map { UnsafePointer($0) } ?? input
-                for j in 0..<layer.outputs { out[j] = x[j] + x2[j] }
+                let x2 = layer.x2.map { UnsafePointer($0) } ?? input, row = layer.spatial
+                if row == layer.outputs {
+                    for j in 0..<layer.outputs { out[j] = x[j] + x2[j] }
+                } else { // a row (a bias) added to every row of x
+                    for r in 0..<layer.outputs / row { for j in 0..<row { out[r * row + j] = x[r * row + j] + x2[j] } }
+                }
             case .copy:
                 if x != UnsafePointer(out) { out.update(from: x, count: layer.outputs) }
+            case .embedding:
+                // As the graph's op: a row of NaN for an id outside the vocabulary.
+                let ids = raw.assumingMemoryBound(to: Int32.self), width = layer.spatial, table = layer.weight!
+                for t in 0..<layer.inputs {
+                    let id = Int(ids[t]), row = out + t * width
+                    if id >= 0 && id < layer.k { row.update(from: table + id * width, count: width) } else { row.update(repeating: .nan, count: width) }
+                }
+            case .layerNorm:
+                Kernels.layerNorm(x, gamma: layer.weight!, beta: layer.bias!, rows: layer.inputs / layer.spatial, width: layer.spatial,
+                                  epsilon: layer.epsilon, into: out, mean: nil, inverseStd: nil)
+            case .matmul:
+                // The graph's MatMul call, so the runtime's products are the executor's bits.
+                let (k, n, transposed) = layer.product
+                Kernels.gemm(.none, transposed ? .transposed : .none, m: layer.inputs / k, n: n, k: k, alpha: 1, a: x, lda: k,
+                             b: layer.weight!, ldb: transposed ? k : n, beta: 0, c: out, ldc: n)
+            case .slice:
+                let (start, count, width) = layer.columns
+                for r in 0..<layer.outputs / count { (out + r * count).update(from: x + r * width + start, count: count) }
+            case .attention:
+                let (heads, causal, t) = layer.attention
+                Kernels.attention(q: x, k: layer.x2.map { UnsafePointer($0) } ?? input, v: layer.x3.map { UnsafePointer($0) } ?? input,
+                                  length: t, width: layer.spatial, heads: heads, causal: causal, weights: attentionWeights!, into: out)
+            case .gelu:
+                Kernels.gelu(x, into: out, count: layer.outputs)
             }
         }
         if file.outputKind == .probabilities {

@@ -79,6 +79,11 @@ public func infer_run(_ handle: OpaquePointer?, _ input: UnsafePointer<Float>?, 
                       _ output: UnsafeMutablePointer<Float>?, _ outputLength: Int) -> Int32 {
     guard let m = model(handle) else { return argumentError("model is NULL or not open") }
     guard let input, let output else { return argumentError("input and output must not be NULL") }
+    guard !m.pointee.file.inputIsTokens else {
+        var e = ErrorMessage()
+        e.append("this is a sequence model: its input is token ids, not floats")
+        return InferStatus.shape.rawValue
+    }
     guard inputLength == m.pointee.inputLength, outputLength == m.pointee.outputLength else {
         var e = ErrorMessage()
         e.append("the model takes "); e.append(m.pointee.inputLength); e.append(" inputs and gives ")

@@ -26,6 +26,7 @@ public enum GraphFormat {
     public enum Op: UInt32, CaseIterable, Sendable {
         case dense = 1, relu = 2, elu = 3, sigmoid = 4, tanh = 5, conv2d = 6, maxPool2d = 7, avgPool2d = 8
         case channelAffine = 9, reshape = 10, add = 11, kernel = 12, pairwiseVote = 13, nearestNeighbours = 14
+        case embedding = 15, layerNorm = 16, matmul = 17, slice = 18, attention = 19, gelu = 20
 
         public var name: String {
             switch self {
@@ -43,6 +44,12 @@ public enum GraphFormat {
             case .kernel: "kernel"
             case .pairwiseVote: "pairwiseVote"
             case .nearestNeighbours: "nearestNeighbours"
+            case .embedding: "embedding"
+            case .layerNorm: "layerNorm"
+            case .matmul: "matmul"
+            case .slice: "slice"
+            case .attention: "attention"
+            case .gelu: "gelu"
             }
         }
 
@@ -54,9 +61,9 @@ public enum GraphFormat {
         /// Inputs and outputs a node of this op has.
         public var arity: (inputs: Int, outputs: Int) {
             switch self {
-            case .dense, .conv2d, .channelAffine, .nearestNeighbours: (3, 1)
-            case .add, .kernel: (2, 1)
-            case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote: (1, 1)
+            case .dense, .conv2d, .channelAffine, .nearestNeighbours, .layerNorm, .attention: (3, 1)
+            case .add, .kernel, .embedding, .matmul: (2, 1)
+            case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote, .slice, .gelu: (1, 1)
             }
         }
 

@@ -268,8 +268,8 @@ extension ModelFile {
                     throw fail("planned bytes misaligned or outside the plan")
                 }
                 if role == .input {
-                    guard v == input, value.element == .float32, elements == inputLength else {
-                        throw fail("the one input must be the header's, float32, of the header's input length")
+                    guard v == input, elements == inputLength else {
+                        throw fail("the one input must be the header's, of the header's input length")
                     }
                 } else {
                     guard let p = value.producer, p < nodes else { throw fail("producer out of range") }
@@ -282,8 +282,8 @@ extension ModelFile {
     /// Checks every node (op, value ids, order, shapes, arguments) and returns the scratch the
     /// runtime needs for them.
     private static func validateNodes(base: UnsafeRawPointer, section: GraphSection, tensors: Int,
-                                      tensorTable: Int) throws(InferStatus) -> (Int, Int, Int, Int) {
-        var columns = 0, neighbours = 0, localLinear = 0, dense = 0
+                                      tensorTable: Int) throws(InferStatus) -> (Int, Int, Int, Int, Int) {
+        var columns = 0, neighbours = 0, localLinear = 0, dense = 0, attention = 0
         for i in 0..<section.nodeCount {
             let r = section.nodeTable + i * GraphFormat.nodeRecordSize
             func fail(_ text: StaticString) -> InferStatus {
@@ -323,7 +323,9 @@ extension ModelFile {
             }
             func parameter(_ j: Int) -> ValueRecord? { let p = value(j); return p.role == .parameter ? p : nil }
             func floatData(_ v: ValueRecord) -> Bool { v.role != .parameter && v.element == .float32 }
-            guard floatData(x), y.element == .float32 else { throw fail("reads or writes a value that is not float32 data") }
+            guard op == .embedding ? x.element == .int32 && x.role == .input : floatData(x), y.element == .float32 else {
+                throw fail("reads or writes a value of the wrong element type (embeddings read the int32 input, the rest float32 data)")
+            }
             switch op {
             case .dense:
                 guard let w = parameter(1), let b = parameter(2), w.rank == 2, w.dims.0 == x.count, b.rank == 1,
@@ -334,9 +336,49 @@ extension ModelFile {
             case .relu, .elu, .sigmoid, .tanh, .reshape:
                 guard y.count == x.count else { throw fail("output length differs from the input's") }
             case .add:
-                guard floatData(value(1)), value(1).count == x.count, y.count == x.count else {
-                    throw fail("add needs two float inputs and an output of one length")
+                let b = value(1), row = lastDimension(x)
+                guard b.element == .float32, b.count == x.count || (b.count == row && x.count % row == 0), y.count == x.count else {
+                    throw fail("add needs two float inputs, the second of the first's length or of its last dimension, and an output of the first's length")
                 }
+            case .embedding:
+                guard let table = parameter(1), table.rank == 2, x.rank == 1, y.rank == 2, y.dims.0 == x.dims.0, y.dims.1 == table.dims.1 else {
+                    throw fail("embedding needs int32 ids [T], a table [V, C] and y [T, C]")
+                }
+            case .layerNorm:
+                let d = lastDimension(x)
+                guard let gamma = parameter(1), let beta = parameter(2), gamma.count == d, beta.count == d, gamma.rank == 1, beta.rank == 1,
+                      y.count == x.count, d > 0 else {
+                    throw fail("layer norm needs x [..., D], γ [D], β [D]")
+                }
+                if let e = arg("epsilon"), e.type != .floats || e.count != 1 || !(e.float(0) > 0 && e.float(0) < 1) {
+                    throw fail("layer norm's epsilon must be one float in (0, 1)")
+                }
+            case .matmul:
+                guard let w = parameter(1), w.rank == 2, let t = ints("transposeB", 1), (0...1).contains(t.int(0)) else {
+                    throw fail("matmul needs a weight [K, N] (or [N, K] with transposeB 1) and a transposeB argument")
+                }
+                let (k, n) = t.int(0) == 1 ? (w.dims.1, w.dims.0) : (w.dims.0, w.dims.1)
+                guard lastDimension(x) == k, y.count == x.count / k * n, lastDimension(y) == n else {
+                    throw fail("matmul shapes do not fit: x [..., K], y [..., N]")
+                }
+            case .slice:
+                guard let c = ints("columns", 2) else { throw fail("slice needs columns [start, count]") }
+                let n = lastDimension(x), start = c.int(0), count = c.int(1)
+                guard start >= 0, count >= 1, start <= n, count <= n - start, lastDimension(y) == count, y.count == x.count / n * count else {
+                    throw fail("slice columns outside the input, or an output of another shape")
+                }
+            case .attention:
+                guard let h = ints("heads", 1), let c = ints("causal", 1), (0...1).contains(c.int(0)), x.rank == 2,
+                      floatData(value(1)), floatData(value(2)), value(1).dims == x.dims, value(2).dims == x.dims, value(1).rank == 2,
+                      value(2).rank == 2, y.dims == x.dims, y.rank == 2 else {
+                    throw fail("attention needs q, k, v and y of one shape [T, D], and heads and causal arguments")
+                }
+                guard h.int(0) >= 1, x.dims.1 % h.int(0) == 0, x.dims.0 <= 1 << 12, h.int(0) * x.dims.0 * x.dims.0 <= 1 << 26 else {
+                    throw fail("attention heads must divide the width, and heads × T² stay below 2²⁶")
+                }
+                attention = max(attention, h.int(0) * x.dims.0 * x.dims.0)
+            case .gelu:
+                guard y.count == x.count else { throw fail("output length differs from the input's") }
             case .conv2d:
                 guard let g = ints("geometry", 6), let wv = parameter(1), let b = parameter(2), x.rank == 3, wv.rank == 4,
                       y.rank == 3, b.rank == 1 else {
@@ -399,7 +441,18 @@ extension ModelFile {
                 }
             }
         }
-        return (columns, neighbours, localLinear, dense)
+        return (columns, neighbours, localLinear, dense, attention)
+    }
+
+    /// The last dimension of a value (1 for a scalar).
+    public static func lastDimension(_ v: ValueRecord) -> Int {
+        switch v.rank {
+        case 0: 1
+        case 1: v.dims.0
+        case 2: v.dims.1
+        case 3: v.dims.2
+        default: v.dims.3
+        }
     }
 
     /// A conv2d node's geometry from its value records and `geometry` argument (validated).

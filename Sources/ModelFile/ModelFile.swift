@@ -32,6 +32,10 @@ public struct ModelFile {
     public let graph: GraphSection?
     /// Widest dense input (0 without dense layers): the scratch `Kernels.denseOne` needs.
     public let maxDenseInputs: Int
+    /// Floats of attention weights the largest attention node needs (heads × T²; 0 without one).
+    public let maxAttention: Int
+    /// Whether the input is token ids (int32) rather than floats: a sequence model.
+    public var inputIsTokens: Bool { graph.map { value($0.inputValue).element == .int32 } ?? false }
 
     public var inputLength: Int { inputChannels * inputHeight * inputWidth }
     /// Whether PNG input can be prepared for this model (one channel of image pixels).
@@ -106,7 +110,7 @@ public struct ModelFile {
     /// Reads the file as the `ModelFile` fields describe it (used by the version-2 reader).
     init(base: UnsafeRawPointer, length: Int, nodes: Int, tensors: Int, tensorTable: Int, input: (Int, Int, Int),
          outputLength: Int, outputKind: ModelFormat.OutputKind, inputEncoding: ModelFormat.InputEncoding,
-         scratch: (columns: Int, neighbours: Int, localLinear: Int, denseInputs: Int), graph: GraphSection) {
+         scratch: (columns: Int, neighbours: Int, localLinear: Int, denseInputs: Int, attention: Int), graph: GraphSection) {
         self.base = base
         self.length = length
         layerCount = nodes
@@ -118,7 +122,7 @@ public struct ModelFile {
         self.outputKind = outputKind
         self.inputEncoding = inputEncoding
         maxWidth = 0
-        (maxColumns, maxNeighbours, maxLocalLinear, maxDenseInputs) = scratch
+        (maxColumns, maxNeighbours, maxLocalLinear, maxDenseInputs, maxAttention) = scratch
         version = 2
         self.graph = graph
     }
@@ -270,6 +274,7 @@ public struct ModelFile {
         self.maxNeighbours = maxNeighbours
         self.maxLocalLinear = maxLocalLinear
         maxDenseInputs = maxDense
+        maxAttention = 0
     }
 
     /// Tensors: known dtype, sane shape, aligned data inside the data area (`dataOffset` to

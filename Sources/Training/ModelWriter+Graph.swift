@@ -1,4 +1,5 @@
 import Graph
+import LowLevel
 import ModelFile
 
 /// Inference graphs as version-2 model files: the nodes as they are, the weights in the file, and
@@ -20,7 +21,6 @@ extension ModelWriter {
             throw fail("a model file holds a graph with one input and one output; this one has \(graph.inputs.count) and \(graph.outputs.count)")
         }
         let input = graph.inputs[0], output = graph.outputs[0]
-        guard graph.type(of: input).element == .float32 else { throw fail("the graph's input must be float32") }
         // The input keeps its bytes for the whole pass (a prepared PNG is written there).
         let plan: MemoryPlan
         do {
@@ -31,8 +31,8 @@ extension ModelWriter {
         var file = GraphFile()
         var index = [Int?](repeating: nil, count: graph.values.count)
         func valueName(_ id: ValueID) -> String { graph.values[id.index].name }
-        file.values.append(GraphFile.Value(name: valueName(input), role: .input, shape: graph.type(of: input).shape,
-                                           arenaOffset: plan.values[input.index].offset))
+        file.values.append(GraphFile.Value(name: valueName(input), element: graph.type(of: input).element == .int32 ? .int32 : .float32,
+                                           role: .input, shape: graph.type(of: input).shape, arenaOffset: plan.values[input.index].offset))
         index[input.index] = 0
         func parameter(_ id: ValueID, name: String? = nil, _ contents: [Float]? = nil) throws(ModelWriteError) -> Int {
             if contents == nil, let i = index[id.index] { return i }
@@ -49,6 +49,21 @@ extension ModelWriter {
             return try parameter(id)
         }
         for node in graph.nodes {
+            // Nodes without inputs are constants: their values go in the file as parameters.
+            if node.op == .constant || node.op == .sinusoidalPositions {
+                let y = node.outputs[0], type = graph.type(of: y)
+                var table = [Float](repeating: node.attributes.float("value"), count: type.elementsPerSample)
+                if node.op == .sinusoidalPositions {
+                    table.withUnsafeMutableBufferPointer {
+                        Kernels.sinusoidalPositions(positions: type.shape[0], width: type.shape[1], into: $0.baseAddress!)
+                    }
+                }
+                let i = file.parameter(ModelTensor(name: valueName(y).isEmpty ? node.name : valueName(y),
+                                                   shape: type.shape.isEmpty ? [1] : type.shape, values: table))
+                file.values[i].shape = type.shape
+                index[y.index] = i
+                continue
+            }
             let op: GraphFormat.Op
             let inputs: [Int]
             var arguments: [(name: String, value: GraphFile.Argument)] = []
@@ -83,9 +98,33 @@ extension ModelWriter {
             case .reshape:
                 op = .reshape
                 inputs = [try read(node.inputs[0])]
-            case .add where node.inputs.count == 2 && graph.type(of: node.inputs[0]) == graph.type(of: node.inputs[1]):
+            case .add where node.inputs.count == 2 && (graph.type(of: node.inputs[0]) == graph.type(of: node.inputs[1])
+                                                       || isRow(graph.type(of: node.inputs[1]), of: graph.type(of: node.inputs[0]))
+                                                       || graph.type(of: node.inputs[0]).shape == graph.type(of: node.inputs[1]).shape):
                 op = .add
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .embedding:
+                op = .embedding
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .layerNorm:
+                op = .layerNorm
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+                arguments = [("epsilon", .floats([1e-5]))]
+            case .matmul where !graph.type(of: node.inputs[1]).isBatched:
+                op = .matmul
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+                arguments = [("transposeB", .ints([node.attributes.int("transposeB")]))]
+            case .slice:
+                op = .slice
+                inputs = [try read(node.inputs[0])]
+                arguments = [("columns", .ints([node.attributes.int("start"), node.attributes.int("count")]))]
+            case .attention:
+                op = .attention
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
+                arguments = [("heads", .ints([node.attributes.int("heads")])), ("causal", .ints([node.attributes.int("causal")]))]
+            case .gelu:
+                op = .gelu
+                inputs = [try read(node.inputs[0])]
             case .kernel:
                 op = .kernel
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
@@ -106,7 +145,8 @@ extension ModelWriter {
                 default: break
                 }
             default:
-                throw fail("node '\(node.name)' (\(node.op.rawValue)\(node.op == .add ? " with broadcasting" : "")) has no version-2 op yet")
+                let detail = node.op == .add ? " with this broadcasting" : node.op == .matmul ? " of two computed values" : ""
+                throw fail("node '\(node.name)' (\(node.op.rawValue)\(detail)) has no version-2 op yet")
             }
             let y = node.outputs[0]
             let valueName = graph.values[y.index].name.isEmpty ? node.name : graph.values[y.index].name
@@ -123,5 +163,10 @@ extension ModelWriter {
         file.output = out
         file.planBytes = plan.totalBytes
         return file
+    }
+
+    /// Whether `b` is one unbatched row that broadcasts over `a`'s last dimension (a bias).
+    private static func isRow(_ b: TensorType, of a: TensorType) -> Bool {
+        !b.isBatched && b.shape.count == 1 && b.shape.first == a.shape.last
     }
 }

@@ -38,6 +38,7 @@ nonisolated(unsafe) private let imageModel: (bytes: UnsafeMutableRawBufferPointe
         writeSeed(try! ModelWriter.encode(network: network, inputShape: (1, 28, 28), inputEncoding: .pixels, version: 1),
                   to: prefix + "-mlp-v1.bin")
         writeSeed(residualModel(), to: prefix + "-residual-v2.bin")
+        writeSeed(transformerModel(), to: prefix + "-gpt-v2.bin")
         writeSeed(try! ModelWriter.encode(stages: [
             .affine(scale: [2, 1, 1], shift: [0, -1, 0]),
             .kernel(.gaussian(sigma: 2), points: [0, 0, 1, 0, 0, 1, 1, 1, 0], count: 3, dimension: 3),
@@ -71,6 +72,17 @@ private func residualModel() -> [UInt8] {
     var rng = RandomGenerator(seed: 2)
     for id in graph.parameters { values[id.index] = (0..<graph.type(of: id).elementsPerSample).map { _ in rng.nextUniform() - 0.5 } }
     return try! ModelWriter.encodeGraph(graph, values: values, description: .init(inputShape: (1, 4, 4), outputKind: .values,
+                                                                                  inputEncoding: .floats))
+}
+
+/// A tiny GPT (2 blocks, width 8, context 4) with random weights: embeddings, layer norms,
+/// products, slices, attention, GELU.
+private func transformerModel() -> [UInt8] {
+    let (graph, _, _) = try! GPTGraph.inference(GPTConfig(vocabulary: 5, layers: 2, heads: 2, width: 8, context: 4))
+    var values: TensorValues = [:]
+    var rng = RandomGenerator(seed: 3)
+    for id in graph.parameters { values[id.index] = (0..<graph.type(of: id).elementsPerSample).map { _ in rng.nextUniform() - 0.5 } }
+    return try! ModelWriter.encodeGraph(graph, values: values, description: .init(inputShape: (1, 1, 4), outputKind: .values,
                                                                                   inputEncoding: .floats))
 }
 
@@ -115,7 +127,16 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let y = UnsafeMutablePointer<Float>.allocate(capacity: max(outputs, 1))
     defer { x.deallocate(); y.deallocate() }
     x.initialize(repeating: 0.5, count: inputs)
-    precondition(infer_run(handle, x, inputs, y, outputs) == 0)
+    let model = UnsafeMutablePointer<RuntimeModel>(handle!)
+    if model.pointee.file.inputIsTokens {
+        // A sequence model: token ids in (every id, in range or not), not floats.
+        precondition(infer_run(handle, x, inputs, y, outputs) == 7)
+        let ids = UnsafeMutableRawPointer(x).bindMemory(to: Int32.self, capacity: inputs)
+        for i in 0..<inputs { ids[i] = Int32(truncatingIfNeeded: i &* 7 &- 3) }
+        _ = model.pointee.run(tokens: ids)
+    } else {
+        precondition(infer_run(handle, x, inputs, y, outputs) == 0)
+    }
     return 0
 }
 

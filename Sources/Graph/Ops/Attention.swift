@@ -1,4 +1,5 @@
 import Glibc
+import LowLevel
 
 /// Multi-head scaled dot-product attention of q, k, v [batch, T, D] with `heads` heads (argument;
 /// head h uses columns h·D/H ..< (h+1)·D/H): per head, y = softmax(QKᵀ/√d_head)·V, and with
@@ -26,35 +27,11 @@ enum Attention: Operator {
 
     static func forward(_ node: NodeRun) {
         let t = node.inputTypes[0].shape[0], d = node.inputTypes[0].shape[1], heads = node.attributes.int("heads")
-        let dh = d / heads, scale = 1 / Float(dh).squareRoot(), causal = node.attributes.int("causal") != 0
-        let q = node.input(0), k = node.input(1), v = node.input(2), y = node.output(0), weights = node.floatBuffer(0)
+        let causal = node.attributes.int("causal") != 0, weights = node.floatBuffer(0)
         for n in 0..<node.rows {
             let base = n * t * d
-            for h in 0..<heads {
-                let p = weights + (n * heads + h) * t * t
-                for i in 0..<t {
-                    let qi = q + base + i * d + h * dh, row = p + i * t
-                    let visible = causal ? i + 1 : t
-                    var largest = -Float.infinity
-                    for j in 0..<visible {
-                        let kj = k + base + j * d + h * dh
-                        var s: Float = 0
-                        for c in 0..<dh { s += qi[c] * kj[c] }
-                        row[j] = s * scale
-                        largest = max(largest, row[j])
-                    }
-                    var sum: Float = 0
-                    for j in 0..<visible { row[j] = expf(row[j] - largest); sum += row[j] }
-                    for j in 0..<visible { row[j] /= sum }
-                    for j in visible..<t { row[j] = 0 }
-                    let yi = y + base + i * d + h * dh
-                    for c in 0..<dh { yi[c] = 0 }
-                    for j in 0..<visible {
-                        let vj = v + base + j * d + h * dh, w = row[j]
-                        for c in 0..<dh { yi[c] += w * vj[c] }
-                    }
-                }
-            }
+            Kernels.attention(q: node.input(0) + base, k: node.input(1) + base, v: node.input(2) + base, length: t, width: d,
+                              heads: heads, causal: causal, weights: weights + n * heads * t * t, into: node.output(0) + base)
         }
     }
 

@@ -1,3 +1,5 @@
+import LowLevel
+
 /// Layer normalisation over the last dimension of x [..., D], with γ and β [D]:
 /// y = γ·(x − μ)/√(σ² + ε) + β, μ and σ² of each row (biased variance, ε = 1e-5, as PyTorch).
 /// Each row's mean and 1/σ are saved for backward.
@@ -21,20 +23,9 @@ enum LayerNorm: Operator {
 
     static func forward(_ node: NodeRun) {
         let d = node.inputTypes[0].shape.last!, rows = node.inputCount(0) / d
-        let x = node.input(0), gamma = node.input(1), beta = node.input(2), y = node.output(0)
-        let mean = node.floatBuffer(0), inverseStd = mean + rows
-        for r in 0..<rows {
-            let xr = x + r * d, yr = y + r * d
-            var m: Float = 0
-            for i in 0..<d { m += xr[i] }
-            m /= Float(d)
-            var v: Float = 0
-            for i in 0..<d { let e = xr[i] - m; v += e * e }
-            let s = 1 / (v / Float(d) + epsilon).squareRoot()
-            for i in 0..<d { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
-            mean[r] = m
-            inverseStd[r] = s
-        }
+        let mean = node.floatBuffer(0)
+        Kernels.layerNorm(node.input(0), gamma: node.input(1), beta: node.input(2), rows: rows, width: d, epsilon: epsilon,
+                          into: node.output(0), mean: mean, inverseStd: mean + rows)
     }
 
     static func backward(_ node: NodeRun) {

@@ -1,3 +1,4 @@
+import LowLevel
 import Glibc
 
 /// The course's sinusoidal positional encoding as a [T, D] table (unbatched; no inputs, arguments
@@ -12,14 +13,8 @@ enum SinusoidalPositions: Operator {
     }
 
     static func forward(_ node: NodeRun) {
-        let shape = node.outputTypes[0].shape, t = shape[0], d = shape[1], y = node.output(0)
-        for position in 0..<t {
-            for i in 0..<d / 2 {
-                let angle = Double(position) / pow(10_000, Double(2 * i) / Double(d))
-                y[position * d + 2 * i] = Float(Glibc.sin(angle))
-                y[position * d + 2 * i + 1] = Float(Glibc.cos(angle))
-            }
-        }
+        let shape = node.outputTypes[0].shape
+        Kernels.sinusoidalPositions(positions: shape[0], width: shape[1], into: node.output(0))
     }
 
     static func backward(_ node: NodeRun) {}

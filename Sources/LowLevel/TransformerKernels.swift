@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The transformer's forward arithmetic, shared by the graph's ops (`LayerNorm`, `Attention`,
+/// `SinusoidalPositions`) and the C runtime, so both give the same bits.
+extension Kernels {
+    /// Layer normalisation of `rows` rows of `width`: y = γ·(x − μ)/√(σ² + ε) + β with each row's
+    /// mean and biased variance. Each row's μ and 1/σ go to `mean` and `inverseStd` when given.
+    public static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                 rows: Int, width d: Int, epsilon: Float, into y: UnsafeMutablePointer<Float>,
+                                 mean: UnsafeMutablePointer<Float>?, inverseStd: UnsafeMutablePointer<Float>?) {
+        for r in 0..<rows {
+            let xr = x + r * d, yr = y + r * d
+            var m: Float = 0
+            for i in 0..<d { m += xr[i] }
+            m /= Float(d)
+            var v: Float = 0
+            for i in 0..<d { let e = xr[i] - m; v += e * e }
+            let s = 1 / (v / Float(d) + epsilon).squareRoot()
+            for i in 0..<d { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
+            mean?[r] = m
+            inverseStd?[r] = s
+        }
+    }
+
+    /// Multi-head scaled dot-product attention over one sequence: q, k, v and y are [t, d], head h
+    /// the columns h·d/heads ..< (h+1)·d/heads; y = softmax(QKᵀ/√d_head)·V per head, position i
+    /// seeing only j ≤ i when `causal`. `weights` receives the attention weights [heads, t, t]
+    /// (zero where masked). Plain loops, as llm.c's.
+    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, length t: Int, width d: Int,
+                                 heads: Int, causal: Bool, weights: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let dh = d / heads, scale = 1 / Float(dh).squareRoot()
+        for h in 0..<heads {
+            let p = weights + h * t * t
+            for i in 0..<t {
+                let qi = q + i * d + h * dh, row = p + i * t
+                let visible = causal ? i + 1 : t
+                var largest = -Float.infinity
+                for j in 0..<visible {
+                    let kj = k + j * d + h * dh
+                    var s: Float = 0
+                    for c in 0..<dh { s += qi[c] * kj[c] }
+                    row[j] = s * scale
+                    largest = max(largest, row[j])
+                }
+                var sum: Float = 0
+                for j in 0..<visible { row[j] = expf(row[j] - largest); sum += row[j] }
+                for j in 0..<visible { row[j] /= sum }
+                for j in visible..<t { row[j] = 0 }
+                let yi = y + i * d + h * dh
+                for c in 0..<dh { yi[c] = 0 }
+                for j in 0..<visible {
+                    let vj = v + j * d + h * dh, w = row[j]
+                    for c in 0..<dh { yi[c] += w * vj[c] }
+                }
+            }
+        }
+    }
+
+    /// The course's sinusoidal positions [positions, width]: W[t, 2i] = sin(t / 10000^(2i/width)),
+    /// W[t, 2i+1] = cos(·).
+    public static func sinusoidalPositions(positions: Int, width d: Int, into y: UnsafeMutablePointer<Float>) {
+        for position in 0..<positions {
+            for i in 0..<d / 2 {
+                let angle = Double(position) / pow(10_000, Double(2 * i) / Double(d))
+                y[position * d + 2 * i] = Float(sin(angle))
+                y[position * d + 2 * i + 1] = Float(cos(angle))
+            }
+        }
+    }
+}

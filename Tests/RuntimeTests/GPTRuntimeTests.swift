@@ -1,0 +1,121 @@
+import Testing
+import Foundation
+import Graph
+import Infer
+import InferC
+import LowLevel
+import MallocCounter
+import ModelFile
+import Training
+
+/// A trained GPT as a version-2 model file, run by the C runtime: its logits are the graph
+/// executor's bit for bit (the same kernels: the products through the same GEMM calls, layer norm
+/// and attention through `Kernels`), greedy continuations agree token for token, a window
+/// allocates nothing, and `infer_run` refuses token input.
+@Suite(.serialized) struct GPTRuntimeTests {
+    init() { BLAS.configure(threads: 1) }
+
+    static let text: [UInt8] = Array(String(repeating: "the cat sat on the mat. a dog ran to the cat. ", count: 60).utf8)
+
+    static func trained(biases: Bool, sinusoidal: Bool) throws -> (GPTTrainer, TextCorpus) {
+        let corpus = try TextCorpus(text: text)
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: 2, heads: 2, width: 16, context: 12,
+                              sinusoidalPositions: sinusoidal)
+        shape.biases = biases
+        shape.dropout = 0.1 // training only: the file's graph has none
+        var config = GPTTrainingConfig()
+        config.iterations = 40
+        config.batch = 4
+        config.learningRate = 1e-2
+        config.warmup = 5
+        let trainer = try GPTTrainer(gpt: try GPTGraph(shape), config: config)
+        try corpus.train.withUnsafeBufferPointer { train in for _ in 0..<config.iterations { _ = try trainer.step(train) } }
+        return (trainer, corpus)
+    }
+
+    @Test(arguments: [(true, false), (false, true)])
+    func runtimeMatchesTheExecutor(biases: Bool, sinusoidal: Bool) throws {
+        let (trainer, corpus) = try Self.trained(biases: biases, sinusoidal: sinusoidal)
+        let bytes = try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary)
+        let opened = try OpenModel(bytes)
+        let model = UnsafeMutablePointer<RuntimeModel>(opened.handle)
+        let t = trainer.gpt.config.context, v = trainer.gpt.config.vocabulary
+        #expect(model.pointee.file.inputIsTokens && model.pointee.inputLength == t && model.pointee.outputLength == t * v)
+        let ops = (0..<model.pointee.file.layerCount).map { model.pointee.file.node($0).op }
+        #expect(ops.contains(.attention) && ops.contains(.layerNorm) && ops.contains(.gelu) && ops.contains(.embedding))
+        // infer_run takes floats: a sequence model refuses it.
+        #expect(opened.run([Float](repeating: 0, count: t)).status == InferStatus.shape.rawValue)
+        #expect(String(cString: infer_last_error()).contains("sequence model"))
+
+        let executor = trainer.executor
+        executor.rows = 1
+        defer { executor.rows = trainer.config.batch }
+        var rng = SeededRandom(seed: 3)
+        var window = [Int32](repeating: 0, count: t)
+        for _ in 0..<5 {
+            for i in 0..<t { window[i] = Int32(Int(rng.uniform(0, Float(v) - 0.01))) }
+            _ = executor.intView(of: trainer.gpt.tokens).update(fromContentsOf: window)
+            executor.forward(training: false)
+            let expected = Array(executor.view(of: trainer.gpt.logits))
+            let got = window.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: model.pointee.run(tokens: $0.baseAddress!), count: t * v)) }
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "logits differ from the executor's")
+        }
+        // A window allocates nothing.
+        window.withUnsafeBufferPointer { ids in
+            malloc_counter_start()
+            for _ in 0..<5 { _ = model.pointee.run(tokens: ids.baseAddress!) }
+            #expect(malloc_counter_stop() == 0)
+        }
+
+        // Greedy continuations: the trainer's, and one through the runtime (the window cropped and
+        // padded as the trainer does).
+        let prompt = Array("the ".utf8).map { byte in Int32(corpus.vocabulary.firstIndex(of: byte)!) }
+        var swift = [Int32](repeating: 0, count: prompt.count + 30), scratch = [Float](repeating: 0, count: v)
+        prompt.withUnsafeBufferPointer { p in
+            swift.withUnsafeMutableBufferPointer { out in
+                scratch.withUnsafeMutableBufferPointer { trainer.generate(prompt: p, count: 30, temperature: 0, topK: 0, seed: 1, into: out, scratch: $0) }
+            }
+        }
+        var runtime = prompt
+        while runtime.count < prompt.count + 30 {
+            let n = min(runtime.count, t), start = runtime.count - n
+            for i in 0..<t { window[i] = i < n ? runtime[start + i] : 0 }
+            let logits = window.withUnsafeBufferPointer { model.pointee.run(tokens: $0.baseAddress!) }
+            runtime.append(Int32(Kernels.argmax(logits + (n - 1) * v, count: v)))
+        }
+        #expect(runtime == swift, "greedy continuations differ")
+    }
+
+    /// Corrupt transformer records are refused with the node named.
+    @Test func corruptTransformerNodesAreFormatErrors() throws {
+        let (trainer, corpus) = try Self.trained(biases: true, sinusoidal: false)
+        var config = trainer.gpt.config
+        config.dropout = 0
+        let inference = try GPTGraph.inference(config)
+        let weights = Dictionary(trainer.namedTensors.map { ($0.name, Array($0.values)) }, uniquingKeysWith: { a, _ in a })
+        var values: TensorValues = [:]
+        for id in inference.graph.parameters { values[id.index] = weights[inference.graph.values[id.index].name] }
+        let good = try ModelWriter.graphFile(inference.graph, values: values)
+        let description = ModelWriter.Description(inputShape: (1, 1, config.context), outputKind: .values, inputEncoding: .floats)
+        _ = try OpenModel(try ModelWriter.serialise(graph: good, description: description))
+        func rejected(_ expected: String, _ change: (inout GraphFile) -> Void) throws {
+            var file = good
+            change(&file)
+            try GraphFileTests.expectFormatError(try ModelWriter.serialise(graph: file, description: description), expected)
+        }
+        func node(_ op: GraphFormat.Op) -> Int { good.nodes.firstIndex { $0.op == op }! }
+        func argument(_ file: inout GraphFile, _ op: GraphFormat.Op, _ name: String, _ value: GraphFile.Argument) {
+            let n = node(op), a = file.nodes[n].arguments.firstIndex { $0.name == name }!
+            file.nodes[n].arguments[a].value = value
+        }
+        try rejected("heads must divide") { argument(&$0, .attention, "heads", .ints([3])) }
+        try rejected("slice columns outside") { argument(&$0, .slice, "columns", .ints([40, 16])) }
+        try rejected("matmul shapes do not fit") { argument(&$0, .matmul, "transposeB", .ints([0])) }
+        try rejected("epsilon") { argument(&$0, .layerNorm, "epsilon", .floats([-1])) }
+        try rejected("wrong element type") { file in
+            let e = node(.embedding)
+            file.nodes[e].inputs[0] = file.nodes[e].inputs[1] // the table as ids: float32
+        }
+        _ = corpus
+    }
+}
