@@ -51,6 +51,23 @@ set -e
 [ "$status" -eq 1 ] || { echo "valgrind on broken PNGs: exit $status (3 means memory errors or leaks)"; exit 1; }
 echo "valgrind: no errors, no leaks"
 
+# Text generation from C: a small character GPT trained for a few seconds, its file continued
+# by examples/c/generate, the same text twice for one seed, and under valgrind.
+text_dir="${TINYSHAKESPEARE_DIR:-$(cd .. && pwd)/shared/data/tinyshakespeare}"
+if [ -f "$text_dir/input.txt" ]; then
+    swift build -c release --product train > /dev/null
+    .build/release/train --model gpt --data "$text_dir" --layers 1 --heads 2 --width 32 --context 32 --iters 60 \
+        --eval-every 60 --eval-iters 2 --output "$work/gpt.bin" > /dev/null 2>&1
+    examples/c/build/release/generate "$work/gpt.bin" "ROMEO:" 80 0.8 7 > "$work/gen1.txt"
+    examples/c/build/release/generate "$work/gpt.bin" "ROMEO:" 80 0.8 7 > "$work/gen2.txt"
+    grep -q "^ROMEO:" "$work/gen1.txt" && cmp -s "$work/gen1.txt" "$work/gen2.txt" || { echo "generate: no prompt or not deterministic"; exit 1; }
+    LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
+        examples/c/build/release/generate "$work/gpt.bin" "ROMEO:" 20 > /dev/null
+    echo "C generation: $(head -c 60 "$work/gen1.txt" | tr '\n' ' ')... (deterministic; valgrind clean)"
+else
+    echo "no Tiny Shakespeare at $text_dir: C generation not checked"
+fi
+
 # The installed library (scripts/install.sh), linked shared and fully static: the static program
 # needs no shared library (ldd), so it runs with the toolchain out of reach, and says what the
 # shared one says.

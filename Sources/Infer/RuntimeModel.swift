@@ -112,6 +112,8 @@ public struct RuntimeModel {
     var neighbourIndices: UnsafeMutablePointer<Int32>?
     var localLinearScratch: UnsafeMutablePointer<Double>?
     var image: ImageScratch?
+    /// Sequence models: the window of tokens and what generation needs (`RuntimeModel+Sequence`).
+    var sequence: SequenceState?
     /// Peak libpng memory seen so far (for tests and sizing).
     public internal(set) var pngHeapHighWater: Int = 0
 
@@ -158,6 +160,7 @@ public struct RuntimeModel {
         }
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
         if file.maxAttention > 0 { plan.reserve(Float.self, file.maxAttention) }
+        reserveSequence(file, &plan)
         if file.maxNeighbours > 0 {
             plan.reserve(Float.self, file.maxNeighbours)
             plan.reserve(Int32.self, file.maxNeighbours)
@@ -244,6 +247,7 @@ public struct RuntimeModel {
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         let attentionWeights = file.maxAttention > 0 ? cursor.take(Float.self, file.maxAttention) : nil
+        let sequence = takeSequence(file, &cursor)
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
         let neighbourIndices = file.maxNeighbours > 0 ? cursor.take(Int32.self, file.maxNeighbours) : nil
         let localLinear = file.maxLocalLinear > 0
@@ -263,7 +267,7 @@ public struct RuntimeModel {
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot,
                                           sparseIndices: indices, sparseValues: values, columns: columns, attentionWeights: attentionWeights,
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
-                                          localLinearScratch: localLinear, image: image))
+                                          localLinearScratch: localLinear, image: image, sequence: sequence))
         return model
     }
 

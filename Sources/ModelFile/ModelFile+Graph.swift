@@ -203,8 +203,44 @@ extension ModelFile {
         guard output.role == .activation, output.element == .float32, output.count == outputLength else {
             throw fail("corrupt model: the output value is not a float32 activation of output_length elements")
         }
+        let vocabulary = try Self.vocabulary(base: base, section: section, tensorTable: tensorTable, output: output)
         self.init(base: base, length: length, nodes: nodes, tensors: tensors, tensorTable: tensorTable, input: (c, h, w),
-                  outputLength: outputLength, outputKind: outputKind, inputEncoding: encoding, scratch: scratch, graph: section)
+                  outputLength: outputLength, outputKind: outputKind, inputEncoding: encoding, scratch: scratch, graph: section,
+                  vocabulary: vocabulary)
+    }
+
+    /// A sequence model's vocabulary: the parameter named `vocabulary`, the byte each token id
+    /// stands for (as floats). Nil without one; corrupt when its bytes are not distinct integers
+    /// 0…255, one per logit of a position, or the input is not token ids.
+    private static func vocabulary(base: UnsafeRawPointer, section: GraphSection, tensorTable: Int,
+                                   output: ValueRecord) throws(InferStatus) -> Int? {
+        func fail(_ text: StaticString) -> InferStatus { var m = ErrorMessage(); m.append(text); return .format }
+        for v in 0..<section.valueCount {
+            let r = base + section.valueTable + v * GraphFormat.valueRecordSize
+            let matches = ("vocabulary" as StaticString).withUTF8Buffer { name in
+                (0..<name.count).allSatisfy { r.load(fromByteOffset: $0, as: UInt8.self) == name[$0] }
+                    && r.load(fromByteOffset: name.count, as: UInt8.self) == 0
+            }
+            guard matches, let t = valueRecord(base, section.valueTable, v).tensor else { continue }
+            let tensor = tensorRecord(base, tensorTable, t)
+            guard valueRecord(base, section.valueTable, section.inputValue).element == .int32, tensor.rank == 1,
+                  tensor.count == lastDimension(output), tensor.count <= 256 else {
+                throw fail("corrupt model: the vocabulary must hold one byte per logit of a sequence model (at most 256)")
+            }
+            var seen = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            let bytes = (base + tensor.offset).assumingMemoryBound(to: Float.self)
+            for i in 0..<tensor.count {
+                let b = bytes[i]
+                guard b >= 0, b <= 255, b == b.rounded() else { throw fail("corrupt model: a vocabulary entry is not a byte") }
+                let k = Int(b), bit = UInt64(1) << UInt64(k % 64)
+                let word: UInt64
+                switch k / 64 { case 0: word = seen.0; case 1: word = seen.1; case 2: word = seen.2; default: word = seen.3 }
+                guard word & bit == 0 else { throw fail("corrupt model: a byte appears twice in the vocabulary") }
+                switch k / 64 { case 0: seen.0 |= bit; case 1: seen.1 |= bit; case 2: seen.2 |= bit; default: seen.3 |= bit }
+            }
+            return t
+        }
+        return nil
     }
 
     private static func terminated(_ p: UnsafeRawPointer, _ bytes: Int) -> Bool {

@@ -34,6 +34,8 @@ public struct ModelFile {
     public let maxDenseInputs: Int
     /// Floats of attention weights the largest attention node needs (heads × T²; 0 without one).
     public let maxAttention: Int
+    /// A sequence model's vocabulary tensor (the byte of each token id, as floats), if it has one.
+    public let vocabularyTensor: Int?
     /// Whether the input is token ids (int32) rather than floats: a sequence model.
     public var inputIsTokens: Bool { graph.map { value($0.inputValue).element == .int32 } ?? false }
 
@@ -110,7 +112,8 @@ public struct ModelFile {
     /// Reads the file as the `ModelFile` fields describe it (used by the version-2 reader).
     init(base: UnsafeRawPointer, length: Int, nodes: Int, tensors: Int, tensorTable: Int, input: (Int, Int, Int),
          outputLength: Int, outputKind: ModelFormat.OutputKind, inputEncoding: ModelFormat.InputEncoding,
-         scratch: (columns: Int, neighbours: Int, localLinear: Int, denseInputs: Int, attention: Int), graph: GraphSection) {
+         scratch: (columns: Int, neighbours: Int, localLinear: Int, denseInputs: Int, attention: Int), graph: GraphSection,
+         vocabulary: Int?) {
         self.base = base
         self.length = length
         layerCount = nodes
@@ -125,6 +128,7 @@ public struct ModelFile {
         (maxColumns, maxNeighbours, maxLocalLinear, maxDenseInputs, maxAttention) = scratch
         version = 2
         self.graph = graph
+        vocabularyTensor = vocabulary
     }
 
     /// A version-1 file (envelope already checked).
@@ -275,6 +279,7 @@ public struct ModelFile {
         self.maxLocalLinear = maxLocalLinear
         maxDenseInputs = maxDense
         maxAttention = 0
+        vocabularyTensor = nil
     }
 
     /// Tensors: known dtype, sane shape, aligned data inside the data area (`dataOffset` to

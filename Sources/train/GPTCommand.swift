@@ -19,8 +19,8 @@ struct GPTCommand {
                                            ("--train-limit", o.trainLimit != nil),
                                            ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist")]
         if let flag = mnistOnly.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model gpt") }
-        if o.output != nil {
-            throw ValidationError("--output for --model gpt needs the version-2 model file, which is not built yet")
+        if o.output != nil && o.objective == "mlm" {
+            throw ValidationError("--output writes next-token GPTs (the C runtime generates text); a masked-token model has no model file yet")
         }
         if let layers = o.layers, Int(layers) == nil { throw ValidationError("--layers for --model gpt is a number of blocks, not '\(layers)'") }
         for (name, value) in [("--layers", o.layers.flatMap { Int($0) }), ("--heads", o.heads), ("--width", o.width), ("--context", o.context),
@@ -172,6 +172,13 @@ struct GPTCommand {
         let tokensPerSecond = Double(trained) * tokensPerIteration / max(trainingSeconds, 1e-9)
         console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
                             msPerIteration, tokensPerSecond, total))
+        if let output = options.output {
+            do {
+                let bytes = try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary)
+                try AtomicFile.write(bytes, to: output)
+                console.line("wrote \(output): \(bytes.count) bytes (a version-2 model file; examples/c/generate continues a prompt with it)")
+            } catch { throw ValidationError("cannot write \(output): \(error)") }
+        }
         let sample = try options.tokens.map { count in try generate(trainer, corpus, count: count) }
         if let sample, !options.json { print(sample) }
         if options.json {

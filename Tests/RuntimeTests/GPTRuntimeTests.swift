@@ -86,6 +86,91 @@ import Training
         #expect(runtime == swift, "greedy continuations differ")
     }
 
+    /// include/infer.h's sequence calls on a GPT file: tokenising, next-token probabilities
+    /// (equal to the executor's softmax, and past the context to the model on the last context
+    /// tokens), generation equal to the trainer's for the same seed, greedy and sampled, no
+    /// allocation, and INFER_E_SHAPE from other models.
+    @Test func sequenceCallsMatchSwift() throws {
+        let (trainer, corpus) = try Self.trained(biases: false, sinusoidal: false)
+        let opened = try OpenModel(try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary))
+        let h = opened.handle, t = trainer.gpt.config.context, v = trainer.gpt.config.vocabulary
+        #expect(infer_vocab_len(h) == v && infer_context_len(h) == t)
+        var tokens = [Int32](repeating: -1, count: 16), n = 0
+        #expect(infer_tokenize(h, "the cat", 7, &tokens, 16, &n) == 0 && n == 7)
+        #expect(tokens.prefix(7).map { corpus.vocabulary[Int($0)] } == Array("the cat".utf8))
+        #expect(infer_tokenize(h, "the cat", 7, &tokens, 3, &n) == InferStatus.argument.rawValue)
+        #expect(infer_tokenize(h, "xyz", 3, &tokens, 16, &n) == InferStatus.argument.rawValue)
+        #expect(String(cString: infer_last_error()).contains("not in the model's vocabulary"))
+
+        let executor = trainer.executor
+        executor.rows = 1
+        defer { executor.rows = trainer.config.batch }
+        func expectedProbabilities(_ sequence: [Int32]) -> [Float] {
+            let n = min(sequence.count, t), window = Array(sequence.suffix(n)) + [Int32](repeating: 0, count: t - n)
+            _ = executor.intView(of: trainer.gpt.tokens).update(fromContentsOf: window)
+            executor.forward(training: false)
+            let logits = Array(executor.view(of: trainer.gpt.logits)[((n - 1) * v)..<(n * v)])
+            var p = logits
+            Kernels.softmaxRows(logits, into: &p, rows: 1, columns: v)
+            return p
+        }
+        var rng = SeededRandom(seed: 8)
+        let sequence = (0..<(t + 5)).map { _ in Int32(Int(rng.uniform(0, Float(v) - 0.01))) }
+        var probabilities = [Float](repeating: 0, count: v)
+        #expect(infer_reset(h) == 0)
+        for (i, token) in sequence.enumerated() {
+            #expect(infer_next(h, token, &probabilities, v) == 0)
+            #expect(probabilities.map(\.bitPattern) == expectedProbabilities(Array(sequence.prefix(i + 1))).map(\.bitPattern), "after \(i + 1) tokens")
+        }
+        #expect(infer_next(h, Int32(v), &probabilities, v) == InferStatus.argument.rawValue)
+        #expect(infer_next(h, 0, &probabilities, v - 1) == InferStatus.shape.rawValue)
+        // Generation: the trainer's continuation for the same prompt, seed, temperature and top-k.
+        let prompt = "the "
+        let ids = Array(prompt.utf8).map { Int32(corpus.vocabulary.firstIndex(of: $0)!) }
+        for (temperature, topK, seed) in [(Float(0), 0, UInt64(1)), (0.8, 5, 7), (1.0, 0, 11)] {
+            var swift = [Int32](repeating: 0, count: ids.count + 40), scratch = [Float](repeating: 0, count: v)
+            ids.withUnsafeBufferPointer { p in
+                swift.withUnsafeMutableBufferPointer { out in
+                    scratch.withUnsafeMutableBufferPointer {
+                        trainer.generate(prompt: p, count: 40, temperature: temperature, topK: topK, seed: seed, into: out, scratch: $0)
+                    }
+                }
+            }
+            var out = [CChar](repeating: 0, count: 40), written = 0
+            #expect(infer_generate(h, prompt, 4, 40, temperature, Int32(topK), seed, &out, 40, &written) == 0 && written == 40)
+            #expect(out.map { UInt8(bitPattern: $0) } == swift.dropFirst(ids.count).map { corpus.vocabulary[Int($0)] },
+                    "temperature \(temperature), top-k \(topK)")
+        }
+        var out = [CChar](repeating: 0, count: 8), written = 0
+        #expect(infer_generate(h, prompt, 4, 9, 0, 0, 1, &out, 8, &written) == InferStatus.argument.rawValue)
+        #expect(infer_generate(h, "", 0, 4, 0, 0, 1, &out, 8, &written) == InferStatus.argument.rawValue)
+        // No call allocates (pointers taken outside the counted region: Swift's String and array
+        // bridging allocates in a debug build).
+        let promptBytes = Array(prompt.utf8CString)
+        var calls = -1
+        promptBytes.withUnsafeBufferPointer { p in
+            probabilities.withUnsafeMutableBufferPointer { probs in
+                out.withUnsafeMutableBufferPointer { o in
+                    withUnsafeMutablePointer(to: &written) { count in
+                        malloc_counter_start()
+                        for i in 0..<4 { _ = infer_next(h, sequence[i], probs.baseAddress, v) }
+                        _ = infer_generate(h, p.baseAddress, 4, 8, 0.8, 5, 3, o.baseAddress, 8, count)
+                        calls = Int(malloc_counter_stop())
+                    }
+                }
+            }
+        }
+        #expect(calls == 0)
+        // Other models: INFER_E_SHAPE, and no vocabulary.
+        let mlp = try OpenModel(TrainedModel.shared.bytes)
+        #expect(infer_vocab_len(mlp.handle) == 0 && infer_context_len(mlp.handle) == 0)
+        #expect(infer_next(mlp.handle, 0, &probabilities, v) == InferStatus.shape.rawValue)
+        #expect(infer_generate(mlp.handle, prompt, 4, 4, 0, 0, 1, &out, 8, &written) == InferStatus.shape.rawValue)
+        #expect(infer_reset(mlp.handle) == InferStatus.shape.rawValue)
+        #expect(infer_tokenize(mlp.handle, "a", 1, &tokens, 16, &n) == InferStatus.shape.rawValue)
+        #expect(infer_next(nil, 0, &probabilities, v) == InferStatus.argument.rawValue)
+    }
+
     /// Corrupt transformer records are refused with the node named.
     @Test func corruptTransformerNodesAreFormatErrors() throws {
         let (trainer, corpus) = try Self.trained(biases: true, sinusoidal: false)

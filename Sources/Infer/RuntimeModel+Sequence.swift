@@ -1,0 +1,146 @@
+import LowLevel
+import ModelFile
+
+/// Text generation for sequence models (a GPT file with a vocabulary): the tokens so far, the
+/// model run on the last `contextLength` of them (nanoGPT's cropping; positions ≥ the sequence
+/// padded with token 0, as `GPTTrainer.generate` pads, so both compute the same bits), the next
+/// token's probabilities, and sampling with `Kernels.pickToken`. All state lives in the arena.
+/// Each step reruns the whole window: exact, O(context) per token (no key/value cache yet).
+extension RuntimeModel {
+    /// The arena part of a sequence model: the window of token ids, the probabilities of the
+    /// next token, and the byte ↔ token maps.
+    struct SequenceState {
+        var window: UnsafeMutablePointer<Int32>
+        var probabilities: UnsafeMutablePointer<Float>
+        var tokenOfByte: UnsafeMutablePointer<Int16>
+        var byteOfToken: UnsafeMutablePointer<UInt8>
+        var vocabulary: Int
+        var context: Int
+        /// Tokens fed since the last reset (the window holds the last `context` of them).
+        var length = 0
+    }
+
+    /// Token ids the model knows (0 for models that are not sequence models).
+    public var vocabularyLength: Int { sequence?.vocabulary ?? 0 }
+    /// Tokens the model attends over (0 for models that are not sequence models).
+    public var contextLength: Int { sequence?.context ?? 0 }
+
+    static func reserveSequence(_ file: ModelFile, _ plan: inout ArenaPlan) {
+        guard let t = file.vocabularyTensor else { return }
+        let v = file.tensor(t).count
+        plan.reserve(Int32.self, file.inputLength)
+        plan.reserve(Float.self, v)
+        plan.reserve(Int16.self, 256)
+        plan.reserve(UInt8.self, v)
+    }
+
+    static func takeSequence(_ file: ModelFile, _ cursor: inout ArenaCursor) -> SequenceState? {
+        guard let t = file.vocabularyTensor else { return nil }
+        let v = file.tensor(t).count, bytes = file.floats(t)
+        let state = SequenceState(window: cursor.take(Int32.self, file.inputLength), probabilities: cursor.take(Float.self, v),
+                                  tokenOfByte: cursor.take(Int16.self, 256), byteOfToken: cursor.take(UInt8.self, v),
+                                  vocabulary: v, context: file.inputLength)
+        state.tokenOfByte.initialize(repeating: -1, count: 256)
+        for i in 0..<v {
+            state.byteOfToken[i] = UInt8(bytes[i])
+            state.tokenOfByte[Int(bytes[i])] = Int16(i)
+        }
+        state.window.initialize(repeating: 0, count: file.inputLength)
+        return state
+    }
+
+    private func sequenceState() throws(InferStatus) -> SequenceState {
+        guard let sequence else {
+            var m = ErrorMessage(); m.append("this model is not a sequence model (it has no vocabulary)")
+            throw .shape
+        }
+        return sequence
+    }
+
+    /// Writes the token ids of `count` bytes of text; `.argument` for a byte outside the
+    /// vocabulary or too little room.
+    public func tokenize(_ text: UnsafePointer<UInt8>, count: Int, into tokens: UnsafeMutablePointer<Int32>,
+                         capacity: Int) throws(InferStatus) -> Int {
+        let s = try sequenceState()
+        guard count <= capacity else {
+            var m = ErrorMessage(); m.append("the text is "); m.append(count); m.append(" bytes, room for "); m.append(capacity); m.append(" tokens")
+            throw .argument
+        }
+        for i in 0..<count {
+            let id = s.tokenOfByte[Int(text[i])]
+            guard id >= 0 else {
+                var m = ErrorMessage(); m.append("byte "); m.append(Int(text[i])); m.append(" at offset "); m.append(i)
+                m.append(" is not in the model's vocabulary")
+                throw .argument
+            }
+            tokens[i] = Int32(id)
+        }
+        return count
+    }
+
+    /// Forgets the tokens fed so far.
+    public mutating func reset() throws(InferStatus) {
+        _ = try sequenceState()
+        sequence!.length = 0
+    }
+
+    /// Appends a token to the window (dropping the oldest once it is full); no model run.
+    private mutating func append(_ token: Int32) {
+        var s = sequence!
+        if s.length < s.context {
+            s.window[s.length] = token
+        } else {
+            (s.window).update(from: s.window + 1, count: s.context - 1)
+            s.window[s.context - 1] = token
+        }
+        s.length += 1
+        sequence = s
+    }
+
+    /// The model on the window: the logits after its last token.
+    private func lastLogits() -> UnsafeMutablePointer<Float> {
+        let s = sequence!, n = min(s.length, s.context)
+        for i in n..<s.context { s.window[i] = 0 }
+        return forward(UnsafeRawPointer(s.window)) + (n - 1) * s.vocabulary
+    }
+
+    /// Appends `token` and returns the next token's probabilities (`vocabularyLength` floats in
+    /// the arena).
+    public mutating func next(_ token: Int32) throws(InferStatus) -> UnsafeMutablePointer<Float> {
+        let s = try sequenceState()
+        guard token >= 0 && Int(token) < s.vocabulary else {
+            var m = ErrorMessage(); m.append("token "); m.append(Int(token)); m.append(" is outside the vocabulary of ")
+            m.append(s.vocabulary)
+            throw .argument
+        }
+        append(token)
+        Kernels.softmaxRows(lastLogits(), into: s.probabilities, rows: 1, columns: s.vocabulary)
+        return s.probabilities
+    }
+
+    /// Resets, feeds `prompt` (at least one byte), then writes `count` sampled bytes to `output`
+    /// (temperature 0: the most likely; topK 0: all), deterministic for a seed: the bytes
+    /// `GPTTrainer.generate` gives for the same weights and arguments.
+    public mutating func generate(prompt: UnsafePointer<UInt8>, count promptCount: Int, newBytes: Int, temperature: Float, topK: Int,
+                                  seed: UInt64, into output: UnsafeMutablePointer<UInt8>) throws(InferStatus) {
+        let s = try sequenceState()
+        guard promptCount > 0 else { var m = ErrorMessage(); m.append("the prompt must hold at least one byte"); throw .argument }
+        guard temperature >= 0, temperature.isFinite, topK >= 0 else {
+            var m = ErrorMessage(); m.append("temperature must be 0 or more and top_k 0 or more"); throw .argument
+        }
+        for i in 0..<promptCount where s.tokenOfByte[Int(prompt[i])] < 0 {
+            var m = ErrorMessage(); m.append("prompt byte "); m.append(Int(prompt[i])); m.append(" at offset "); m.append(i)
+            m.append(" is not in the model's vocabulary")
+            throw .argument
+        }
+        sequence!.length = 0
+        for i in 0..<promptCount { append(Int32(s.tokenOfByte[Int(prompt[i])])) }
+        var generator = RandomGenerator(seed: seed)
+        for i in 0..<newBytes {
+            let token = Kernels.pickToken(lastLogits(), vocabulary: s.vocabulary, temperature: temperature, topK: topK,
+                                          probabilities: s.probabilities, using: &generator)
+            append(Int32(token))
+            output[i] = s.byteOfToken[token]
+        }
+    }
+}
