@@ -7,13 +7,13 @@ import ModelFile
 // pointer to a RuntimeModel inside the caller's arena.
 
 @inline(__always)
-private func model(_ pointer: OpaquePointer?) -> UnsafeMutablePointer<RuntimeModel>? {
+func model(_ pointer: OpaquePointer?) -> UnsafeMutablePointer<RuntimeModel>? {
     guard let pointer else { return nil }
     let typed = UnsafeMutablePointer<RuntimeModel>(pointer)
     return typed.pointee.isOpen ? typed : nil
 }
 
-private func argumentError(_ text: StaticString) -> Int32 {
+func argumentError(_ text: StaticString) -> Int32 {
     var m = ErrorMessage(); m.append(text)
     return InferStatus.argument.rawValue
 }
