@@ -14,6 +14,17 @@ trap 'rm -rf "$work"' EXIT
 scripts/python-package.sh --target "$work/site" > /dev/null
 python3 Tests/Fixtures/pngtool.py digits "$work/digits" "$MNIST_DIR" "$count"
 examples/c/build/release/classify "$model" "$work"/digits/*.png > "$work/c.txt"
+# A small character GPT and the C example's continuation, when Tiny Shakespeare is here.
+text_dir="${TINYSHAKESPEARE_DIR:-$(cd .. && pwd)/shared/data/tinyshakespeare}"
+gpt="" gpt_out=""
+if [ -f "$text_dir/input.txt" ]; then
+    swift build -c release --product train > /dev/null
+    .build/release/train --model gpt --data "$text_dir" --layers 1 --heads 2 --width 32 --context 32 --iters 30 \
+        --eval-every 30 --eval-iters 1 --output "$work/gpt.bin" > /dev/null 2>&1
+    examples/c/build/release/generate "$work/gpt.bin" "ROMEO:" 80 0.8 7 > "$work/gpt.txt"
+    gpt="$work/gpt.bin" gpt_out="$work/gpt.txt"
+fi
 # From the scratch folder, so `import infer` is the installed copy, not python/infer.
 (cd "$work" && INFER_TEST_MODEL="$model" INFER_TEST_DIGITS="$work/digits" INFER_TEST_C_OUTPUT="$work/c.txt" \
+    INFER_TEST_GPT="$gpt" INFER_TEST_GPT_C_OUTPUT="$gpt_out" \
     PYTHONPATH="$work/site" python3 -m pytest -q -p no:cacheprovider "$OLDPWD/python/tests")

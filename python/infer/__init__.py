@@ -4,6 +4,7 @@
     model = infer.Model("mlp.bin")
     label, probabilities = model.classify_png("digit.png")
     outputs = model.run(images)            # one input of model.input_len floats, or a batch of them
+    text = infer.Model("gpt.bin").generate("ROMEO:", 200, temperature=0.8, seed=1)
 
 The library is found next to this file (scripts/python-package.sh puts it there), through the
 INFER_LIBRARY environment variable, or on the loader's path, in that order. A Model owns its model
@@ -68,6 +69,12 @@ _lib.infer_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, _size, ctypes.c_voi
 _lib.infer_classify_png.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_void_p, _size]
 _lib.infer_classify_png_memory.argtypes = [ctypes.c_void_p, ctypes.c_void_p, _size, ctypes.POINTER(ctypes.c_int),
                                            ctypes.c_void_p, _size]
+_lib.infer_vocab_len.argtypes = [ctypes.c_void_p]
+_lib.infer_vocab_len.restype = _size
+_lib.infer_context_len.argtypes = [ctypes.c_void_p]
+_lib.infer_context_len.restype = _size
+_lib.infer_generate.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _size, _size, ctypes.c_float, ctypes.c_int,
+                                ctypes.c_ulonglong, ctypes.c_void_p, _size, ctypes.POINTER(_size)]
 
 
 def _check(status):
@@ -103,6 +110,8 @@ class Model:
         self.input_len = _lib.infer_input_len(handle)
         self.output_len = _lib.infer_output_len(handle)
         self.output_kind = OUTPUT_KINDS[_lib.infer_output_kind(handle)]
+        self.vocab_len = _lib.infer_vocab_len(handle)
+        self.context_len = _lib.infer_context_len(handle)
 
     def run(self, x):
         """Outputs for one input (input_len floats, any shape) or a batch (first axis: samples).
@@ -131,8 +140,15 @@ class Model:
         return label.value, out
 
     def generate(self, prompt, max_new=100, temperature=0.0, top_k=0, seed=0):
-        """Continues a prompt, for sequence models. No model file holds one yet: always InferError."""
-        raise InferError(7, "this model is not a sequence model (the C runtime does not run sequence models yet)")
+        """The prompt (str or bytes) continued by `max_new` bytes, for sequence models (a GPT):
+        temperature 0 picks the most likely byte, top_k 0 keeps all; the same seed, the same bytes.
+        Returns bytes; other models raise InferError (shape)."""
+        data = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
+        out = ctypes.create_string_buffer(max(max_new, 1))
+        written = _size(0)
+        _check(_lib.infer_generate(self._handle, data, len(data), max_new, float(temperature), int(top_k), int(seed),
+                                   out, max_new, ctypes.byref(written)))
+        return out.raw[:written.value]
 
     def sample(self, seed=0):
         """Draws a sample, for generative models. No model file holds one yet: always InferError."""

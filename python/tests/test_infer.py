@@ -15,6 +15,8 @@ import infer
 MODEL = os.environ.get("INFER_TEST_MODEL")
 DIGITS = os.environ.get("INFER_TEST_DIGITS")
 C_OUTPUT = os.environ.get("INFER_TEST_C_OUTPUT")
+GPT = os.environ.get("INFER_TEST_GPT")
+GPT_C_OUTPUT = os.environ.get("INFER_TEST_GPT_C_OUTPUT")
 needs_fixtures = pytest.mark.skipif(not (MODEL and DIGITS and C_OUTPUT), reason="run through scripts/python-test.sh")
 
 
@@ -78,8 +80,9 @@ def test_errors_carry_the_library_message():
     with pytest.raises(infer.InferError, match="checksum") as error:
         infer.Model(bytes(data))
     assert error.value.status == 2
-    with pytest.raises(infer.InferError, match="not a sequence model"):
+    with pytest.raises(infer.InferError, match="not a sequence model") as error:
         model.generate("the ")
+    assert error.value.status == 7
     with pytest.raises(infer.InferError, match="not a generative model"):
         model.sample(1)
 
@@ -93,3 +96,15 @@ def test_a_missing_library_names_every_place_tried(tmp_path):
     assert result.returncode != 0
     for place in ["next to the package", "INFER_LIBRARY", "missing.so", "the loader's path"]:
         assert place in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(not (GPT and GPT_C_OUTPUT), reason="needs a GPT file and the C example's continuation")
+def test_generation_equals_the_c_example():
+    model = infer.Model(GPT)
+    assert model.vocab_len > 0 and model.context_len > 0
+    expected = open(GPT_C_OUTPUT, "rb").read().rstrip(b"\n")  # generate prints the prompt, the bytes, a newline
+    text = model.generate("ROMEO:", 80, temperature=0.8, top_k=40, seed=7)
+    assert b"ROMEO:" + text == expected
+    assert model.generate(b"ROMEO:", 80, 0.8, 40, 7) == text
+    with pytest.raises(infer.InferError, match="not in the model's vocabulary"):
+        model.generate("\x01", 5)
