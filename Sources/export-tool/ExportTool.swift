@@ -216,6 +216,10 @@ struct Inspect: ParsableCommand {
                 print("  \(i): \(node["op"]!) \(node["name"]!)(\((node["inputs"] as! [String]).joined(separator: ", ")))"
                       + " → \(node["output_shape"]!)\(arguments.isEmpty ? "" : "  " + arguments.joined(separator: " "))")
             }
+            if let vocabulary = description["vocabulary"] as? Int, vocabulary > 0 {
+                print("a sequence model: vocabulary \(vocabulary) bytes, context \(description["input_shape"].flatMap { ($0 as? [Int])?.last } ?? 0) tokens "
+                      + "(examples/c/generate continues a prompt)")
+            }
             let plan = description["plan"] as! [String: Int]
             print("parameters: \(description["parameters"]!) (\(plan["weights_in_file"]!) bytes, read in the file)")
             print("arena bytes for inference: \(description["arena_bytes"]!)\((description["accepts_png"] as! Bool) ? " (PNG input included)" : ""):"
@@ -358,7 +362,8 @@ func describeGraph(_ file: ModelFile, fileBytes: Int) -> [String: Any] {
     return ["nodes": nodes, "values": graph.valueCount, "parameters": parameters, "file_bytes": fileBytes, "arena_bytes": arena,
             "plan": ["weights_in_file": weightBytes, "activations": graph.planBytes, "runtime": arena - graph.planBytes],
             "input_shape": [file.inputChannels, file.inputHeight, file.inputWidth],
-            "input_encoding": file.inputEncoding == .pixels ? "pixels" : "floats",
+            "input_encoding": file.inputIsTokens ? "tokens" : file.inputEncoding == .pixels ? "pixels" : "floats",
             "output_length": file.outputLength, "output_kind": ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)],
-            "format_version": 2, "accepts_png": file.acceptsImages]
+            "format_version": 2, "accepts_png": file.acceptsImages,
+            "vocabulary": file.vocabularyTensor.map { file.tensor($0).count } ?? 0]
 }
