@@ -6,6 +6,16 @@ extension ModelWriter {
     /// [T, vocabulary] out, no dropout), the weights by name, and the vocabulary as the parameter
     /// `vocabulary` (the byte each token id stands for, as floats; no node reads it).
     public static func encode(gpt trainer: GPTTrainer, vocabulary: [UInt8]) throws(ModelWriteError) -> [UInt8] {
+        try serialise(graph: graphFile(gpt: trainer, vocabulary: vocabulary), description: gptDescription(trainer.gpt.config))
+    }
+
+    /// The header description of a GPT's file: a window of `context` token ids in, raw logits out.
+    public static func gptDescription(_ config: GPTConfig) -> Description {
+        Description(inputShape: (1, 1, config.context), outputKind: .values, inputEncoding: .floats)
+    }
+
+    /// The records `encode(gpt:vocabulary:)` writes.
+    public static func graphFile(gpt trainer: GPTTrainer, vocabulary: [UInt8]) throws(ModelWriteError) -> GraphFile {
         var config = trainer.gpt.config
         guard config.objective == .nextToken else { throw ModelWriteError(message: "only next-token GPTs are written as model files yet") }
         guard vocabulary.count == config.vocabulary else {
@@ -23,7 +33,6 @@ extension ModelWriter {
         }
         var file = try graphFile(inference.graph, values: values)
         _ = file.parameter(ModelTensor(name: "vocabulary", shape: [vocabulary.count], values: vocabulary.map(Float.init)))
-        return try serialise(graph: file, description: Description(inputShape: (1, 1, config.context), outputKind: .values,
-                                                                   inputEncoding: .floats))
+        return file
     }
 }

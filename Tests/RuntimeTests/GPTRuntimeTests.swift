@@ -174,14 +174,8 @@ import Training
     /// Corrupt transformer records are refused with the node named.
     @Test func corruptTransformerNodesAreFormatErrors() throws {
         let (trainer, corpus) = try Self.trained(biases: true, sinusoidal: false)
-        var config = trainer.gpt.config
-        config.dropout = 0
-        let inference = try GPTGraph.inference(config)
-        let weights = Dictionary(trainer.namedTensors.map { ($0.name, Array($0.values)) }, uniquingKeysWith: { a, _ in a })
-        var values: TensorValues = [:]
-        for id in inference.graph.parameters { values[id.index] = weights[inference.graph.values[id.index].name] }
-        let good = try ModelWriter.graphFile(inference.graph, values: values)
-        let description = ModelWriter.Description(inputShape: (1, 1, config.context), outputKind: .values, inputEncoding: .floats)
+        let good = try ModelWriter.graphFile(gpt: trainer, vocabulary: corpus.vocabulary)
+        let description = ModelWriter.gptDescription(trainer.gpt.config)
         _ = try OpenModel(try ModelWriter.serialise(graph: good, description: description))
         func rejected(_ expected: String, _ change: (inout GraphFile) -> Void) throws {
             var file = good
@@ -201,6 +195,5 @@ import Training
             let e = node(.embedding)
             file.nodes[e].inputs[0] = file.nodes[e].inputs[1] // the table as ids: float32
         }
-        _ = corpus
     }
 }
