@@ -2,10 +2,14 @@ import LowLevel
 import ModelFile
 
 /// Text generation for sequence models (a GPT file with a vocabulary): the tokens so far, the
-/// model run on the last `contextLength` of them (nanoGPT's cropping; positions ≥ the sequence
-/// padded with token 0, as `GPTTrainer.generate` pads, so both compute the same bits), the next
-/// token's probabilities, and sampling with `Kernels.pickToken`. All state lives in the arena.
-/// Each step reruns the whole window: exact, O(context) per token (no key/value cache yet).
+/// next token's probabilities, and sampling with `Kernels.pickToken`. All state lives in the arena.
+///
+/// Two regimes. While the sequence fits in the context, a causal model is decoded one position
+/// at a time with its keys and values cached (`RuntimeModel+Decoding`): one row of every product
+/// per token. Past the context the model runs on the last `contextLength` tokens (nanoGPT's
+/// cropping; learned or sinusoidal positions shift, so nothing cached still applies), padded with
+/// token 0 as `GPTTrainer.generate` pads, so both compute the same bits. Models that cannot be
+/// decoded by position (no causal mask) always run the whole window.
 extension RuntimeModel {
     /// The arena part of a sequence model: the window of token ids, the probabilities of the
     /// next token, and the byte ↔ token maps.
@@ -18,6 +22,10 @@ extension RuntimeModel {
         var context: Int
         /// Tokens fed since the last reset (the window holds the last `context` of them).
         var length = 0
+        /// Whether the model is decoded by position with cached keys and values.
+        var decodesByPosition: Bool
+        /// Positions whose keys and values are in the cache (≤ `length`).
+        var cachedPositions = 0
     }
 
     /// Token ids the model knows (0 for models that are not sequence models).
@@ -32,14 +40,17 @@ extension RuntimeModel {
         plan.reserve(Float.self, v)
         plan.reserve(Int16.self, 256)
         plan.reserve(UInt8.self, v)
+        for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { plan.reserve(Float.self, n) } }
     }
 
-    static func takeSequence(_ file: ModelFile, _ cursor: inout ArenaCursor) -> SequenceState? {
+    /// Takes the sequence state and, for a model decoded by position, each attention step's cache.
+    static func takeSequence(_ file: ModelFile, layers: UnsafeMutablePointer<Layer>, _ cursor: inout ArenaCursor) -> SequenceState? {
         guard let t = file.vocabularyTensor else { return nil }
         let v = file.tensor(t).count, bytes = file.floats(t)
         let state = SequenceState(window: cursor.take(Int32.self, file.inputLength), probabilities: cursor.take(Float.self, v),
                                   tokenOfByte: cursor.take(Int16.self, 256), byteOfToken: cursor.take(UInt8.self, v),
-                                  vocabulary: v, context: file.inputLength)
+                                  vocabulary: v, context: file.inputLength, decodesByPosition: decodesByPosition(file))
+        for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { layers[i].cache = cursor.take(Float.self, n) } }
         state.tokenOfByte.initialize(repeating: -1, count: 256)
         for i in 0..<v {
             state.byteOfToken[i] = UInt8(bytes[i])
@@ -78,10 +89,15 @@ extension RuntimeModel {
         return count
     }
 
-    /// Forgets the tokens fed so far.
+    /// Whether `next` decodes by position from cached keys and values while the sequence fits in
+    /// the context (false for models without a causal mask, which rerun the window every token).
+    public var cachesKeysAndValues: Bool { sequence?.decodesByPosition ?? false }
+
+    /// Forgets the tokens fed so far (and the cached keys and values).
     public mutating func reset() throws(InferStatus) {
         _ = try sequenceState()
         sequence!.length = 0
+        sequence!.cachedPositions = 0
     }
 
     /// Appends a token to the window (dropping the oldest once it is full); no model run.
@@ -97,9 +113,17 @@ extension RuntimeModel {
         sequence = s
     }
 
-    /// The model on the window: the logits after its last token.
-    private func lastLogits() -> UnsafeMutablePointer<Float> {
-        let s = sequence!, n = min(s.length, s.context)
+    /// The logits after the last token: decoded from the cache while the sequence fits (each
+    /// position not yet cached run in turn), else the model on the window.
+    private mutating func lastLogits() -> UnsafeMutablePointer<Float> {
+        let s = sequence!
+        if s.decodesByPosition && s.length <= s.context {
+            var logits = outputSlot
+            for position in s.cachedPositions..<s.length { logits = forward(position: position) }
+            sequence!.cachedPositions = s.length
+            return logits
+        }
+        let n = min(s.length, s.context)
         for i in n..<s.context { s.window[i] = 0 }
         return forward(UnsafeRawPointer(s.window)) + (n - 1) * s.vocabulary
     }
@@ -134,6 +158,7 @@ extension RuntimeModel {
             throw .argument
         }
         sequence!.length = 0
+        sequence!.cachedPositions = 0
         for i in 0..<promptCount { append(Int32(s.tokenOfByte[Int(prompt[i])])) }
         var generator = RandomGenerator(seed: seed)
         for i in 0..<newBytes {

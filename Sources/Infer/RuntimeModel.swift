@@ -63,6 +63,9 @@ public struct RuntimeModel {
         var relu = false
         /// Attention's v.
         var x3: UnsafeMutablePointer<Float>? = nil
+        /// Attention in a sequence model decoded position by position: the keys [T, D] seen so
+        /// far, then the values [T, D] (`RuntimeModel+Sequence`).
+        var cache: UnsafeMutablePointer<Float>? = nil
         /// Layer norm's ε; a product's K, N and whether W is stored [N, K]; a slice's first column,
         /// columns and the input's width; attention's heads, causal mask and sequence length.
         var epsilon: Float = 0
@@ -247,7 +250,7 @@ public struct RuntimeModel {
         }
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         let attentionWeights = file.maxAttention > 0 ? cursor.take(Float.self, file.maxAttention) : nil
-        let sequence = takeSequence(file, &cursor)
+        let sequence = takeSequence(file, layers: layers, &cursor)
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
         let neighbourIndices = file.maxNeighbours > 0 ? cursor.take(Int32.self, file.maxNeighbours) : nil
         let localLinear = file.maxLocalLinear > 0

@@ -27,35 +27,39 @@ extension Kernels {
     /// Multi-head scaled dot-product attention over one sequence: q, k, v and y are [t, d], head h
     /// the columns h·d/heads ..< (h+1)·d/heads; y = softmax(QKᵀ/√d_head)·V per head, position i
     /// seeing only j ≤ i when `causal`. `weights` receives the attention weights [heads, t, t]
-    /// (zero where masked). Plain loops, as llm.c's.
+    /// (zero where masked). Each row is `attentionRow`, so a decoder that caches keys and values
+    /// computes the same bits one position at a time.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, length t: Int, width d: Int,
                                  heads: Int, causal: Bool, weights: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let dh = d / heads, scale = 1 / Float(dh).squareRoot()
         for h in 0..<heads {
             let p = weights + h * t * t
             for i in 0..<t {
-                let qi = q + i * d + h * dh, row = p + i * t
-                let visible = causal ? i + 1 : t
-                var largest = -Float.infinity
-                for j in 0..<visible {
-                    let kj = k + j * d + h * dh
-                    var s: Float = 0
-                    for c in 0..<dh { s += qi[c] * kj[c] }
-                    row[j] = s * scale
-                    largest = max(largest, row[j])
-                }
-                var sum: Float = 0
-                for j in 0..<visible { row[j] = expf(row[j] - largest); sum += row[j] }
-                for j in 0..<visible { row[j] /= sum }
+                let row = p + i * t, visible = causal ? i + 1 : t
+                attentionRow(q: q + i * d, keys: k, values: v, visible: visible, width: d, heads: heads, head: h, weights: row, into: y + i * d)
                 for j in visible..<t { row[j] = 0 }
-                let yi = y + i * d + h * dh
-                for c in 0..<dh { yi[c] = 0 }
-                for j in 0..<visible {
-                    let vj = v + j * d + h * dh, w = row[j]
-                    for c in 0..<dh { yi[c] += w * vj[c] }
-                }
             }
         }
+    }
+
+    /// One query of one head: y[h·dh ..< (h+1)·dh] = Σⱼ pⱼ·v_j over the first `visible` positions,
+    /// p = softmax(q·k_j/√dh), with q, y one row of width d and `keys` / `values` rows of width d
+    /// (position j at j·d). `weights` receives p (`visible` floats).
+    @inline(__always)
+    public static func attentionRow(q: UnsafePointer<Float>, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, visible: Int,
+                                    width d: Int, heads: Int, head h: Int, weights row: UnsafeMutablePointer<Float>,
+                                    into y: UnsafeMutablePointer<Float>) {
+        let dh = d / heads, scale = 1 / Float(dh).squareRoot(), qh = q + h * dh, yh = y + h * dh
+        var largest = -Float.infinity
+        for j in 0..<visible {
+            row[j] = dot(qh, k + j * d + h * dh, count: dh) * scale
+            largest = max(largest, row[j])
+        }
+        var sum: Float = 0
+        for j in 0..<visible { row[j] = expf(row[j] - largest); sum += row[j] }
+        let inverse = 1 / sum
+        for j in 0..<visible { row[j] *= inverse }
+        fill(yh, with: 0, count: dh)
+        for j in 0..<visible { axpy(row[j], v + j * d + h * dh, yh, count: dh) }
     }
 
     /// The course's sinusoidal positions [positions, width]: W[t, 2i] = sin(t / 10000^(2i/width)),

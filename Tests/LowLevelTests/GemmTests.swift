@@ -55,7 +55,8 @@ private func naiveGemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int,
 
     /// On a CPU with AVX2 + FMA (every AVX-512 CPU has them too), OpenBLAS must not be left on a
     /// generic SSE kernel, whichever vector kernel it picks (SkylakeX on Xeons, Cooperlake on Zen 4,
-    /// Zen or Haswell on Zen 3). A kernel the user forced is theirs to choose.
+    /// Zen or Haswell on Zen 3), and on an AVX-512 CPU not on an AVX2 one either (OpenBLAS 0.3.21
+    /// gives a Zen 5 its Haswell kernels). A kernel the user forced is theirs to choose.
     @Test func kernelSelectionAvoidsGenericKernelWhenCPUHasVectorUnits() throws {
         let report = BLAS.kernelReport
         #expect(!report.isEmpty)
@@ -63,5 +64,6 @@ private func naiveGemm(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int,
                 && !BLAS.isGenericKernel("SkylakeX") && !BLAS.isGenericKernel("Zen") && !BLAS.isGenericKernel("Haswell"))
         guard BLAS.cpuHasAVX2, !report.contains("set by the user") else { return }
         #expect(!BLAS.isGenericKernel(BLAS.coreName), "\(report)")
+        if BLAS.cpuHasAVX512 { #expect(!["haswell", "zen"].contains(BLAS.coreName.lowercased()), "\(report)") }
     }
 }

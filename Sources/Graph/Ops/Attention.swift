@@ -5,7 +5,8 @@ import LowLevel
 /// head h uses columns h·D/H ..< (h+1)·D/H): per head, y = softmax(QKᵀ/√d_head)·V, and with
 /// argument `causal` = 1 position i attends only to positions j ≤ i. The per-head projections and
 /// the output projection are the dense or matmul nodes around it. The attention weights
-/// [heads, T, T] of each sample are saved for backward. Plain loops, as llm.c's.
+/// [heads, T, T] of each sample are saved for backward. Loops over positions as llm.c's, with
+/// the head-wide products vectorised (`Kernels.dot`, `Kernels.axpy`).
 enum Attention: Operator {
     static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
         guard inputs.count == 3 else { throw ShapeError("takes q, k and v, got \(inputs.count) inputs") }
@@ -56,21 +57,17 @@ enum Attention: Operator {
                     var dot: Float = 0
                     for j in 0..<visible {
                         let vj = v + base + j * d + h * dh
-                        var s: Float = 0
-                        for c in 0..<dh { s += gi[c] * vj[c] }
+                        let s = Kernels.dot(gi, vj, count: dh)
                         dp[j] = s
                         dot += row[j] * s
-                        if let dv {
-                            let target = dv + base + j * d + h * dh
-                            for c in 0..<dh { target[c] += row[j] * gi[c] }
-                        }
+                        if let dv { Kernels.axpy(row[j], gi, dv + base + j * d + h * dh, count: dh) }
                     }
                     // Through the softmax: dS_ij = P_ij (dP_ij − Σ_j P_ij dP_ij), then the scaled products.
                     for j in 0..<visible {
                         let ds = row[j] * (dp[j] - dot) * scale
                         let kj = k + base + j * d + h * dh
-                        if let dq { let target = dq + base + i * d + h * dh; for c in 0..<dh { target[c] += ds * kj[c] } }
-                        if let dk { let target = dk + base + j * d + h * dh; for c in 0..<dh { target[c] += ds * qi[c] } }
+                        if let dq { Kernels.axpy(ds, kj, dq + base + i * d + h * dh, count: dh) }
+                        if let dk { Kernels.axpy(ds, qi, dk + base + j * d + h * dh, count: dh) }
                     }
                 }
             }
