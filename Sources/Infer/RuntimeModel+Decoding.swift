@@ -44,11 +44,16 @@ extension RuntimeModel {
         return file.outputLength % t == 0
     }
 
-    /// Floats of node i's key/value cache when the model is decoded by position: [T, D] keys and
+    /// Floats of node i's key/value cache in a model decoded by position: [T, D] keys and
     /// [T, D] values for an attention node, nil for the others.
     static func cacheFloats(_ file: ModelFile, node i: Int) -> Int? {
-        guard file.node(i).op == .attention, decodesByPosition(file) else { return nil }
-        return 2 * file.value(file.node(i).input(1)).count
+        file.node(i).op == .attention ? 2 * file.value(file.node(i).input(1)).count : nil
+    }
+
+    /// Row `id` of an embedding table of `rows` rows, or a row of NaN for an id outside it (as
+    /// the graph's op).
+    static func embed(_ id: Int32, table: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        if id >= 0 && Int(id) < rows { out.update(from: table + Int(id) * width, count: width) } else { out.update(repeating: .nan, count: width) }
     }
 
     /// Runs row `position` of every step, the cache holding the keys and values of the rows
@@ -63,8 +68,7 @@ extension RuntimeModel {
             let x = layer.x.map { UnsafePointer($0) + t * inRow }, out = layer.y! + t * outRow
             switch layer.kind {
             case .embedding:
-                let id = Int(s.window[t]), width = layer.spatial
-                if id >= 0 && id < layer.k { out.update(from: layer.weight! + id * width, count: width) } else { out.update(repeating: .nan, count: width) }
+                Self.embed(s.window[t], table: layer.weight!, rows: layer.k, width: layer.spatial, into: out)
             case .add:
                 let x2 = layer.spatial == layer.outputs ? UnsafePointer(layer.x2!) + t * outRow : UnsafePointer(layer.x2!)
                 Kernels.add(x!, x2, into: out, count: outRow)

@@ -40,6 +40,7 @@ extension RuntimeModel {
         plan.reserve(Float.self, v)
         plan.reserve(Int16.self, 256)
         plan.reserve(UInt8.self, v)
+        guard decodesByPosition(file) else { return }
         for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { plan.reserve(Float.self, n) } }
     }
 
@@ -47,10 +48,11 @@ extension RuntimeModel {
     static func takeSequence(_ file: ModelFile, layers: UnsafeMutablePointer<Layer>, _ cursor: inout ArenaCursor) -> SequenceState? {
         guard let t = file.vocabularyTensor else { return nil }
         let v = file.tensor(t).count, bytes = file.floats(t)
+        let decodes = decodesByPosition(file)
         let state = SequenceState(window: cursor.take(Int32.self, file.inputLength), probabilities: cursor.take(Float.self, v),
                                   tokenOfByte: cursor.take(Int16.self, 256), byteOfToken: cursor.take(UInt8.self, v),
-                                  vocabulary: v, context: file.inputLength, decodesByPosition: decodesByPosition(file))
-        for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { layers[i].cache = cursor.take(Float.self, n) } }
+                                  vocabulary: v, context: file.inputLength, decodesByPosition: decodes)
+        if decodes { for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { layers[i].cache = cursor.take(Float.self, n) } } }
         state.tokenOfByte.initialize(repeating: -1, count: 256)
         for i in 0..<v {
             state.byteOfToken[i] = UInt8(bytes[i])

@@ -64,7 +64,7 @@ public struct RuntimeModel {
         /// Attention's v.
         var x3: UnsafeMutablePointer<Float>? = nil
         /// Attention in a sequence model decoded position by position: the keys [T, D] seen so
-        /// far, then the values [T, D] (`RuntimeModel+Sequence`).
+        /// far, then the values [T, D] (`RuntimeModel+Decoding`).
         var cache: UnsafeMutablePointer<Float>? = nil
         /// Layer norm's ε; a product's K, N and whether W is stored [N, K]; a slice's first column,
         /// columns and the input's width; attention's heads, causal mask and sequence length.
@@ -452,11 +452,8 @@ public struct RuntimeModel {
                 if x != UnsafePointer(out) { out.update(from: x, count: layer.outputs) }
             case .embedding:
                 // As the graph's op: a row of NaN for an id outside the vocabulary.
-                let ids = raw.assumingMemoryBound(to: Int32.self), width = layer.spatial, table = layer.weight!
-                for t in 0..<layer.inputs {
-                    let id = Int(ids[t]), row = out + t * width
-                    if id >= 0 && id < layer.k { row.update(from: table + id * width, count: width) } else { row.update(repeating: .nan, count: width) }
-                }
+                let ids = raw.assumingMemoryBound(to: Int32.self)
+                for t in 0..<layer.inputs { Self.embed(ids[t], table: layer.weight!, rows: layer.k, width: layer.spatial, into: out + t * layer.spatial) }
             case .layerNorm:
                 Kernels.layerNorm(x, gamma: layer.weight!, beta: layer.bias!, rows: layer.inputs / layer.spatial, width: layer.spatial,
                                   epsilon: layer.epsilon, into: out, mean: nil, inverseStd: nil)
