@@ -8,6 +8,7 @@
 #      infer_classify_png; medians; malloc calls per call), against onnxruntime's batch-1 run of the
 #      same model (Benchmarks/reference/model_onnxruntime.py), and the C example's cold start.
 #   3. LeNet-5: Benchmarks/lenet.sh (accuracy, training samples/s, infer_run against onnxruntime).
+#   4. the character GPT: Benchmarks/gpt.sh (loss, training ms/iter, generation from C, against PyTorch).
 # Usage: scripts/bench.sh [--skip-training]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +71,6 @@ PY
 
 # LeNet-5 (issue 4): accuracy, training throughput, infer_run against onnxruntime.
 Benchmarks/lenet.sh
+
+# Character GPT (issue 12): loss, training speed and generation from C against PyTorch.
+Benchmarks/gpt.sh

@@ -52,7 +52,7 @@ public enum KernelBlock {
             var i = 0
             while i + 16 <= n {
                 var d = norm + load16(columnNorms + i) - 2 * load16(row + i)
-                d = pointwiseMax(d, SIMD16(repeating: 0))
+                d = d.replacing(with: 0, where: d .< 0)
                 if squareRoot { d = d.squareRoot() }
                 store16(-d / s, row + i)
                 i += 16

@@ -32,7 +32,7 @@ extension Kernels {
     /// y = x for x > 0, α(eˣ − 1) otherwise.
     public static func elu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int, alpha: Float = 1) {
         map16(x, y, n) { x in
-            let negative = (exp16(pointwiseMin(x, SIMD16<Float>())) - 1) * alpha
+            let negative = (exp16(min16(x, SIMD16<Float>())) - 1) * alpha
             return negative.replacing(with: x, where: x .> 0)
         }
     }
@@ -59,7 +59,7 @@ extension Kernels {
     /// y = tanh x, as sign(x)·(1 − 2/(e^{2|x|} + 1)); absolute error about 1e-7.
     public static func tanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
         map16(x, y, n) { x in
-            let magnitude = 1 - 2 / (exp16(2 * pointwiseMin(x.replacing(with: -x, where: x .< 0), SIMD16(repeating: 20))) + 1)
+            let magnitude = 1 - 2 / (exp16(2 * min16(x.replacing(with: -x, where: x .< 0), SIMD16(repeating: 20))) + 1)
             return magnitude.replacing(with: -magnitude, where: x .< 0)
         }
     }
@@ -73,7 +73,7 @@ extension Kernels {
 
 /// erf for 16 lanes: Abramowitz & Stegun 7.1.26, 1 − (a₁t + … + a₅t⁵)·e^{−x²} with
 /// t = 1/(1 + p|x|), odd in x; absolute error below 1.5e-7.
-@inline(__always)
+@_transparent
 func erf16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let a = x.replacing(with: -x, where: x .< 0)
     let t = 1 / (1 + 0.327_591_1 * a)
@@ -88,28 +88,39 @@ func erf16(_ x: SIMD16<Float>) -> SIMD16<Float> {
 }
 
 extension Kernels {
-    /// GELU in its exact form, y = x·Φ(x) = ½x(1 + erf(x/√2)) (erf to 1.5e-7).
+    /// GELU in its exact form, y = x·Φ(x) = ½x(1 + erf(x/√2)) (erf to 1.5e-7). A plain loop, not
+    /// `map16`: through the closure the vector was passed and computed as four 128-bit pieces, 3×
+    /// slower on AVX-512 CPUs.
     public static func gelu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
-        map16(x, y, n) { x in 0.5 * x * (1 + erf16(x * 0.707_106_77)) }
+        var i = 0
+        while i &+ 16 <= n {
+            let v = load16(x + i)
+            store16(0.5 * v * (1 + erf16(v * 0.707_106_77)), y + i)
+            i &+= 16
+        }
+        if i < n {
+            var v = SIMD16<Float>()
+            for j in 0..<(n - i) { v[j] = x[i + j] }
+            let out = 0.5 * v * (1 + erf16(v * 0.707_106_77))
+            for j in 0..<(n - i) { y[i + j] = out[j] }
+        }
     }
 
     /// dx (+)= dy·(Φ(x) + x·φ(x)), from the input x; `accumulate` adds to dx.
     public static func geluBackward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                     into dx: UnsafeMutablePointer<Float>, count n: Int, accumulate: Bool) {
         var i = 0
-        @inline(__always) func derivative(_ v: SIMD16<Float>) -> SIMD16<Float> {
-            0.5 * (1 + erf16(v * 0.707_106_77)) + v * exp16(-0.5 * v * v) * 0.398_942_28
-        }
-        while i + 16 <= n {
-            var g = load16(dy + i) * derivative(load16(x + i))
+        while i &+ 16 <= n {
+            let v = load16(x + i)
+            var g = load16(dy + i) * (0.5 * (1 + erf16(v * 0.707_106_77)) + v * exp16(-0.5 * v * v) * 0.398_942_28)
             if accumulate { g += load16(dx + i) }
             store16(g, dx + i)
-            i += 16
+            i &+= 16
         }
         if i < n {
-            var xv = SIMD16<Float>(), gv = SIMD16<Float>()
-            for j in 0..<(n - i) { xv[j] = x[i + j]; gv[j] = dy[i + j] }
-            let g = gv * derivative(xv)
+            var v = SIMD16<Float>(), gv = SIMD16<Float>()
+            for j in 0..<(n - i) { v[j] = x[i + j]; gv[j] = dy[i + j] }
+            let g = gv * (0.5 * (1 + erf16(v * 0.707_106_77)) + v * exp16(-0.5 * v * v) * 0.398_942_28)
             for j in 0..<(n - i) { dx[i + j] = accumulate ? dx[i + j] + g[j] : g[j] }
         }
     }

@@ -33,13 +33,14 @@ extension Kernels {
     public static func maxDistance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
         var m = SIMD16<Float>()
         var i = 0
-        while i + 16 <= n { m = pointwiseMax(m, abs16(load16(x + i) - load16(y + i))); i += 16 }
+        while i + 16 <= n { m = max16(m, abs16(load16(x + i) - load16(y + i))); i += 16 }
         var s = m.max()
         while i < n { s = Swift.max(s, abs(x[i] - y[i])); i += 1 }
         return s
     }
 }
 
+/// |v| by clearing the sign bits (not `pointwiseMax(v, -v)`, which compiles to a loop over lanes).
 @inline(__always) func abs16(_ v: SIMD16<Float>) -> SIMD16<Float> {
-    pointwiseMax(v, -v)
+    unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
 }

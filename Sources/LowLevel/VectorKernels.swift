@@ -29,7 +29,7 @@ extension Kernels {
             a0.addProduct(load16(x + i), load16(y + i))
             i += 16
         }
-        var s = ((a0 + a1) + (a2 + a3)).sum()
+        var s = horizontalSum((a0 + a1) + (a2 + a3))
         while i < n { s += x[i] * y[i]; i += 1 }
         return s
     }
@@ -45,7 +45,7 @@ extension Kernels {
             a2.addProduct(v, load16(y2 + i)); a3.addProduct(v, load16(y3 + i))
             i += 16
         }
-        var r = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+        var r = SIMD4<Float>(horizontalSum(a0), horizontalSum(a1), horizontalSum(a2), horizontalSum(a3))
         while i < n {
             r += SIMD4(y0[i], y1[i], y2[i], y3[i]) * x[i]
             i += 1
@@ -124,7 +124,7 @@ extension Kernels {
     public static func maximum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
         var m = SIMD16<Float>(repeating: -.infinity)
         var i = 0
-        while i + 16 <= n { m = pointwiseMax(m, load16(x + i)); i += 16 }
+        while i + 16 <= n { m = max16(m, load16(x + i)); i += 16 }
         var s = m.max()
         while i < n { s = Swift.max(s, x[i]); i += 1 }
         return s

@@ -191,7 +191,14 @@ public final class GPTTrainer {
     /// One AdamW step on `accumulation` random batches of `tokens` (at least context + 1 of them),
     /// their gradients averaged; returns the mean loss before the update.
     /// - Throws: `TrainingError.nonFinite` when a loss is NaN or infinite (weights unchanged).
+    /// Runs with denormals flushed to zero (`FloatingPointMode`), as the network trainer does:
+    /// AdamW's moments of tiny gradients would otherwise decay into denormals, each operation on
+    /// which costs a microcode assist.
     public func step(_ tokens: UnsafeBufferPointer<Int32>) throws(TrainingError) -> Float {
+        try FloatingPointMode.withDenormalsFlushed { () throws(TrainingError) in try stepUnflushed(tokens) }
+    }
+
+    private func stepUnflushed(_ tokens: UnsafeBufferPointer<Int32>) throws(TrainingError) -> Float {
         var share = 1 / Float(config.accumulation), loss: Float = 0
         for micro in 0..<config.accumulation {
             sample(tokens, using: &random)
@@ -260,5 +267,39 @@ public final class GPTTrainer {
             total += executor.view(of: gpt.loss)[0]
         }
         return total / Float(max(batches, 1))
+    }
+
+    /// The mean next-token cross-entropy (nats) over the first `limit` (default all) consecutive
+    /// windows of `context + 1` tokens, windows w·T ..< (w+1)·T + 1, every position scored: a
+    /// deterministic figure, the one `export-tool verify` computes through the C interface.
+    /// Next-token models only. Allocates nothing.
+    public func windowLoss(_ tokens: UnsafeBufferPointer<Int32>, limit: Int? = nil) -> Double {
+        let t = gpt.config.context, v = gpt.config.vocabulary
+        let windows = min(limit ?? .max, (tokens.count - 1) / t)
+        guard windows > 0, gpt.config.objective == .nextToken else { return .nan }
+        let inputs = executor.intView(of: gpt.tokens), targets = executor.intView(of: gpt.targets), logits = executor.view(of: gpt.logits)
+        var total = 0.0
+        var first = 0
+        while first < windows {
+            let filled = min(executor.rows, windows - first)
+            for b in 0..<executor.rows {
+                let start = (first + min(b, filled - 1)) * t
+                for i in 0..<t {
+                    inputs[b * t + i] = tokens[start + i]
+                    targets[b * t + i] = tokens[start + i + 1]
+                }
+            }
+            executor.forward(training: false)
+            for row in 0..<(filled * t) {
+                let z = logits.baseAddress! + row * v
+                var largest = z[0]
+                for k in 1..<v { largest = max(largest, z[k]) }
+                var sum = 0.0
+                for k in 0..<v { sum += exp(Double(z[k] - largest)) }
+                total += log(sum) - Double(z[Int(targets[row])] - largest)
+            }
+            first += filled
+        }
+        return total / Double(windows * t)
     }
 }

@@ -31,7 +31,8 @@ struct Convert: ParsableCommand {
 
     @Argument(help: "A checkpoint written by `train --checkpoint`, or a .safetensors file.") var input: String
     @Option(name: .shortAndLong, help: "The model file to write (atomically).") var output: String
-    @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh].") var arch: String?
+    @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh], or gpt:layers=L,heads=H,width=C,context=T (nanoGPT's names and layouts; needs --vocab-from).") var arch: String?
+    @Option(help: "--arch gpt: a text whose sorted set of bytes is the model's vocabulary (the text the model was trained on).") var vocabFrom: String?
     @Option(help: "Input shape CxHxW (default 1x28x28 for 784 inputs, else 1x1xN).") var inputShape: String?
     @Option(help: "Input encoding: pixels (images scaled to [0,1]) or floats (default pixels for 1xHxW images).") var encoding: String?
     @Option(help: "Model file format: 2 (the inference graph, the default) or 1 (a layer list, for runtimes built before version 2).")
@@ -40,6 +41,8 @@ struct Convert: ParsableCommand {
     func run() throws {
         guard formatVersion == 1 || formatVersion == 2 else { throw ToolError("--format-version must be 1 or 2, not \(formatVersion)") }
         let bytes = try AtomicFile.read(input)
+        if let arch, arch.hasPrefix("gpt") { return try convertGPT(bytes, arch: arch) }
+        guard vocabFrom == nil else { throw ToolError("--vocab-from is for --arch gpt:...") }
         let (spec, tensors): (NetworkSpec, [ModelTensor])
         if bytes.starts(with: Checkpoint.magic) {
             guard arch == nil else { throw ToolError("--arch is for safetensors files; a checkpoint describes its own network") }
@@ -75,6 +78,40 @@ struct Convert: ParsableCommand {
         let network = try Network(spec: spec, maxBatch: 1, arena: arena, rng: &rng)
         try checkpoint.restoreWeights(into: network)
         return network.parameters.map { ModelTensor(name: $0.name, shape: $0.shape, values: Array($0.value)) }
+    }
+
+    /// nanoGPT weights to a GPT model file with the vocabulary of `--vocab-from`.
+    func convertGPT(_ bytes: [UInt8], arch: String) throws {
+        guard formatVersion == 2 else { throw ToolError("a GPT needs format version 2") }
+        guard inputShape == nil, encoding == nil else { throw ToolError("--input-shape and --encoding do not apply to a GPT: its input is token ids") }
+        let shape = try parseGPTArch(arch)
+        guard let vocabFrom else {
+            throw ToolError("--arch gpt needs --vocab-from TEXT_FILE: the text whose sorted set of bytes is the model's vocabulary")
+        }
+        let vocabulary = Array(Set(try AtomicFile.read(vocabFrom))).sorted()
+        guard vocabulary.count >= 2 else { throw ToolError("\(vocabFrom) holds \(vocabulary.count) distinct bytes: too few for a vocabulary") }
+        let file = try Safetensors(bytes: bytes, path: input)
+        let (config, weights) = try file.gpt(layers: shape.layers, heads: shape.heads, width: shape.width, context: shape.context,
+                                             vocabulary: vocabulary.count)
+        let model = try ModelWriter.encode(gpt: config, weights: weights, vocabulary: vocabulary)
+        try AtomicFile.write(model, to: output)
+        let parameters = weights.values.reduce(0) { $0 + $1.count }
+        print("wrote \(output): \(model.count) bytes, a GPT of \(config.layers) layers, \(config.heads) heads, width \(config.width), context \(config.context), "
+              + "vocabulary \(vocabulary.count) bytes from \(vocabFrom), \(config.biases ? "with" : "no") biases, \(parameters) parameters")
+    }
+
+    /// `gpt:layers=L,heads=H,width=C,context=T`, each key once.
+    func parseGPTArch(_ text: String) throws -> (layers: Int, heads: Int, width: Int, context: Int) {
+        let usage = "--arch must look like gpt:layers=4,heads=4,width=128,context=64, not \(text)"
+        guard text.hasPrefix("gpt:") else { throw ToolError(usage) }
+        var values: [String: Int] = [:]
+        for pair in text.dropFirst(4).split(separator: ",") {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, let value = Int(parts[1]), value > 0, values[String(parts[0])] == nil else { throw ToolError(usage) }
+            values[String(parts[0])] = value
+        }
+        guard Set(values.keys) == ["layers", "heads", "width", "context"] else { throw ToolError(usage) }
+        return (values["layers"]!, values["heads"]!, values["width"]!, values["context"]!)
     }
 
     func parseArch(_ text: String) throws -> ([Int], ActivationKind) {
@@ -259,11 +296,14 @@ struct Verify: ParsableCommand {
     @Argument(help: "The model file.") var model: String
     @Option(help: "MNIST directory (default: $MNIST_DIR), or the small data sets' directory with --dataset.") var data: String?
     @Option(help: "A small data set instead of MNIST: iris, wine, breast_cancer, diabetes.") var dataset: String?
-    @Option(help: "Only the first N test images.") var limit: Int?
+    @Option(help: "Only the first N test images (for a GPT: the first N validation windows).") var limit: Int?
+    @Option(help: "For a GPT: the text whose last 10% validates, as `train --model gpt` splits it (default: input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR).")
+    var text: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         if let dataset { return try verifyTabular(dataset) }
+        if isSequenceModel() { return try verifySequence() }
         guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
         }
@@ -294,6 +334,65 @@ struct Verify: ParsableCommand {
         } else {
             print(String(format: "%@: %d of %d correct, accuracy %.2f%% (%.1f µs per image)", model, correct, count,
                          accuracy * 100, seconds / Double(max(count, 1)) * 1e6))
+        }
+    }
+
+    /// False too for a file that does not open: the MNIST path then reports a missing data
+    /// directory before the model's own error, as it always has.
+    func isSequenceModel() -> Bool {
+        guard let opened = try? OpenedModel(path: model) else { return false }
+        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
+        return infer_vocab_len(opened.handle) > 0
+    }
+
+    /// A GPT's validation loss through the C interface: the validation part (the text's last 10%)
+    /// in consecutive windows of `infer_context_len` + 1 tokens; each window resets the model and
+    /// feeds its first T tokens with `infer_next`, scoring every next token (the mean
+    /// cross-entropy over all T positions of every window, in nats). `train --model gpt` reports
+    /// the same figure from Swift as `val_loss_windows`.
+    func verifySequence() throws {
+        let environment = ProcessInfo.processInfo.environment["TINYSHAKESPEARE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = text ?? (data ?? environment).map({ $0 + "/input.txt" }) else {
+            throw ToolError("a GPT needs a text: --text FILE, --data DIR (with input.txt), or TINYSHAKESPEARE_DIR")
+        }
+        let bytes = try AtomicFile.read(path)
+        let split = Int(Double(bytes.count) * 0.9)
+        let validation = Array(bytes[split...])
+        let opened = try OpenedModel(path: model)
+        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
+        let vocabulary = infer_vocab_len(opened.handle), context = infer_context_len(opened.handle)
+        var tokens = [Int32](repeating: 0, count: validation.count), count = 0
+        let status = validation.withUnsafeBytes { raw in
+            infer_tokenize(opened.handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), validation.count, &tokens, tokens.count, &count)
+        }
+        guard status == 0 else { throw ToolError("\(path): \(String(cString: infer_last_error()))") }
+        let available = (count - 1) / context
+        guard available > 0 else { throw ToolError("\(path): the validation part has \(count) tokens, fewer than one window of \(context + 1)") }
+        let windows = min(limit ?? available, available)
+        var probabilities = [Float](repeating: 0, count: vocabulary)
+        var total = 0.0
+        let start = Date()
+        var reported = start
+        for w in 0..<windows {
+            guard infer_reset(opened.handle) == 0 else { throw ToolError("infer_reset failed: \(String(cString: infer_last_error()))") }
+            for i in (w * context)..<((w + 1) * context) {
+                guard infer_next(opened.handle, tokens[i], &probabilities, vocabulary) == 0 else {
+                    throw ToolError("infer_next failed: \(String(cString: infer_last_error()))")
+                }
+                total -= log(Double(probabilities[Int(tokens[i + 1])]))
+            }
+            if !json, Date().timeIntervalSince(reported) > 5 {
+                reported = Date()
+                FileHandle.standardError.write(Data("window \(w + 1) of \(windows), loss so far \(String(format: "%.4f", total / Double((w + 1) * context)))\n".utf8))
+            }
+        }
+        let seconds = Date().timeIntervalSince(start), scored = windows * context
+        let loss = total / Double(scored)
+        if json {
+            print(JSONText.encode(["val_loss": loss, "windows": windows, "tokens": scored, "context": context, "seconds": seconds] as [String: Any]))
+        } else {
+            print(String(format: "%@ on the last 10%% of %@: validation loss %.4f nats over %d windows of %d tokens (%.1f µs per token)",
+                         model, path, loss, windows, context, seconds / Double(scored) * 1e6))
         }
     }
 

@@ -138,7 +138,7 @@ struct GPTCommand {
         console.line("training: \(config.iterations) iterations of \(config.accumulation > 1 ? "\(config.accumulation) × " : "")\(config.batch) × \(context) tokens, AdamW lr \(config.learningRate) "
                      + "(warm-up \(config.warmup), cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
         let tokensPerIteration = Double(config.batch * config.accumulation * context)
-        var trainLoss: Float = .nan, validationLoss: Float = .nan, lastLoss: Float = .nan
+        var trainLoss: Float = .nan, validationLoss: Float = .nan, lastLoss: Float = .nan, windowLoss = Double.nan
         let start = MonotonicClock.now()
         var trainingSeconds = 0.0
         try corpus.train.withUnsafeBufferPointer { train in
@@ -164,6 +164,8 @@ struct GPTCommand {
                         try save()
                     }
                 }
+                // Every validation window once: the deterministic figure `export-tool verify` reproduces through C.
+                if shape.objective == .nextToken { windowLoss = trainer.windowLoss(validation) }
             }
         }
         let total = MonotonicClock.seconds(since: start)
@@ -172,6 +174,7 @@ struct GPTCommand {
         let tokensPerSecond = Double(trained) * tokensPerIteration / max(trainingSeconds, 1e-9)
         console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
                             msPerIteration, tokensPerSecond, total))
+        if windowLoss.isFinite { console.line(String(format: "validation loss over every window of the validation part: %.4f (export-tool verify reproduces it through C)", windowLoss)) }
         if let output = options.output {
             do {
                 let bytes = try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary)
@@ -184,6 +187,7 @@ struct GPTCommand {
         if options.json {
             let object: [String: Any] = [
                 "model": "gpt", "objective": shape.objective.rawValue, "val_loss": Double(validationLoss), "train_loss": Double(trainLoss), "last_batch_loss": Double(lastLoss),
+                "val_loss_windows": windowLoss.isFinite ? windowLoss : NSNull(),
                 "iters": config.iterations, "ms_per_iter": msPerIteration, "tokens_per_second": tokensPerSecond,
                 "layers": shape.layers, "heads": shape.heads, "biases": shape.biases, "width": shape.width, "context": shape.context, "batch": config.batch, "accumulate": config.accumulation,
                 "vocabulary": corpus.vocabulary.count, "parameters": parameters, "arena_bytes": trainer.arena.capacity,

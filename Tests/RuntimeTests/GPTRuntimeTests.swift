@@ -17,9 +17,9 @@ import Training
 
     static let text: [UInt8] = Array(String(repeating: "the cat sat on the mat. a dog ran to the cat. ", count: 60).utf8)
 
-    static func trained(biases: Bool, sinusoidal: Bool) throws -> (GPTTrainer, TextCorpus) {
+    static func trained(biases: Bool, sinusoidal: Bool, width: Int = 16) throws -> (GPTTrainer, TextCorpus) {
         let corpus = try TextCorpus(text: text)
-        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: 2, heads: 2, width: 16, context: 12,
+        var shape = GPTConfig(vocabulary: corpus.vocabulary.count, layers: 2, heads: 2, width: width, context: 12,
                               sinusoidalPositions: sinusoidal)
         shape.biases = biases
         shape.dropout = 0.1 // training only: the file's graph has none
@@ -89,9 +89,10 @@ import Training
     /// include/infer.h's sequence calls on a GPT file: tokenising, next-token probabilities
     /// (equal to the executor's softmax, and past the context to the model on the last context
     /// tokens), generation equal to the trainer's for the same seed, greedy and sampled, no
-    /// allocation, and INFER_E_SHAPE from other models.
-    @Test func sequenceCallsMatchSwift() throws {
-        let (trainer, corpus) = try Self.trained(biases: false, sinusoidal: false)
+    /// allocation, and INFER_E_SHAPE from other models. Head sizes 8 and 72: the attention row's
+    /// dot products in their scalar tail and in their 64- and 16-wide SIMD loops.
+    @Test(arguments: [16, 144]) func sequenceCallsMatchSwift(width: Int) throws {
+        let (trainer, corpus) = try Self.trained(biases: false, sinusoidal: false, width: width)
         let opened = try OpenModel(try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary))
         let h = opened.handle, t = trainer.gpt.config.context, v = trainer.gpt.config.vocabulary
         #expect(infer_vocab_len(h) == v && infer_context_len(h) == t)
@@ -179,6 +180,38 @@ import Training
         #expect(infer_reset(mlp.handle) == InferStatus.shape.rawValue)
         #expect(infer_tokenize(mlp.handle, "a", 1, &tokens, 16, &n) == InferStatus.shape.rawValue)
         #expect(infer_next(nil, 0, &probabilities, v) == InferStatus.argument.rawValue)
+    }
+
+    /// A sequence model that cannot decode by position (attention without the causal mask, as an
+    /// encoder's) has no key/value cache and reruns its window for every token: infer_next's
+    /// probabilities are the window's last row, bit for bit, inside and past the context.
+    @Test func nonCausalModelsRerunTheWindow() throws {
+        let (trainer, corpus) = try Self.trained(biases: true, sinusoidal: false)
+        var file = try ModelWriter.graphFile(gpt: trainer, vocabulary: corpus.vocabulary)
+        for n in file.nodes.indices where file.nodes[n].op == .attention {
+            let a = file.nodes[n].arguments.firstIndex { $0.name == "causal" }!
+            file.nodes[n].arguments[a].value = .ints([0])
+        }
+        let bytes = try ModelWriter.serialise(graph: file, description: ModelWriter.gptDescription(trainer.gpt.config))
+        let opened = try OpenModel(bytes), window = try OpenModel(bytes)
+        let h = opened.handle, t = trainer.gpt.config.context, v = trainer.gpt.config.vocabulary
+        let model = UnsafeMutablePointer<RuntimeModel>(h), reference = UnsafeMutablePointer<RuntimeModel>(window.handle)
+        #expect(!model.pointee.cachesKeysAndValues)
+        let cached = try OpenModel(try ModelWriter.encode(gpt: trainer, vocabulary: corpus.vocabulary))
+        #expect(opened.arenaLength < cached.arenaLength, "no cache in the arena")
+        var rng = SeededRandom(seed: 5)
+        let sequence = (0..<(t + 4)).map { _ in Int32(Int(rng.uniform(0, Float(v) - 0.01))) }
+        var probabilities = [Float](repeating: 0, count: v), ids = [Int32](repeating: 0, count: t)
+        #expect(infer_reset(h) == 0)
+        for (i, token) in sequence.enumerated() {
+            #expect(infer_next(h, token, &probabilities, v) == 0)
+            let n = min(i + 1, t)
+            for j in 0..<t { ids[j] = j < n ? sequence[i + 1 - n + j] : 0 }
+            let logits = ids.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: reference.pointee.run(tokens: $0.baseAddress!) + (n - 1) * v, count: v)) }
+            var expected = logits
+            Kernels.softmaxRows(logits, into: &expected, rows: 1, columns: v)
+            #expect(probabilities.map(\.bitPattern) == expected.map(\.bitPattern), "after \(i + 1) tokens")
+        }
     }
 
     /// Corrupt transformer records are refused with the node named.
