@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "InferTools", dependencies: ["Infer", "Training", "ModelFile", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
 
         // The C interface (include/infer.h), exported with @_cdecl.
-        .target(name: "InferC", dependencies: ["Infer", "ModelFile"], swiftSettings: numericSettings),
+        .target(name: "InferC", dependencies: ["Infer", "ModelFile", "LowLevel"], swiftSettings: numericSettings),
 
         // Command-line tools.
         .executableTarget(name: "train",

@@ -17,8 +17,11 @@
  *
  * Threads. A model's scratch buffers live in its arena, so one model must not run on two threads
  * at once. Separate models (each in its own arena, possibly from the same model bytes) may run
- * concurrently. infer_last_error() is per thread. The first infer_open in a process may select
- * OpenBLAS's kernel family (process-wide); inference itself does not call BLAS.
+ * concurrently. infer_last_error() is per thread. The first infer_open of a model with matrix
+ * products (a sequence model) selects OpenBLAS's kernel family for this CPU and sets OpenBLAS to
+ * one thread, process-wide, because OpenBLAS's threaded calls allocate; a program may raise the
+ * thread count for its own BLAS work afterwards, at the cost of allocations in sequence calls.
+ * Other models' inference does not call BLAS.
  *
  * PNG input (models whose input is one channel of image pixels, such as MNIST digits): 1, 2, 4, 8
  * or 16-bit; gray, gray+alpha, RGB, RGBA or palette; interlaced or not; at most 1024 x 1024 pixels

@@ -1,5 +1,6 @@
 import Infer
 import ModelFile
+import LowLevel
 
 // The C interface declared in include/infer.h. Every entry point validates its arguments and
 // returns a status instead of trapping: a Swift trap would kill the host process.
@@ -42,6 +43,12 @@ public func infer_arena_size(_ bytes: UnsafeRawPointer?, _ length: Int, _ arenaL
     }
 }
 
+/// Done once, by the first infer_open of a model with matrix products (sequence models): OpenBLAS's
+/// best kernel for this CPU (0.3.21 falls back to SSE3 kernels on recent Xeons), and one BLAS
+/// thread, because OpenBLAS's threaded calls allocate (12 malloc calls per generated token
+/// were measured with its default of one thread per core).
+private let blasForInference: Void = BLAS.configure(threads: 1)
+
 @_cdecl("infer_open")
 public func infer_open(_ bytes: UnsafeRawPointer?, _ length: Int, _ arena: UnsafeMutableRawPointer?, _ arenaLength: Int,
                        _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -52,6 +59,7 @@ public func infer_open(_ bytes: UnsafeRawPointer?, _ length: Int, _ arena: Unsaf
     do {
         let file = try ModelFile(base: bytes, length: length)
         out.pointee = OpaquePointer(try RuntimeModel.open(file, arena: arena, length: arenaLength))
+        if file.graph != nil, (0..<file.layerCount).contains(where: { file.node($0).op == .matmul }) { _ = blasForInference }
         return InferStatus.ok.rawValue
     } catch {
         return error.rawValue
