@@ -468,7 +468,8 @@ public struct RuntimeModel {
             case .attention:
                 let (heads, causal, t) = layer.attention
                 Kernels.attention(q: x, k: layer.x2.map { UnsafePointer($0) } ?? input, v: layer.x3.map { UnsafePointer($0) } ?? input,
-                                  length: t, width: layer.spatial, heads: heads, causal: causal, weights: attentionWeights!, into: out)
+                                  length: t, width: layer.spatial, heads: heads, causal: causal, weights: attentionWeights!,
+                                  scratch: attentionWeights! + heads * t * t, into: out)
             case .gelu:
                 Kernels.gelu(x, into: out, count: layer.outputs)
             }

@@ -17,13 +17,25 @@ func horizontalSum(_ v: SIMD16<Float>) -> Float {
     return two[0] + two[1]
 }
 
+/// The largest of 16 lanes, as a tree of half-width selects (NaN lanes ignored unless in both
+/// halves).
+@_transparent
+func horizontalMax(_ v: SIMD16<Float>) -> Float {
+    let eight = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    let four = eight.lowHalf.replacing(with: eight.highHalf, where: eight.highHalf .> eight.lowHalf)
+    let two = four.lowHalf.replacing(with: four.highHalf, where: four.highHalf .> four.lowHalf)
+    return two[1] > two[0] ? two[1] : two[0]
+}
+
 /// e^x for 16 lanes: range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 Taylor polynomial
 /// for e^r (relative error below 2e-7), and 2^n built from the exponent bits. Inputs are clamped to
-/// [−87, 88] so the result stays a normal float; NaN stays NaN. Transparent, so always inlined:
+/// [−86, 88] so the result stays a normal float (e^−87 can round to a denormal, and every
+/// operation on a denormal costs Intel CPUs a microcode assist: a causal softmax's masked lanes
+/// made attention 2× slower); NaN stays NaN. Transparent, so always inlined:
 /// as a call, the Swift calling convention splits the vector into four 128-bit pieces.
 @_transparent
 func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let clamped = min16(max16(x, SIMD16(repeating: -87)), SIMD16(repeating: 88))
+    let clamped = min16(max16(x, SIMD16(repeating: -86)), SIMD16(repeating: 88))
     // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits; this
     // avoids the generic float-to-integer SIMD conversion, which does not specialise.
     let shifted = SIMD16<Float>(repeating: 12_582_912).addingProduct(clamped, SIMD16(repeating: 1.442_695_04))

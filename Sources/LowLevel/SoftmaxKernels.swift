@@ -27,7 +27,7 @@ extension Kernels {
     static func softmaxShortRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
         var padded = SIMD16<Float>(repeating: -.infinity)
         withUnsafeMutableBytes(of: &padded) { $0.baseAddress!.copyMemory(from: x, byteCount: n &* 4) }
-        let used = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(truncatingIfNeeded: n)
+        let used = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Float(n) // float lanes: an Int32 comparison is a loop
         let e = exp16(padded - padded.max()).replacing(with: 0, where: .!used)
         var p = e * (1 / e.sum())
         withUnsafeBytes(of: &p) { UnsafeMutableRawPointer(y).copyMemory(from: $0.baseAddress!, byteCount: n &* 4) }

@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// The transformer's forward arithmetic, shared by the graph's ops (`LayerNorm`, `Attention`,
-/// `SinusoidalPositions`) and the C runtime, so both give the same bits.
+/// `SinusoidalPositions`; attention's are in AttentionKernels.swift) and the C runtime, so both
+/// give the same bits.
 extension Kernels {
     /// Layer normalisation of `rows` rows of `width`: y = γ·(x − μ)/√(σ² + ε) + β with each row's
     /// mean and biased variance. Each row's μ and 1/σ go to `mean` and `inverseStd` when given.
@@ -24,26 +25,11 @@ extension Kernels {
         }
     }
 
-    /// Multi-head scaled dot-product attention over one sequence: q, k, v and y are [t, d], head h
-    /// the columns h·d/heads ..< (h+1)·d/heads; y = softmax(QKᵀ/√d_head)·V per head, position i
-    /// seeing only j ≤ i when `causal`. `weights` receives the attention weights [heads, t, t]
-    /// (zero where masked). Each row is `attentionRow`, so a decoder that caches keys and values
-    /// computes the same bits one position at a time.
-    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, length t: Int, width d: Int,
-                                 heads: Int, causal: Bool, weights: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        for h in 0..<heads {
-            let p = weights + h * t * t
-            for i in 0..<t {
-                let row = p + i * t, visible = causal ? i + 1 : t
-                attentionRow(q: q + i * d, keys: k, values: v, visible: visible, width: d, heads: heads, head: h, weights: row, into: y + i * d)
-                for j in visible..<t { row[j] = 0 }
-            }
-        }
-    }
-
     /// One query of one head: y[h·dh ..< (h+1)·dh] = Σⱼ pⱼ·v_j over the first `visible` positions,
     /// p = softmax(q·k_j/√dh), with q, y one row of width d and `keys` / `values` rows of width d
-    /// (position j at j·d). `weights` receives p (`visible` floats).
+    /// (position j at j·d). `weights` receives p (`visible` floats). A decoder's step with cached
+    /// keys and values; the whole window goes through `attention` (AttentionKernels.swift), which
+    /// gives the same values up to rounding.
     @inline(__always)
     public static func attentionRow(q: UnsafePointer<Float>, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, visible: Int,
                                     width d: Int, heads: Int, head h: Int, weights row: UnsafeMutablePointer<Float>,

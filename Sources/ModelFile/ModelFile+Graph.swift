@@ -412,7 +412,9 @@ extension ModelFile {
                 guard h.int(0) >= 1, x.dims.1 % h.int(0) == 0, x.dims.0 <= 1 << 12, h.int(0) * x.dims.0 * x.dims.0 <= 1 << 26 else {
                     throw fail("attention heads must divide the width, and heads × T² stay below 2²⁶")
                 }
-                attention = max(attention, h.int(0) * x.dims.0 * x.dims.0)
+                // The weights [heads, T, T], then the kernel's scratch.
+                attention = max(attention, h.int(0) * x.dims.0 * x.dims.0
+                                + Kernels.attentionScratch(length: x.dims.0, width: x.dims.1, heads: h.int(0)))
             case .gelu:
                 guard y.count == x.count else { throw fail("output length differs from the input's") }
             case .conv2d:

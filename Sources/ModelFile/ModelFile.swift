@@ -32,7 +32,8 @@ public struct ModelFile {
     public let graph: GraphSection?
     /// Widest dense input (0 without dense layers): the scratch `Kernels.denseOne` needs.
     public let maxDenseInputs: Int
-    /// Floats of attention weights the largest attention node needs (heads × T²; 0 without one).
+    /// Floats the largest attention node needs: its weights (heads × T²) and its kernel's scratch
+    /// (`Kernels.attentionScratch`); 0 without one.
     public let maxAttention: Int
     /// A sequence model's vocabulary tensor (the byte of each token id, as floats), if it has one.
     public let vocabularyTensor: Int?

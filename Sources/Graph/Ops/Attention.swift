@@ -5,8 +5,8 @@ import LowLevel
 /// head h uses columns h·D/H ..< (h+1)·D/H): per head, y = softmax(QKᵀ/√d_head)·V, and with
 /// argument `causal` = 1 position i attends only to positions j ≤ i. The per-head projections and
 /// the output projection are the dense or matmul nodes around it. The attention weights
-/// [heads, T, T] of each sample are saved for backward. Loops over positions as llm.c's, with
-/// the head-wide products vectorised (`Kernels.dot`, `Kernels.axpy`).
+/// [heads, T, T] of each sample are saved for backward. Both passes are `Kernels.attention` and
+/// `Kernels.attentionBackward` per sample (AttentionKernels.swift), the C runtime's kernel too.
 enum Attention: Operator {
     static func outputTypes(of inputs: [TensorType], attributes: Attributes) throws(ShapeError) -> [TensorType] {
         guard inputs.count == 3 else { throw ShapeError("takes q, k and v, got \(inputs.count) inputs") }
@@ -19,9 +19,10 @@ enum Attention: Operator {
     }
 
     static func buffers(inputs: [TensorType], outputs: [TensorType], attributes: Attributes, maxBatch: Int) -> [BufferRequest] {
-        let t = inputs[0].shape[0]
-        // 0: the attention weights of every sample and head; 1: one row of dP for backward.
-        return [.floats(.saved, maxBatch * attributes.int("heads") * t * t), .floats(.backward, t)]
+        let t = inputs[0].shape[0], d = inputs[0].shape[1], heads = attributes.int("heads")
+        let scratch = Kernels.attentionScratch(length: t, width: d, heads: heads)
+        // 0: the attention weights of every sample and head; 1 and 2: the kernels' scratch.
+        return [.floats(.saved, maxBatch * heads * t * t), .floats(.forward, scratch), .floats(.backward, scratch)]
     }
 
     static var overwritesGradients: Bool { true }
@@ -32,15 +33,15 @@ enum Attention: Operator {
         for n in 0..<node.rows {
             let base = n * t * d
             Kernels.attention(q: node.input(0) + base, k: node.input(1) + base, v: node.input(2) + base, length: t, width: d,
-                              heads: heads, causal: causal, weights: weights + n * heads * t * t, into: node.output(0) + base)
+                              heads: heads, causal: causal, weights: weights + n * heads * t * t, scratch: node.floatBuffer(1),
+                              into: node.output(0) + base)
         }
     }
 
     static func backward(_ node: NodeRun) {
         guard let dy = node.outputGradient(0) else { return }
         let t = node.inputTypes[0].shape[0], d = node.inputTypes[0].shape[1], heads = node.attributes.int("heads")
-        let dh = d / heads, scale = 1 / Float(dh).squareRoot(), causal = node.attributes.int("causal") != 0
-        let q = node.input(0), k = node.input(1), v = node.input(2), weights = node.floatBuffer(0), dp = node.floatBuffer(1)
+        let causal = node.attributes.int("causal") != 0, weights = node.floatBuffer(0)
         let dq = node.inputGradient(0), dk = node.inputGradient(1), dv = node.inputGradient(2)
         let count = node.rows * t * d
         if let dq, node.overwrites(0) { dq.update(repeating: 0, count: count) }
@@ -48,29 +49,10 @@ enum Attention: Operator {
         if let dv, node.overwrites(2) { dv.update(repeating: 0, count: count) }
         for n in 0..<node.rows {
             let base = n * t * d
-            for h in 0..<heads {
-                let p = weights + (n * heads + h) * t * t
-                for i in 0..<t {
-                    let row = p + i * t, gi = dy + base + i * d + h * dh, qi = q + base + i * d + h * dh
-                    let visible = causal ? i + 1 : t
-                    // dP_ij = dy_i · v_j; dv_j += P_ij · dy_i.
-                    var dot: Float = 0
-                    for j in 0..<visible {
-                        let vj = v + base + j * d + h * dh
-                        let s = Kernels.dot(gi, vj, count: dh)
-                        dp[j] = s
-                        dot += row[j] * s
-                        if let dv { Kernels.axpy(row[j], gi, dv + base + j * d + h * dh, count: dh) }
-                    }
-                    // Through the softmax: dS_ij = P_ij (dP_ij − Σ_j P_ij dP_ij), then the scaled products.
-                    for j in 0..<visible {
-                        let ds = row[j] * (dp[j] - dot) * scale
-                        let kj = k + base + j * d + h * dh
-                        if let dq { Kernels.axpy(ds, kj, dq + base + i * d + h * dh, count: dh) }
-                        if let dk { Kernels.axpy(ds, qi, dk + base + j * d + h * dh, count: dh) }
-                    }
-                }
-            }
+            Kernels.attentionBackward(q: node.input(0) + base, k: node.input(1) + base, v: node.input(2) + base,
+                                      weights: weights + n * heads * t * t, outputGradient: dy + base, length: t, width: d,
+                                      heads: heads, causal: causal, scratch: node.floatBuffer(2),
+                                      dq: dq.map { $0 + base }, dk: dk.map { $0 + base }, dv: dv.map { $0 + base })
         }
     }
 }
