@@ -65,7 +65,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case matmul
     case softmaxCrossEntropy
     case dense, conv2d, maxPool2d, avgPool2d, batchNorm, dropout, reshape, channelAffine
-    case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice
+    case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice, transpose
     case kernel, pairwiseVote, nearestNeighbours
     case preferenceLoss
 
@@ -106,6 +106,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .attention: Attention.self
         case .sinusoidalPositions: SinusoidalPositions.self
         case .slice: Slice.self
+        case .transpose: Transpose.self
         case .kernel: KernelEvaluation.self
         case .pairwiseVote: PairwiseVoting.self
         case .nearestNeighbours: NearestNeighbourLookup.self

@@ -109,40 +109,13 @@ public struct GPTGraph: Sendable {
     /// Embeddings, the blocks, the final norm and the tied head: logits [T, vocabulary].
     private static func logits(_ config: GPTConfig, _ g: GraphBuilder, tokens: ValueID, generator: ValueID?) throws(GraphError) -> ValueID {
         let (t, c) = (config.context, config.width)
-        let masked = config.objective == .maskedTokens
-        /// y = x·Wᵀ + b with W [out, in] and b [out] named `name.weight` and `name.bias`.
-        func linear(_ x: ValueID, _ name: String, outputs: Int) throws(GraphError) -> ValueID {
-            let w = g.parameter("\(name).weight", shape: [outputs, g.type(of: x).shape.last!])
-            guard config.biases else { return try g.matmul(x, w, transposeB: true, name: name) }
-            let b = g.parameter("\(name).bias", shape: [outputs])
-            return try g.add(try g.matmul(x, w, transposeB: true, name: "\(name).product"), b, name: name)
-        }
-        /// Layer norm; without biases, β is a constant 0 (γ only, as nanoGPT's `LayerNorm(bias=False)`).
-        func norm(_ x: ValueID, _ name: String) throws(GraphError) -> ValueID {
-            guard !config.biases else { return try g.layerNorm(x, name: name) }
-            let gamma = g.parameter("\(name).weight", shape: [c])
-            return try g.apply(.layerNorm, [x, gamma, try g.constant(0, shape: [c], name: "\(name).zero_bias")], name: name)[0]
-        }
+        let layers = TransformerLayers(g: g, width: c, heads: config.heads, biases: config.biases,
+                                       causal: config.objective != .maskedTokens, dropout: config.dropout, generator: generator)
         let wte = g.parameter("transformer.wte.weight", shape: [config.vocabulary, c])
         let positions = config.sinusoidalPositions ? try g.sinusoidalPositions(positions: t, width: c, name: "transformer.positions")
             : g.parameter("transformer.wpe.weight", shape: [t, c])
-        func drop(_ x: ValueID, _ name: String) throws(GraphError) -> ValueID {
-            guard let generator else { return x }
-            return try g.dropout(x, rate: config.dropout, generator: generator, name: name)
-        }
-        var x = try drop(try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions"), "embed.dropout")
-        for i in 0..<config.layers {
-            let block = "transformer.h.\(i)"
-            let qkv = try linear(try norm(x, "\(block).ln_1"), "\(block).attn.c_attn", outputs: 3 * c)
-            let q = try g.slice(qkv, columns: 0..<c, name: "\(block).attn.q")
-            let k = try g.slice(qkv, columns: c..<2 * c, name: "\(block).attn.k")
-            let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(block).attn.v")
-            let attended = try g.attention(q: q, k: k, v: v, heads: config.heads, causal: !masked, name: "\(block).attn.core")
-            x = try g.add(x, try drop(try linear(attended, "\(block).attn.c_proj", outputs: c), "\(block).attn.dropout"), name: "\(block).residual1")
-            let hidden = try g.gelu(try linear(try norm(x, "\(block).ln_2"), "\(block).mlp.c_fc", outputs: 4 * c),
-                                    name: "\(block).mlp.gelu")
-            x = try g.add(x, try drop(try linear(hidden, "\(block).mlp.c_proj", outputs: c), "\(block).mlp.dropout"), name: "\(block).residual2")
-        }
-        return try g.matmul(try norm(x, "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
+        var x = try layers.drop(try g.add(try g.embedding(tokens, table: wte, name: "embed"), positions, name: "embed.positions"), "embed.dropout")
+        for i in 0..<config.layers { x = try layers.block(x, "transformer.h.\(i)") }
+        return try g.matmul(try layers.norm(x, "transformer.ln_f"), wte, transposeB: true, name: "lm_head")
     }
 }

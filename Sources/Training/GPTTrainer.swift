@@ -43,23 +43,17 @@ public final class GPTTrainer {
     public let config: GPTTrainingConfig
     public let executor: GraphExecutor
     public let arena: ArenaAllocator
-    /// Per parameter: weights, gradient, AdamW moments, count, whether it decays.
-    private let weights: [UnsafeMutablePointer<Float>]
-    private let gradients: [UnsafeMutablePointer<Float>]
-    private let firstMoments: [UnsafeMutablePointer<Float>]
-    private let secondMoments: [UnsafeMutablePointer<Float>]
-    private let counts: [Int]
-    private let decays: [Bool]
+    /// The parameters with their AdamW moments.
+    private let optimizer: GraphAdamW
     /// Updates applied so far.
     public internal(set) var steps = 0
     /// Draws the training windows; part of a checkpoint.
     public var random: RandomGenerator
-    private let names: [String]
 
     /// Arena bytes a trainer for `gpt` with `config` needs.
     public static func arenaBytes(_ gpt: GPTGraph, _ config: GPTTrainingConfig) throws(GraphError) -> Int {
         let plan = try GraphExecutor.arenaBytes(graph: gpt.graph, options: options(gpt, config))
-        return plan + gpt.graph.parameters.reduce(0) { $0 + 2 * ArenaAllocator.footprint(of: Float.self, count: gpt.graph.type(of: $1).elementsPerSample) }
+        return plan + GraphAdamW.stateBytes(gpt.graph)
     }
 
     static func options(_ gpt: GPTGraph, _ config: GPTTrainingConfig) -> PlanOptions {
@@ -81,10 +75,8 @@ public final class GPTTrainer {
         let graph = gpt.graph
         var random = RandomGenerator(seed: config.seed)
         let residualScale = 0.02 / Float(2 * gpt.config.layers).squareRoot()
-        var weights: [UnsafeMutablePointer<Float>] = [], gradients: [UnsafeMutablePointer<Float>] = []
-        var first: [UnsafeMutablePointer<Float>] = [], second: [UnsafeMutablePointer<Float>] = [], counts: [Int] = [], decays: [Bool] = []
         for id in graph.parameters {
-            let name = graph.values[id.index].name, shape = graph.type(of: id).shape
+            let name = graph.values[id.index].name
             let w = executor.view(of: id)
             if name.hasSuffix(".bias") {
                 w.update(repeating: 0)
@@ -94,22 +86,8 @@ public final class GPTTrainer {
                 let std: Float = name.hasSuffix("c_proj.weight") ? residualScale : 0.02
                 for i in w.indices { w[i] = std * random.nextGaussian() }
             }
-            weights.append(w.baseAddress!)
-            gradients.append(executor.gradient(of: id).baseAddress!)
-            do {
-                first.append(try arena.allocateFloats(w.count).baseAddress!)
-                second.append(try arena.allocateFloats(w.count).baseAddress!)
-            } catch { throw GraphError("the arena was sized for the optimizer state: \(error)") }
-            counts.append(w.count)
-            decays.append(config.decayEverything || shape.count >= 2)
         }
-        self.weights = weights
-        names = graph.parameters.map { graph.values[$0.index].name }
-        self.gradients = gradients
-        self.firstMoments = first
-        self.secondMoments = second
-        self.counts = counts
-        self.decays = decays
+        optimizer = try GraphAdamW(executor, arena: arena) { _, shape in config.decayEverything || shape.count >= 2 }
         if let generator = gpt.generator {
             let state = RandomGenerator(seed: random.next()), target = UnsafeMutableRawBufferPointer(executor.intView(of: generator))
             withUnsafeBytes(of: state) { target.copyMemory(from: $0) }
@@ -119,15 +97,7 @@ public final class GPTTrainer {
 
     /// Everything a resumed run needs besides `steps` and `random`, by name: each parameter, its
     /// AdamW moments ("adam.m.<name>", "adam.v.<name>"). The memory is the trainer's own.
-    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
-        var named: [(name: String, values: UnsafeMutableBufferPointer<Float>)] = []
-        for i in weights.indices {
-            named.append((names[i], UnsafeMutableBufferPointer(start: weights[i], count: counts[i])))
-            named.append(("adam.m." + names[i], UnsafeMutableBufferPointer(start: firstMoments[i], count: counts[i])))
-            named.append(("adam.v." + names[i], UnsafeMutableBufferPointer(start: secondMoments[i], count: counts[i])))
-        }
-        return named
-    }
+    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { optimizer.namedTensors }
 
     /// The dropout generator's state (nil without dropout), which a resumed run continues.
     public var dropoutState: RandomGenerator? {
@@ -209,23 +179,10 @@ public final class GPTTrainer {
             // dL/dloss = 1/accumulation: the micro-batches' gradients add up to their mean.
             executor.backward(from: gpt.loss, gradient: &share, accumulate: micro > 0)
         }
-        // Clip by the global norm of every gradient.
-        if config.clip > 0 {
-            var squares: Float = 0
-            for i in weights.indices { squares += Kernels.sumOfSquares(gradients[i], count: counts[i]) }
-            let norm = squares.squareRoot()
-            if norm > config.clip {
-                let scale = config.clip / norm
-                for i in weights.indices { Kernels.scale(gradients[i], by: scale, count: counts[i]) }
-            }
-        }
+        optimizer.clipGradients(to: config.clip)
         let rate = config.rate(at: steps)
         steps += 1
-        for i in weights.indices {
-            Kernels.adamWUpdate(weights[i], gradient: gradients[i], firstMoment: firstMoments[i], secondMoment: secondMoments[i],
-                                learningRate: rate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
-                                decay: decays[i] ? config.weightDecay : 0, step: steps, count: counts[i])
-        }
+        optimizer.update(rate: rate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, weightDecay: config.weightDecay, step: steps)
         return loss
     }
 

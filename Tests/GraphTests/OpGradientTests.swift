@@ -158,12 +158,19 @@ import LowLevel
                 try g.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: causal)
             })
         }
+        // The vector paths: head size 16 over two blocks of positions, and a group of four blocks.
+        for (shape, heads) in [([20, 32], 2), ([50, 16], 1)] {
+            rows.append(Row(op: .attention, operands: [input(shape), input(shape), input(shape)]) { g, v in
+                try g.attention(q: v[0], k: v[1], v: v[2], heads: heads, causal: true)
+            })
+        }
         rows.append(Row(op: .sinusoidalPositions, operands: [input([3, 4])]) { g, v in
             try g.mul(v[0], try g.sinusoidalPositions(positions: 3, width: 4))
         })
         for columns in [0..<2, 3..<6] {
             rows.append(Row(op: .slice, operands: [input([2, 6])]) { g, v in try g.slice(v[0], columns: columns) })
         }
+        rows.append(Row(op: .transpose, operands: [input([3, 5])]) { g, v in try g.transpose(v[0]) })
         // Cross-entropy at every position of a sequence.
         rows.append(Row(op: .softmaxCrossEntropy, operands: [input([3, 4], -2...2), Operand(shape: [3], labelLimit: 4)]) { g, v in
             try g.softmaxCrossEntropy(logits: v[0], labels: v[1])
