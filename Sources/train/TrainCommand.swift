@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), vit (a vision transformer on MNIST), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
     var model: String = "mlp"
     @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList); for --model gpt, the number of blocks (default 4).")
     var layers: String?
@@ -91,8 +91,9 @@ struct Train: ParsableCommand {
     var binary = false
     // --model gpt (a character GPT on a text; nanoGPT's CPU configuration by default).
     @Option(help: "--model gpt: the text to train on (default: input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR).") var text: String?
-    @Option(help: "--model gpt: attention heads (default 4).") var heads: Int?
-    @Option(help: "--model gpt: width of the residual stream (default 128).") var width: Int?
+    @Option(help: "--model gpt or vit: attention heads (default 4).") var heads: Int?
+    @Option(help: "--model vit: the side of the square patches in pixels, which must divide the image's (default 7: 16 patches of a digit).") var patch: Int?
+    @Option(help: "--model gpt or vit: width of the residual stream (default 128 for gpt, 64 for vit).") var width: Int?
     @Option(help: "--model gpt: tokens of context (default 64).") var context: Int?
     @Option(help: "--model gpt: positions, learned (default) or sinusoidal.") var positions: String?
     @Option(help: "--model gpt: next (a GPT: the next token, causal attention; default) or mlm (BERT's masked tokens: an encoder, 15% of positions chosen, of which 80% masked, 10% a random token, 10% kept).")
@@ -115,6 +116,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
         if model == "gpt" { return try GPTCommand.validate(self) }
+        if model == "vit" { return try ViTCommand.validate(self) }
         let gptOnly: [(String, Bool)] = [("--text", text != nil), ("--heads", heads != nil), ("--width", width != nil),
                                          ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
                                          ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
@@ -159,6 +161,7 @@ struct Train: ParsableCommand {
         BLAS.configure(threads: threads)
         if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
         if model == "gpt" { return try GPTCommand(options: self, console: console).run() }
+        if model == "vit" { return try ViTCommand(options: self, console: console).run() }
         let table = dataset == "mnist" ? nil : try TabularNetworkData.load(self, console: console)
         var trainSet: ClassificationSet, testSet: ClassificationSet
         if let table {
