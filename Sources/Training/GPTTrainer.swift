@@ -29,10 +29,7 @@ public struct GPTTrainingConfig: Codable, Sendable, Equatable {
     /// The rate at update `step` (0-based): linear warm-up over `warmup` steps, then a cosine from
     /// `learningRate` down to `minimumLearningRate` at the last iteration.
     public func rate(at step: Int) -> Float {
-        if step < warmup { return learningRate * Float(step + 1) / Float(warmup + 1) }
-        let span = max(iterations - warmup, 1)
-        let progress = min(Float(step - warmup) / Float(span), 1)
-        return minimumLearningRate + 0.5 * (1 + cosf(.pi * progress)) * (learningRate - minimumLearningRate)
+        warmupCosineRate(at: step, of: iterations, warmup: warmup, peak: learningRate, floor: minimumLearningRate)
     }
 }
 

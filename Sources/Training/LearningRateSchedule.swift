@@ -1,4 +1,6 @@
+import Glibc
 import ModelFile
+
 /// How the learning rate changes during training. η₀ is the base rate, t the number of updates
 /// already applied, e the number of epochs already completed.
 public enum LearningRateSchedule: Codable, Sendable, Equatable {
@@ -56,4 +58,12 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
         case .inverseSqrt(let c): "inverse-sqrt:\(c)"
         }
     }
+}
+
+/// nanoGPT's schedule at update `step` (0-based) of `total`: a linear warm-up over `warmup`
+/// updates to `peak`, then a cosine down to `floor` at the last update.
+func warmupCosineRate(at step: Int, of total: Int, warmup: Int, peak: Float, floor: Float) -> Float {
+    if step < warmup { return peak * Float(step + 1) / Float(warmup + 1) }
+    let progress = min(Float(step - warmup) / Float(max(total - warmup, 1)), 1)
+    return floor + 0.5 * (1 + cosf(.pi * progress)) * (peak - floor)
 }

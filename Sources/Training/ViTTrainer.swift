@@ -23,9 +23,7 @@ public struct ViTTrainingConfig: Codable, Sendable, Equatable {
 
     /// The rate at update `step` (0-based) of `total`: linear warm-up, then a cosine to the minimum.
     public func rate(at step: Int, of total: Int) -> Float {
-        if step < warmup { return learningRate * Float(step + 1) / Float(warmup + 1) }
-        let progress = min(Float(step - warmup) / Float(max(total - warmup, 1)), 1)
-        return minimumLearningRate + 0.5 * (1 + cosf(.pi * progress)) * (learningRate - minimumLearningRate)
+        warmupCosineRate(at: step, of: total, warmup: warmup, peak: learningRate, floor: minimumLearningRate)
     }
 }
 
