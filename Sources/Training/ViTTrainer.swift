@@ -9,7 +9,7 @@ import LowLevel
 public struct ViTTrainingConfig: Codable, Sendable, Equatable {
     public var epochs = 5
     public var batch = 64
-    public var learningRate: Float = 2e-3
+    public var learningRate: Float = 1e-3
     public var minimumLearningRate: Float = 1e-5
     public var warmup = 200
     public var weightDecay: Float = 0.05
