@@ -31,7 +31,7 @@ public struct RuntimeModel {
         case copy
         /// The transformer's: token embedding, layer norm, a product with a weight, a column
         /// slice, multi-head attention, GELU.
-        case embedding, layerNorm, matmul, slice, attention, gelu
+        case embedding, layerNorm, matmul, slice, attention, gelu, transpose
 
         init(_ kind: ModelFormat.LayerKind) {
             switch kind {
@@ -368,6 +368,9 @@ public struct RuntimeModel {
             layer.weight = tensor(1)
             let w = file.value(node.input(1)), transposed = file.argument(node, "transposeB")!.int(0) == 1
             layer.product = transposed ? (w.dims.1, w.dims.0, true) : (w.dims.0, w.dims.1, false)
+        case .transpose:
+            layer.kind = .transpose
+            layer.product = (x.dims.0, x.dims.1, true)
         case .slice:
             layer.kind = .slice
             let c = file.argument(node, "columns")!
@@ -462,6 +465,9 @@ public struct RuntimeModel {
                 let (k, n, transposed) = layer.product
                 Kernels.gemm(.none, transposed ? .transposed : .none, m: layer.inputs / k, n: n, k: k, alpha: 1, a: x, lda: k,
                              b: layer.weight!, ldb: transposed ? k : n, beta: 0, c: out, ldc: n)
+            case .transpose:
+                let (m, n, _) = layer.product
+                for i in 0..<m { for j in 0..<n { out[j * m + i] = x[i * n + j] } }
             case .slice:
                 let (start, count, width) = layer.columns
                 for r in 0..<layer.outputs / count { (out + r * count).update(from: x + r * width + start, count: count) }

@@ -26,7 +26,7 @@ public enum GraphFormat {
     public enum Op: UInt32, CaseIterable, Sendable {
         case dense = 1, relu = 2, elu = 3, sigmoid = 4, tanh = 5, conv2d = 6, maxPool2d = 7, avgPool2d = 8
         case channelAffine = 9, reshape = 10, add = 11, kernel = 12, pairwiseVote = 13, nearestNeighbours = 14
-        case embedding = 15, layerNorm = 16, matmul = 17, slice = 18, attention = 19, gelu = 20
+        case embedding = 15, layerNorm = 16, matmul = 17, slice = 18, attention = 19, gelu = 20, transpose = 21
 
         public var name: String {
             switch self {
@@ -50,6 +50,7 @@ public enum GraphFormat {
             case .slice: "slice"
             case .attention: "attention"
             case .gelu: "gelu"
+            case .transpose: "transpose"
             }
         }
 
@@ -63,7 +64,7 @@ public enum GraphFormat {
             switch self {
             case .dense, .conv2d, .channelAffine, .nearestNeighbours, .layerNorm, .attention: (3, 1)
             case .add, .kernel, .embedding, .matmul: (2, 1)
-            case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote, .slice, .gelu: (1, 1)
+            case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote, .slice, .gelu, .transpose: (1, 1)
             }
         }
 

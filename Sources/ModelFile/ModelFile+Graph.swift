@@ -417,6 +417,10 @@ extension ModelFile {
                                 + Kernels.attentionScratch(length: x.dims.0, width: x.dims.1, heads: h.int(0)))
             case .gelu:
                 guard y.count == x.count else { throw fail("output length differs from the input's") }
+            case .transpose:
+                guard x.rank == 2, y.rank == 2, y.dims.0 == x.dims.1, y.dims.1 == x.dims.0 else {
+                    throw fail("transpose needs x [M, N] and y [N, M]")
+                }
             case .conv2d:
                 guard let g = ints("geometry", 6), let wv = parameter(1), let b = parameter(2), x.rank == 3, wv.rank == 4,
                       y.rank == 3, b.rank == 1 else {

@@ -114,6 +114,9 @@ extension ModelWriter {
                 op = .matmul
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
                 arguments = [("transposeB", .ints([node.attributes.int("transposeB")]))]
+            case .transpose:
+                op = .transpose
+                inputs = [try read(node.inputs[0])]
             case .slice:
                 op = .slice
                 inputs = [try read(node.inputs[0])]

@@ -3,6 +3,7 @@ import Foundation
 import InferTools
 import LowLevel
 import MNIST
+import ModelFile
 import Training
 
 /// `train --model vit`: a vision transformer on MNIST (`ViTGraph`): 7×7 patches (16 per digit),
@@ -20,7 +21,6 @@ struct ViTCommand {
                                        ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist"),
                                        ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil)]
         if let flag = other.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model vit") }
-        if o.output != nil { throw ValidationError("--output for --model vit is not written yet: a vision transformer does not export to a model file in this version") }
         if let layers = o.layers, Int(layers) == nil { throw ValidationError("--layers for --model vit is a number of blocks, not '\(layers)'") }
         for (name, value) in [("--layers", o.layers.flatMap { Int($0) }), ("--heads", o.heads), ("--width", o.width), ("--patch", o.patch),
                               ("--epochs", o.epochs), ("--batch", o.batch), ("--train-limit", o.trainLimit)] {
@@ -86,6 +86,13 @@ struct ViTCommand {
         }
         console.line(String(format: "test accuracy %.2f%% on %d digits; %.1f s of training, %.0f digits/s", 100 * accuracy, test.count, seconds,
                             Double(train.count * config.epochs) / max(seconds, 1e-9)))
+        if let output = options.output {
+            do {
+                let bytes = try ModelWriter.encode(vit: trainer)
+                try AtomicFile.write(bytes, to: output)
+                console.line("wrote \(output): \(bytes.count) bytes (a version-2 model file; infer_classify_png reads digits with it)")
+            } catch { throw ValidationError("cannot write \(output): \(error)") }
+        }
         if options.json {
             let object: [String: Any] = [
                 "model": "vit", "test_accuracy": Double(accuracy), "train_accuracy": epochs.last?["train_accuracy"] ?? NSNull(),

@@ -27,14 +27,18 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
 
     /// `--model vit` on the bundled sample: per-epoch progress, the JSON, and its option errors.
     @Test func vitOnTheBundledSample() throws {
-        let r = try train(["--model", "vit", "--epochs", "1", "--train-limit", "300", "--width", "16", "--layers", "1", "--heads", "2", "--json"])
+        let file = NSTemporaryDirectory() + "vit-\(UUID().uuidString).bin"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try train(["--model", "vit", "--epochs", "1", "--train-limit", "300", "--width", "16", "--layers", "1", "--heads", "2", "--json",
+                           "--output", file])
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("wrote \(file)") && FileManager.default.fileExists(atPath: file), "\(r.stderr)")
         #expect(r.stderr.contains("model: vit, 7×7 patches (16 per image)") && r.stderr.contains("epoch 1/1: train loss"), "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["test_accuracy", "train_loss", "train_seconds", "history", "parameters"] { #expect(object[key] != nil, "missing \(key)") }
         #expect(object["model"] as? String == "vit" && object["epochs"] as? Int == 1)
         for (arguments, message) in [(["--patch", "5"], "must divide"), (["--heads", "3", "--width", "16"], "must divide --width"),
-                                     (["--output", "x.bin"], "not written yet"), (["--iters", "5"], "not an option of --model vit")] {
+                                     (["--iters", "5"], "not an option of --model vit")] {
             let bad = try train(["--model", "vit", "--epochs", "1"] + arguments)
             #expect(bad.status != 0 && bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
         }
