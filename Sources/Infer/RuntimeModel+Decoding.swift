@@ -7,8 +7,8 @@ import ModelFile
 /// a weight, column slices, element-wise functions) except causal attention, row t of every value
 /// depends only on rows ≤ t of the input. So position t needs only row t of each step, and
 /// attention needs the keys and values of rows ≤ t: each attention step copies its row of k and v
-/// into its cache and attends over the cache (`Kernels.attentionRow`, the row the whole-window
-/// kernel computes). Row t of the other values lives in the planned buffers; rows < t there are
+/// into its cache and attends over the cache (`Kernels.attentionRow`: the whole-window kernel's
+/// result up to rounding, since that kernel sums in another order). Row t of the other values lives in the planned buffers; rows < t there are
 /// stale, since the plan shares bytes between values, and nothing reads them.
 ///
 /// A token then costs one row of every product (a matrix-vector product through `Kernels.gemm`)

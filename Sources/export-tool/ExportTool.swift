@@ -303,13 +303,17 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         if let dataset { return try verifyTabular(dataset) }
-        if isSequenceModel() { return try verifySequence() }
+        // Opened once here when it opens: a sequence model is verified on a text. A file that does
+        // not open falls through, so a missing data directory is reported before the model's error.
+        let preopened = try? OpenedModel(path: model)
+        defer { if let preopened { preopened.bytes.deallocate(); preopened.arena.deallocate() } }
+        if let preopened, infer_vocab_len(preopened.handle) > 0 { return try verifySequence(preopened) }
         guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
         }
         let test = try MNISTDataset(directory: directory).test
-        let opened = try OpenedModel(path: model)
-        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
+        let opened = try preopened ?? OpenedModel(path: model)
+        defer { if preopened == nil { opened.bytes.deallocate(); opened.arena.deallocate() } }
         let inputs = infer_input_len(opened.handle), outputs = infer_output_len(opened.handle)
         guard inputs == test.pixelsPerImage else {
             throw ToolError("the model takes \(inputs) inputs; MNIST images have \(test.pixelsPerImage)")
@@ -337,20 +341,12 @@ struct Verify: ParsableCommand {
         }
     }
 
-    /// False too for a file that does not open: the MNIST path then reports a missing data
-    /// directory before the model's own error, as it always has.
-    func isSequenceModel() -> Bool {
-        guard let opened = try? OpenedModel(path: model) else { return false }
-        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
-        return infer_vocab_len(opened.handle) > 0
-    }
-
     /// A GPT's validation loss through the C interface: the validation part (the text's last 10%)
     /// in consecutive windows of `infer_context_len` + 1 tokens; each window resets the model and
     /// feeds its first T tokens with `infer_next`, scoring every next token (the mean
     /// cross-entropy over all T positions of every window, in nats). `train --model gpt` reports
     /// the same figure from Swift as `val_loss_windows`.
-    func verifySequence() throws {
+    func verifySequence(_ opened: OpenedModel) throws {
         let environment = ProcessInfo.processInfo.environment["TINYSHAKESPEARE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         guard let path = text ?? (data ?? environment).map({ $0 + "/input.txt" }) else {
             throw ToolError("a GPT needs a text: --text FILE, --data DIR (with input.txt), or TINYSHAKESPEARE_DIR")
@@ -358,8 +354,6 @@ struct Verify: ParsableCommand {
         let bytes = try AtomicFile.read(path)
         let split = Int(Double(bytes.count) * 0.9)
         let validation = Array(bytes[split...])
-        let opened = try OpenedModel(path: model)
-        defer { opened.bytes.deallocate(); opened.arena.deallocate() }
         let vocabulary = infer_vocab_len(opened.handle), context = infer_context_len(opened.handle)
         var tokens = [Int32](repeating: 0, count: validation.count), count = 0
         let status = validation.withUnsafeBytes { raw in
