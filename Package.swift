@@ -54,6 +54,7 @@ let package = Package(
         .library(name: "Graph", targets: ["Graph"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "export-tool", targets: ["export-tool"]),
+        .executable(name: "sample", targets: ["sample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -88,6 +89,9 @@ let package = Package(
         // Training: networks as graphs, losses, optimizers, schedules, the trainer, data sets.
         .target(name: "Training", dependencies: ["Arena", "LowLevel", "Graph", "ModelFile", "MNIST"], swiftSettings: numericSettings),
 
+        // Generative models: GANs (and later flows and diffusion), their trainers and model files.
+        .target(name: "Generative", dependencies: ["Arena", "LowLevel", "Graph", "ModelFile", "Training", "Classic"], swiftSettings: numericSettings),
+
         // The inference runtime: a model file run in caller memory, PNG input, the classic models'
         // inference ops.
         .target(name: "Infer", dependencies: ["Arena", "LowLevel", "ModelFile", "CPNG", "CRuntimeSupport"],
@@ -111,8 +115,10 @@ let package = Package(
         // Command-line tools.
         .executableTarget(name: "train",
                           dependencies: ["Infer", "Training", "ModelFile", "InferTools", "MNIST", "LowLevel", "Arena", "Classic", "KernelMachines",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "Generative", "Graph", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
+        .executableTarget(name: "sample",
+                          dependencies: ["Infer", "ModelFile", "CPNG", "Generative", "MNIST", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "export-tool",
                           dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -131,6 +137,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Graph", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "ClassicTests", dependencies: ["TestSupport", "Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "KernelMachineTests", dependencies: ["TestSupport", "KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
+        .testTarget(name: "GenerativeTests", dependencies: ["TestSupport", "Generative", "Training", "Graph", "Infer", "InferC", "ModelFile", "Arena", "LowLevel", "MallocCounter", "CPNG", "CZlib"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

@@ -135,6 +135,22 @@ infer_status infer_generate(infer_model *model, const char *prompt, size_t promp
                             float temperature, int top_k, unsigned long long seed,
                             char *out, size_t out_cap, size_t *out_len);
 
+/* Generative models (a GAN's generator written by `train --model gan --output`): a sample draws
+ * the latent z ~ N(0, I) of infer_input_len floats from the seed with the runtime's generator and
+ * maps it to an image; infer_run maps a given z. The PNG holds round(255 * pixel) and is written
+ * atomically ("<path>.tmp", synced, renamed over path); libpng's memory is in the arena. Cost: one
+ * pass of the generator, no allocation. */
+/* Generative models: one sample (infer_output_len floats; images in [0, 1]) drawn with this seed;
+ * the same seed gives the same sample. Other models: INFER_E_SHAPE. Diffusion models use the
+ * sampler and step count stored in the file. */
+infer_status infer_sample(infer_model *model, unsigned long long seed, float *out, size_t out_len);
+/* The same sample written as an 8-bit grayscale PNG file. */
+infer_status infer_sample_png(infer_model *model, unsigned long long seed, const char *path);
+/* Models with an exact density (flows): log p(input) in nats, the density over [0, 1]^n of an
+ * input of infer_input_len floats in [0, 1] (for a dequantised digit x = (pixel + u) / 256, bits
+ * per dimension = (−log p + n·ln 256) / (n·ln 2)). Other models: INFER_E_SHAPE. */
+infer_status infer_log_density(infer_model *model, const float *input, size_t input_len, double *log_density);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,5 @@
 #include "cpng.h"
+#include "cpng_heap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@ const char *cpng_libpng_version(void) { return PNG_LIBPNG_VER_STRING; }
 
 /* ---- memory: bump allocation inside the caller's heap ---- */
 
-static png_voidp heap_malloc(png_structp png, png_alloc_size_t size) {
+png_voidp cpng_heap_malloc(png_structp png, png_alloc_size_t size) {
     cpng_heap *heap = (cpng_heap *)png_get_mem_ptr(png);
     size_t start = (heap->used + 15) & ~(size_t)15;
     if (size > heap->capacity || start > heap->capacity - size) return NULL; /* libpng raises the error */
@@ -22,7 +23,7 @@ static png_voidp heap_malloc(png_structp png, png_alloc_size_t size) {
     return heap->base + start;
 }
 
-static void heap_free(png_structp png, png_voidp ptr) {
+void cpng_heap_free(png_structp png, png_voidp ptr) {
     cpng_heap *heap = (cpng_heap *)png_get_mem_ptr(png);
     /* Only the newest block can be given back; everything goes when the decode ends. */
     if (ptr != NULL && (unsigned char *)ptr == heap->base + heap->last_offset) heap->used = heap->last_offset;
@@ -132,7 +133,7 @@ static int decode_all(decode_context *context, cpng_heap *heap, const cpng_targe
     heap->used = 0;
     heap->last_offset = 0;
     png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, context, on_error, on_warning,
-                                               heap, heap_malloc, heap_free);
+                                               heap, cpng_heap_malloc, cpng_heap_free);
     if (png == NULL) {
         snprintf(result->message, sizeof result->message, "decoder memory budget too small");
         return CPNG_E_MEMORY;

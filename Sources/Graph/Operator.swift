@@ -60,7 +60,7 @@ public struct BufferRequest: Sendable, Equatable {
 public enum OpKind: String, Codable, Sendable, CaseIterable {
     case constant
     case add, sub, mul, div
-    case neg, exp, log, sin, cos, tanh, sqrt, square, relu, sigmoid, elu
+    case neg, exp, log, sin, cos, tanh, sqrt, square, relu, sigmoid, elu, leakyReLU
     case sum, mean
     case matmul
     case softmaxCrossEntropy
@@ -91,6 +91,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .matmul: MatMul.self
         case .softmaxCrossEntropy: SoftmaxCrossEntropy.self
         case .elu: ELU.self
+        case .leakyReLU: LeakyReLU.self
         case .dense: Dense.self
         case .conv2d: Conv2D.self
         case .maxPool2d: MaxPool2D.self

@@ -117,6 +117,8 @@ public struct RuntimeModel {
     var image: ImageScratch?
     /// Sequence models: the window of tokens and what generation needs (`RuntimeModel+Sequence`).
     var sequence: SequenceState?
+    /// Generative models: the PNG writer's scratch (`RuntimeModel+Sampling`).
+    var sampling: SampleScratch?
     /// Peak libpng memory seen so far (for tests and sizing).
     public internal(set) var pngHeapHighWater: Int = 0
 
@@ -130,6 +132,15 @@ public struct RuntimeModel {
     }
 
     public var inputLength: Int { file.inputLength }
+
+    /// A classifier's features: the input of its final step when that step is a dense layer
+    /// (LeNet's 84, an MLP's last hidden layer), valid after a run until the next. nil when the
+    /// final step is something else or reads the call's input directly.
+    public var finalDenseInput: (values: UnsafePointer<Float>, count: Int)? {
+        let last = layers[file.layerCount - 1]
+        guard last.kind == .dense, let x = last.x else { return nil }
+        return (UnsafePointer(x), last.inputs)
+    }
     public var outputLength: Int { file.outputLength }
 
     /// The geometry of step i's convolution, when it is one.
@@ -164,6 +175,7 @@ public struct RuntimeModel {
         if file.maxColumns > 0 { plan.reserve(Float.self, file.maxColumns) }
         if file.maxAttention > 0 { plan.reserve(Float.self, file.maxAttention) }
         reserveSequence(file, &plan)
+        reserveSampling(file, &plan)
         if file.maxNeighbours > 0 {
             plan.reserve(Float.self, file.maxNeighbours)
             plan.reserve(Int32.self, file.maxNeighbours)
@@ -251,6 +263,7 @@ public struct RuntimeModel {
         let columns = file.maxColumns > 0 ? cursor.take(Float.self, file.maxColumns) : nil
         let attentionWeights = file.maxAttention > 0 ? cursor.take(Float.self, file.maxAttention) : nil
         let sequence = takeSequence(file, layers: layers, &cursor)
+        let sampling = takeSampling(file, &cursor)
         let neighbourDistances = file.maxNeighbours > 0 ? cursor.take(Float.self, file.maxNeighbours) : nil
         let neighbourIndices = file.maxNeighbours > 0 ? cursor.take(Int32.self, file.maxNeighbours) : nil
         let localLinear = file.maxLocalLinear > 0
@@ -270,7 +283,8 @@ public struct RuntimeModel {
         model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot,
                                           sparseIndices: indices, sparseValues: values, columns: columns, attentionWeights: attentionWeights,
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
-                                          localLinearScratch: localLinear, image: image, sequence: sequence))
+                                          localLinearScratch: localLinear, image: image, sequence: sequence,
+                                          sampling: sampling))
         return model
     }
 

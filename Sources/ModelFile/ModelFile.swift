@@ -42,6 +42,8 @@ public struct ModelFile {
 
     public var inputLength: Int { inputChannels * inputHeight * inputWidth }
     /// Whether PNG input can be prepared for this model (one channel of image pixels).
+    /// Whether the model draws samples: its input is a latent z ~ N(0, I) (a GAN's generator).
+    public var isGenerative: Bool { inputEncoding == .gaussianLatent }
     public var acceptsImages: Bool { inputEncoding == .pixels && inputChannels == 1 && inputHeight > 1 && inputWidth > 1 }
 
     public struct Layer {
@@ -165,7 +167,7 @@ public struct ModelFile {
         guard let outputKind = ModelFormat.OutputKind(rawValue: readU32(base, 80)) else {
             throw fail(.format, "corrupt model: unknown output kind")
         }
-        guard let encoding = ModelFormat.InputEncoding(rawValue: readU32(base, 84)) else {
+        guard let encoding = ModelFormat.InputEncoding(rawValue: readU32(base, 84)), encoding != .gaussianLatent else {
             throw fail(.format, "corrupt model: unknown input encoding")
         }
         self.base = base

@@ -15,7 +15,9 @@ public enum ModelFormat {
         case kernel = 7, pairwiseVote = 8, nearestNeighbours = 9
     }
     public enum OutputKind: UInt32 { case values = 0, probabilities = 1, scores = 2 }
-    public enum InputEncoding: UInt32 { case floats = 0, pixels = 1 }
+    /// What the input is. `gaussianLatent`: a generative model's latent z ~ N(0, I), which
+    /// `infer_sample` draws from a seed (version 2 only).
+    public enum InputEncoding: UInt32 { case floats = 0, pixels = 1, gaussianLatent = 2 }
     static let dtypeFloat32: UInt32 = 1
     /// Largest k of a nearest-neighbour layer, and most classes of a vote or neighbour layer.
     public static let maxNeighbours = 1024

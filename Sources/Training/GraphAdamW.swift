@@ -5,7 +5,7 @@ import LowLevel
 /// AdamW over every parameter of a graph executor, the moments in the executor's arena: global
 /// gradient-norm clipping and the decoupled update, with weight decay on the parameters `decays`
 /// chose. Shared by the GPT and the vision transformer trainers. Allocates nothing after `init`.
-final class GraphAdamW {
+package final class GraphAdamW {
     let names: [String]
     let weights: [UnsafeMutablePointer<Float>]
     let gradients: [UnsafeMutablePointer<Float>]
@@ -15,12 +15,12 @@ final class GraphAdamW {
     let decays: [Bool]
 
     /// Arena bytes of the moments of every parameter of `graph`.
-    static func stateBytes(_ graph: Graph) -> Int {
+    package static func stateBytes(_ graph: Graph) -> Int {
         graph.parameters.reduce(0) { $0 + 2 * ArenaAllocator.footprint(of: Float.self, count: graph.type(of: $1).elementsPerSample) }
     }
 
     /// - Parameter decays: whether a parameter (name, shape) takes weight decay.
-    init(_ executor: GraphExecutor, arena: ArenaAllocator, decays decides: (String, [Int]) -> Bool) throws(GraphError) {
+    package init(_ executor: GraphExecutor, arena: ArenaAllocator, decays decides: (String, [Int]) -> Bool) throws(GraphError) {
         let graph = executor.graph
         var weights: [UnsafeMutablePointer<Float>] = [], gradients: [UnsafeMutablePointer<Float>] = []
         var first: [UnsafeMutablePointer<Float>] = [], second: [UnsafeMutablePointer<Float>] = [], counts: [Int] = [], decays: [Bool] = []
@@ -40,7 +40,7 @@ final class GraphAdamW {
     }
 
     /// Scales every gradient so their global L2 norm is at most `limit` (0: no clipping).
-    func clipGradients(to limit: Float) {
+    package func clipGradients(to limit: Float) {
         guard limit > 0 else { return }
         var squares: Float = 0
         for i in weights.indices { squares += Kernels.sumOfSquares(gradients[i], count: counts[i]) }
@@ -51,7 +51,7 @@ final class GraphAdamW {
     }
 
     /// One AdamW update at `rate`, `step` being its 1-based count (for the bias correction).
-    func update(rate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, step: Int) {
+    package func update(rate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, step: Int) {
         for i in weights.indices {
             Kernels.adamWUpdate(weights[i], gradient: gradients[i], firstMoment: firstMoments[i], secondMoment: secondMoments[i],
                                 learningRate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon,
@@ -60,7 +60,7 @@ final class GraphAdamW {
     }
 
     /// Each parameter and its moments ("adam.m.<name>", "adam.v.<name>"), for checkpoints.
-    var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
+    package var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
         var named: [(name: String, values: UnsafeMutableBufferPointer<Float>)] = []
         for i in weights.indices {
             named.append((names[i], UnsafeMutableBufferPointer(start: weights[i], count: counts[i])))

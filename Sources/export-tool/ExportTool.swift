@@ -455,7 +455,7 @@ func describeGraph(_ file: ModelFile, fileBytes: Int) -> [String: Any] {
     return ["nodes": nodes, "values": graph.valueCount, "parameters": parameters, "file_bytes": fileBytes, "arena_bytes": arena,
             "plan": ["weights_in_file": weightBytes, "activations": graph.planBytes, "runtime": arena - graph.planBytes],
             "input_shape": [file.inputChannels, file.inputHeight, file.inputWidth],
-            "input_encoding": file.inputIsTokens ? "tokens" : file.inputEncoding == .pixels ? "pixels" : "floats",
+            "input_encoding": file.inputIsTokens ? "tokens" : file.isGenerative ? "gaussian_latent" : file.inputEncoding == .pixels ? "pixels" : "floats",
             "output_length": file.outputLength, "output_kind": ["values", "probabilities", "scores"][Int(file.outputKind.rawValue)],
             "format_version": 2, "accepts_png": file.acceptsImages,
             "vocabulary": file.vocabularyTensor.map { file.tensor($0).count } ?? 0]

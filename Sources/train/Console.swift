@@ -49,3 +49,22 @@ struct Console {
         text.write(to: STDERR_FILENO)
     }
 }
+
+extension Console {
+    /// Encodes a model and writes it to `path` atomically, saying so; any failure becomes the
+    /// command's error.
+    func writeModel(to path: String, what: String, _ encode: () throws -> [UInt8]) throws {
+        do {
+            let bytes = try encode()
+            try AtomicFile.write(bytes, to: path)
+            line("wrote \(path): \(bytes.count) bytes (\(what))")
+        } catch { throw CommandFailure("cannot write \(path): \(error)") }
+    }
+}
+
+/// A command's failure with its message (ArgumentParser prints it).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+

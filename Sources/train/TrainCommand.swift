@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), vit (a vision transformer on MNIST), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), vit (a vision transformer on MNIST), gan (a generative adversarial network on MNIST), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
     var model: String = "mlp"
     @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList); for --model gpt, the number of blocks (default 4).")
     var layers: String?
@@ -96,7 +96,7 @@ struct Train: ParsableCommand {
     @Option(help: "--model gpt or vit: width of the residual stream (default 128 for gpt, 64 for vit).") var width: Int?
     @Option(help: "--model gpt: tokens of context (default 64).") var context: Int?
     @Option(help: "--model gpt: positions, learned (default) or sinusoidal.") var positions: String?
-    @Option(help: "--model gpt: next (a GPT: the next token, causal attention; default) or mlm (BERT's masked tokens: an encoder, 15% of positions chosen, of which 80% masked, 10% a random token, 10% kept).")
+    @Option(help: "--model gan: js (default), js-minimax, kl, wasserstein or mmd. --model gpt: next (a GPT: the next token, causal attention; default) or mlm (BERT's masked tokens: an encoder, 15% of positions chosen, of which 80% masked, 10% a random token, 10% kept).")
     var objective: String?
     @Option(help: "--model gpt: training iterations (default 2000).") var iters: Int?
     @Option(help: "--model gpt: warm-up iterations before the cosine decay (default 100).") var warmup: Int?
@@ -117,6 +117,7 @@ struct Train: ParsableCommand {
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
         if model == "gpt" { return try GPTCommand.validate(self) }
         if model == "vit" { return try ViTCommand.validate(self) }
+        if model == "gan" { return try GANCommand.validate(self) }
         let gptOnly: [(String, Bool)] = [("--text", text != nil), ("--heads", heads != nil), ("--width", width != nil),
                                          ("--context", context != nil), ("--positions", positions != nil), ("--iters", iters != nil),
                                          ("--warmup", warmup != nil), ("--dropout", dropout != nil), ("--eval-every", evalEvery != nil),
@@ -162,6 +163,7 @@ struct Train: ParsableCommand {
         if ClassicTraining.models.contains(model) { return try ClassicTraining(options: self, console: console).run() }
         if model == "gpt" { return try GPTCommand(options: self, console: console).run() }
         if model == "vit" { return try ViTCommand(options: self, console: console).run() }
+        if model == "gan" { return try GANCommand(options: self, console: console).run() }
         let table = dataset == "mnist" ? nil : try TabularNetworkData.load(self, console: console)
         var trainSet: ClassificationSet, testSet: ClassificationSet
         if let table {

@@ -87,11 +87,9 @@ struct ViTCommand {
         console.line(String(format: "test accuracy %.2f%% on %d digits; %.1f s of training, %.0f digits/s", 100 * accuracy, test.count, seconds,
                             Double(train.count * config.epochs) / max(seconds, 1e-9)))
         if let output = options.output {
-            do {
-                let bytes = try ModelWriter.encode(vit: trainer)
-                try AtomicFile.write(bytes, to: output)
-                console.line("wrote \(output): \(bytes.count) bytes (a version-2 model file; infer_classify_png reads digits with it)")
-            } catch { throw ValidationError("cannot write \(output): \(error)") }
+            try console.writeModel(to: output, what: "a version-2 model file; infer_classify_png reads digits with it") {
+                try ModelWriter.encode(vit: trainer)
+            }
         }
         if options.json {
             let object: [String: Any] = [

@@ -107,6 +107,7 @@ import LowLevel
             })
         }
         rows += unaryRows(.elu, -2...2, away: true) { g, x in try g.elu(x) }
+        rows += unaryRows(.leakyReLU, away: true) { g, x in try g.leakyReLU(x, slope: 0.2) }
         for sparse in [false, true] {
             let x = Operand(shape: [10], zeroFraction: sparse ? 0.8 : 0)
             rows.append(Row(op: .dense, operands: [x]) { g, v in

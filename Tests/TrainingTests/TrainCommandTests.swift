@@ -44,6 +44,41 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         }
     }
 
+    /// `--model gan` on the bundled sample, then `sample` drawing a grid and single PNGs from its file.
+    @Test func ganOnTheBundledSampleAndTheSampleCommand() throws {
+        let directory = NSTemporaryDirectory() + "gan-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/gan.bin"
+        let r = try train(["--model", "gan", "--epochs", "1", "--train-limit", "256", "--json", "--output", file])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("model: gan (js), generator 64-256-512-1024-784") && r.stderr.contains("epoch 1/1: discriminator loss"), "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["discriminator_loss", "generator_loss", "train_seconds", "history"] { #expect(object[key] != nil, "missing \(key)") }
+        let bad = try train(["--model", "gan", "--objective", "hinge"])
+        #expect(bad.status != 0 && bad.stderr.contains("js, js-minimax, kl, wasserstein, mmd"), "\(bad.stderr)")
+        func sample(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            try ToolRunner.run("sample", packageRoot: packageRoot.path, binaryVariable: "SAMPLE_BINARY", arguments: arguments)
+        }
+        let s = try sample(["--model", file, "--count", "5", "--seed", "7", "--grid", directory + "/grid.png", "--each", directory + "/each", "--json"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let grid = try Data(contentsOf: URL(fileURLWithPath: directory + "/grid.png"))
+        #expect(grid.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+        // 5 samples: 3 columns and 2 rows of 28-pixel tiles with 2-pixel gaps (IHDR width, height).
+        #expect(grid[16..<24] == Data([0, 0, 0, 88, 0, 0, 0, 58]))
+        let each = try FileManager.default.contentsOfDirectory(atPath: directory + "/each").sorted()
+        #expect(each == (0..<5).map { String(format: "sample-%04d.png", $0) })
+        let again = try sample(["--model", file, "--count", "5", "--seed", "7", "--each", directory + "/again"])
+        #expect(again.status == 0)
+        for name in each {
+            #expect(FileManager.default.contents(atPath: directory + "/each/" + name) == FileManager.default.contents(atPath: directory + "/again/" + name),
+                    "same seed, same image: \(name)")
+        }
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: directory + "/junk.bin"))
+        let junk = try sample(["--model", directory + "/junk.bin", "--grid", directory + "/x.png"])
+        #expect(junk.status != 0 && junk.stderr.contains("shorter than the 132-byte minimum"), "\(junk.stderr)")
+    }
+
     /// `--model gpt` on a small text: progress with both losses, and the JSON the issue lists.
     @Test func gptOnASmallText() throws {
         let path = NSTemporaryDirectory() + "gpt-\(UUID().uuidString).txt"

@@ -59,5 +59,16 @@ int cpng_decode_memory(const void *png, size_t length, cpng_heap *heap, const cp
 /* The same, reading the file at `path` with open/read through target->io_buffer. */
 int cpng_decode_file(const char *path, cpng_heap *heap, const cpng_target *target, cpng_result *result);
 
+/* Heap bytes cpng_encode_gray_file needs at most (zlib's deflate state with its small window, the
+ * row buffer and libpng's structs, for rows up to 16384 pixels). */
+enum { CPNG_WRITE_HEAP_BYTES = 96 * 1024 + 2 * 16384 };
+
+/* Writes width*height gray bytes (row-major) as an 8-bit grayscale PNG at `path`, atomically (to
+ * "<path>.tmp", synced, then renamed; on failure the temporary is removed and `path` untouched).
+ * libpng's memory comes from `heap` (CPNG_WRITE_HEAP_BYTES), the file goes out through
+ * `io_buffer` by write(2); `rows` holds `height` pointers of scratch. No malloc. */
+int cpng_encode_gray_file(const char *path, const unsigned char *pixels, uint32_t width, uint32_t height, cpng_heap *heap,
+                          unsigned char **rows, unsigned char *io_buffer, size_t io_capacity, cpng_result *result);
+
 const char *cpng_libpng_version(void);
 #endif

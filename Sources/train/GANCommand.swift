@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Generative
+import Graph
+import InferTools
+import LowLevel
+import MNIST
+import ModelFile
+import Training
+
+/// `train --model gan`: a GAN on MNIST's training digits (`GANTrainer`): MLP generator and
+/// discriminator, Adam (lr 2e-4, β1 0.5), the objective from `--objective` (js by default).
+/// Reports both losses per epoch; a NaN loss stops training with a message.
+struct GANCommand {
+    let options: Train
+    let console: Console
+
+    static func validate(_ o: Train) throws {
+        let other: [(String, Bool)] = [("--hidden", o.hidden != nil), ("--activation", o.activation != nil), ("--optimizer", o.optimizer != nil),
+                                       ("--schedule", o.schedule != nil), ("--momentum", o.momentum != nil), ("--text", o.text != nil),
+                                       ("--context", o.context != nil), ("--iters", o.iters != nil), ("--tokens", o.tokens != nil),
+                                       ("--heads", o.heads != nil), ("--width", o.width != nil), ("--patch", o.patch != nil),
+                                       ("--layers", o.layers != nil), ("--warmup", o.warmup != nil), ("--dropout", o.dropout != nil),
+                                       ("--weight-decay", o.weightDecay != nil),
+                                       ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist"),
+                                       ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil)]
+        if let flag = other.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model gan") }
+        for (name, value) in [("--epochs", o.epochs.map { $0 + 1 }), ("--batch", o.batch.map { $0 - 1 }), ("--train-limit", o.trainLimit)] {
+            if let value, value <= 0 { throw ValidationError("\(name) is out of range (epochs ≥ 0, batch ≥ 2, train limit ≥ 1)") }
+        }
+        if let objective = o.objective, GANObjective(rawValue: objective) == nil {
+            throw ValidationError("--objective for --model gan is one of \(GANObjective.allCases.map(\.rawValue).joined(separator: ", ")), not '\(objective)'")
+        }
+        if let lr = o.lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
+    }
+
+    func run() throws {
+        let data = try options.loadData(console)
+        let train = options.trainLimit.map { data.train.prefix($0) } ?? data.train
+        var config = GANConfig()
+        (config.height, config.width) = (train.rows, train.columns)
+        if let o = options.objective { config.objective = GANObjective(rawValue: o)! }
+        if let e = options.epochs { config.epochs = e }
+        if let b = options.batch { config.batch = b }
+        if let lr = options.lr { config.learningRate = lr }
+        if let s = options.seed { config.seed = s }
+        if let problem = config.problem { throw ValidationError(problem) }
+        let trainer: GANTrainer
+        do { trainer = try GANTrainer(config: config, trainingCount: train.count) } catch { throw ValidationError("\(error)") }
+        func parameters(_ g: Graph?) -> Int { g.map { g in g.parameters.reduce(0) { $0 + g.type(of: $1).elementsPerSample } } ?? 0 }
+        let widths = ([config.latent] + config.generatorHidden + [config.pixels]).map(String.init).joined(separator: "-")
+        let critic = ([config.pixels] + config.discriminatorHidden + [1]).map(String.init).joined(separator: "-")
+        console.line("model: gan (\(config.objective.rawValue)), generator \(widths) (\(parameters(trainer.generatorGraph.graph)) parameters)"
+                     + (trainer.discriminatorGraph.map { "; discriminator \(critic) (\(parameters($0.graph)) parameters)" } ?? "; no discriminator (MMD)")
+                     + "; arena \(trainer.arena.capacity) bytes")
+        console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate) "
+                     + "β1 \(config.beta1)" + (config.objective == .wasserstein ? ", \(config.criticSteps) critic updates per generator update, weights clipped to ±\(config.weightClip)" : "")
+                     + ", seed \(config.seed)")
+        var epochs: [[String: Any]] = [], seconds = 0.0
+        try train.pixels.withUnsafeBufferPointer { pixels in
+            for epoch in 1...max(config.epochs, 1) where config.epochs > 0 {
+                let start = MonotonicClock.now()
+                var lastReport = start
+                let losses: (discriminator: Float, generator: Float)
+                do {
+                    losses = try trainer.trainEpoch(pixels: pixels) { done, of, d, g in
+                        guard MonotonicClock.seconds(since: lastReport) > 10 else { return }
+                        lastReport = MonotonicClock.now()
+                        let elapsed = MonotonicClock.seconds(since: start)
+                        console.line(String(format: "  epoch %d: batch %d/%d, discriminator loss %.4f, generator loss %.4f, %.0f s left in the epoch",
+                                            epoch, done, of, d, g, elapsed / Double(done) * Double(of - done)))
+                    }
+                } catch { throw ValidationError("\(error) (a GAN that diverges needs a smaller --lr or another --objective)") }
+                let took = MonotonicClock.seconds(since: start)
+                seconds += took
+                epochs.append(["epoch": epoch, "discriminator_loss": Double(losses.discriminator), "generator_loss": Double(losses.generator), "seconds": took])
+                console.line(String(format: "epoch %d/%d: discriminator loss %.4f, generator loss %.4f, %.1f s, %.0f s left", epoch, config.epochs,
+                                    losses.discriminator, losses.generator, took, seconds / Double(epoch) * Double(config.epochs - epoch)))
+            }
+        }
+        console.line(String(format: "%.1f s of training", seconds))
+        if let output = options.output {
+            try console.writeModel(to: output, what: "the generator; infer_sample and `sample` draw digits from it") {
+                try ModelWriter.encode(gan: trainer)
+            }
+        }
+        if options.json {
+            let object: [String: Any] = [
+                "model": "gan", "objective": config.objective.rawValue, "epochs": config.epochs, "history": epochs,
+                "discriminator_loss": epochs.last?["discriminator_loss"] ?? NSNull(), "generator_loss": epochs.last?["generator_loss"] ?? NSNull(),
+                "train_seconds": seconds, "batch": config.batch, "learning_rate": Double(config.learningRate), "latent": config.latent,
+                "generator_parameters": parameters(trainer.generatorGraph.graph), "arena_bytes": trainer.arena.capacity, "seed": config.seed,
+            ]
+            print(JSONText.encode(object))
+        }
+    }
+}
