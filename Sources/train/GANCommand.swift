@@ -56,6 +56,10 @@ struct GANCommand {
         console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate) "
                      + "β1 \(config.beta1)" + (config.objective == .wasserstein ? ", \(config.criticSteps) critic updates per generator update, weights clipped to ±\(config.weightClip)" : "")
                      + ", seed \(config.seed)")
+        // MMD has no discriminator: its generator loss is the batch MMD².
+        func lossText(_ d: Float, _ g: Float) -> String {
+            config.objective == .mmd ? String(format: "MMD² %.4f", g) : String(format: "discriminator loss %.4f, generator loss %.4f", d, g)
+        }
         var epochs: [[String: Any]] = [], seconds = 0.0
         try train.pixels.withUnsafeBufferPointer { pixels in
             for epoch in 1...max(config.epochs, 1) where config.epochs > 0 {
@@ -67,15 +71,15 @@ struct GANCommand {
                         guard MonotonicClock.seconds(since: lastReport) > 10 else { return }
                         lastReport = MonotonicClock.now()
                         let elapsed = MonotonicClock.seconds(since: start)
-                        console.line(String(format: "  epoch %d: batch %d/%d, discriminator loss %.4f, generator loss %.4f, %.0f s left in the epoch",
-                                            epoch, done, of, d, g, elapsed / Double(done) * Double(of - done)))
+                        console.line("  epoch \(epoch): batch \(done)/\(of), \(lossText(d, g)), "
+                                     + String(format: "%.0f s left in the epoch", elapsed / Double(done) * Double(of - done)))
                     }
                 } catch { throw ValidationError("\(error) (a GAN that diverges needs a smaller --lr or another --objective)") }
                 let took = MonotonicClock.seconds(since: start)
                 seconds += took
                 epochs.append(["epoch": epoch, "discriminator_loss": Double(losses.discriminator), "generator_loss": Double(losses.generator), "seconds": took])
-                console.line(String(format: "epoch %d/%d: discriminator loss %.4f, generator loss %.4f, %.1f s, %.0f s left", epoch, config.epochs,
-                                    losses.discriminator, losses.generator, took, seconds / Double(epoch) * Double(config.epochs - epoch)))
+                console.line("epoch \(epoch)/\(config.epochs): \(lossText(losses.discriminator, losses.generator)), "
+                             + String(format: "%.1f s, %.0f s left", took, seconds / Double(epoch) * Double(config.epochs - epoch)))
             }
         }
         console.line(String(format: "%.1f s of training", seconds))
@@ -87,7 +91,7 @@ struct GANCommand {
         if options.json {
             let object: [String: Any] = [
                 "model": "gan", "objective": config.objective.rawValue, "epochs": config.epochs, "history": epochs,
-                "discriminator_loss": epochs.last?["discriminator_loss"] ?? NSNull(), "generator_loss": epochs.last?["generator_loss"] ?? NSNull(),
+                "discriminator_loss": config.objective == .mmd ? NSNull() : epochs.last?["discriminator_loss"] ?? NSNull(), "generator_loss": epochs.last?["generator_loss"] ?? NSNull(),
                 "train_seconds": seconds, "batch": config.batch, "learning_rate": Double(config.learningRate), "latent": config.latent,
                 "generator_parameters": parameters(trainer.generatorGraph.graph), "arena_bytes": trainer.arena.capacity, "seed": config.seed,
             ]
