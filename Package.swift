@@ -107,7 +107,7 @@ let package = Package(
 
         // What needs Foundation (JSON): training runs with checkpoints, safetensors import. Kept out
         // of Infer so the C library does not load Foundation (about 7 ms of start-up).
-        .target(name: "InferTools", dependencies: ["Infer", "Training", "ModelFile", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
+        .target(name: "InferTools", dependencies: ["Infer", "Training", "Generative", "ModelFile", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
 
         // The C interface (include/infer.h), exported with @_cdecl.
         .target(name: "InferC", dependencies: ["Infer", "ModelFile", "LowLevel"], swiftSettings: numericSettings),
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Graph", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "ClassicTests", dependencies: ["TestSupport", "Classic", "KernelMachines", "Infer", "Training", "ModelFile", "InferC", "Arena", "LowLevel", "MNIST", "MallocCounter", "ToolRunner"]),
         .testTarget(name: "KernelMachineTests", dependencies: ["TestSupport", "KernelMachines", "Classic", "Infer", "Training", "ModelFile", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
-        .testTarget(name: "GenerativeTests", dependencies: ["TestSupport", "Generative", "Training", "Graph", "Infer", "InferC", "ModelFile", "Arena", "LowLevel", "MallocCounter", "CPNG", "CZlib"]),
+        .testTarget(name: "GenerativeTests", dependencies: ["TestSupport", "Generative", "InferTools", "Training", "Graph", "Infer", "InferC", "ModelFile", "Arena", "LowLevel", "MallocCounter", "CPNG", "CZlib"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Infer", "Training", "ModelFile", "InferTools", "InferC", "MNIST", "Arena", "LowLevel", "MallocCounter", "CZlib", "ToolRunner"]),
     ]
 )

@@ -9,6 +9,7 @@
 #      same model (Benchmarks/reference/model_onnxruntime.py), and the C example's cold start.
 #   3. LeNet-5: Benchmarks/lenet.sh (accuracy, training samples/s, infer_run against onnxruntime).
 #   4. the character GPT: Benchmarks/gpt.sh (loss, training ms/iter, generation from C, against PyTorch).
+#   5. the GAN: Benchmarks/gan.sh (training time, inception score and Fréchet distance against real digits).
 # Usage: scripts/bench.sh [--skip-training]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,3 +75,6 @@ Benchmarks/lenet.sh
 
 # Character GPT (issue 12): loss, training speed and generation from C against PyTorch.
 Benchmarks/gpt.sh
+
+# GAN (issue 13): training time and sample quality against real digits.
+Benchmarks/gan.sh

@@ -68,6 +68,23 @@ else
     echo "no Tiny Shakespeare at $text_dir: C generation not checked"
 fi
 
+# Samples from C: a small GAN trained for one epoch on 256 digits, its samples written by
+# examples/c/sample byte for byte as `sample --each` writes them, and under valgrind.
+swift build -c release --product train > /dev/null
+swift build -c release --product sample > /dev/null
+.build/release/train --model gan --data "$MNIST_DIR" --epochs 1 --train-limit 256 --hidden 32,64 \
+    --discriminator-hidden 32 --output "$work/gan.bin" > /dev/null 2>&1
+mkdir -p "$work/c-samples" "$work/valgrind-samples"
+examples/c/build/release/sample "$work/gan.bin" "$work/c-samples" 8 5 > /dev/null
+.build/release/sample --model "$work/gan.bin" --count 8 --seed 5 --each "$work/swift-samples" > /dev/null
+[ "$(ls "$work/swift-samples" | wc -l)" -eq 8 ] || { echo "sample --each wrote no 8 files"; exit 1; }
+for f in "$work"/swift-samples/*.png; do
+    cmp -s "$f" "$work/c-samples/$(basename "$f")" || { echo "C sample $(basename "$f") differs from Swift's"; exit 1; }
+done
+LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
+    examples/c/build/release/sample "$work/gan.bin" "$work/valgrind-samples" 4 > /dev/null
+echo "C samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
+
 # The installed library (scripts/install.sh), linked shared and fully static: the static program
 # needs no shared library (ldd), so it runs with the toolchain out of reach, and says what the
 # shared one says.

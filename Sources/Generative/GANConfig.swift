@@ -28,6 +28,18 @@ public struct GANConfig: Codable, Sendable, Equatable {
     public var latent = 64
     public var generatorHidden = [256, 512, 1024]
     public var discriminatorHidden = [512, 256]
+    /// Batch normalisation after each hidden dense layer of the generator (folded into the dense
+    /// weights when the generator is exported).
+    public var generatorBatchNorm = true
+    /// Dropout rate after each hidden layer of the discriminator (0: none).
+    public var discriminatorDropout: Float = 0
+    /// The exported generator is an exponential moving average of the trained one's weights,
+    /// θ̄ ← βθ̄ + (1 − β)θ after each generator update with β = min(this, (1 + t)/(10 + t)) at step
+    /// t (0: the last weights). Its batch-norm statistics are re-estimated for the averaged weights.
+    public var generatorAverage: Float = 0.999
+    /// Both learning rates fall linearly to 0 over the run (false: constant; measured worse with
+    /// the averaged generator: inception score 8.15 against 8.54 after 30 epochs).
+    public var learningRateDecay = false
     public var objective = GANObjective.js
     public var epochs = 30
     public var batch = 64
@@ -55,6 +67,8 @@ public struct GANConfig: Codable, Sendable, Equatable {
         if generatorHidden.contains(where: { $0 < 1 }) || discriminatorHidden.contains(where: { $0 < 1 }) {
             return "hidden layer widths must be positive"
         }
+        if !(discriminatorDropout >= 0 && discriminatorDropout < 1) { return "the discriminator's dropout must be in [0, 1)" }
+        if !(generatorAverage >= 0 && generatorAverage < 1) { return "the generator average's decay must be in [0, 1)" }
         if batch < 2 { return "a GAN's batch needs at least 2 images" }
         if epochs < 0 { return "epochs must be 0 or more" }
         if !(learningRate > 0) { return "the learning rate must be positive" }

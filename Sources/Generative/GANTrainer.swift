@@ -24,12 +24,18 @@ public final class GANTrainer {
     public let trainingCount: Int
     public private(set) var generatorSteps = 0
     public private(set) var discriminatorUpdates = 0
+    /// Epochs trained.
+    public private(set) var epochs = 0
     public var random: RandomGenerator
     private let order: UnsafeMutableBufferPointer<Int32>
     /// ∂L/∂S for the discriminator's 2·batch rows.
     private let scoreGradient: UnsafeMutablePointer<Float>
     /// The Wasserstein critic's parameters, clipped after each update.
     private let clipped: [UnsafeMutableBufferPointer<Float>]
+    /// The generator's parameters and their moving averages (`GANConfig.generatorAverage`; empty
+    /// without).
+    private let live: [UnsafeMutableBufferPointer<Float>]
+    public let averaged: [UnsafeMutableBufferPointer<Float>]
 
     public var batchesPerEpoch: Int { trainingCount / config.batch }
 
@@ -49,6 +55,9 @@ public final class GANTrainer {
         } else {
             let d = try DiscriminatorGraph(config)
             bytes += try GraphExecutor.arenaBytes(graph: d.graph, options: discriminatorOptions(d, config)) + GraphAdamW.stateBytes(d.graph)
+        }
+        if config.generatorAverage > 0 {
+            for id in g.graph.parameters { bytes += ArenaAllocator.footprint(of: Float.self, count: g.graph.type(of: id).elementsPerSample) }
         }
         return bytes + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: 2 * config.batch)
     }
@@ -92,26 +101,104 @@ public final class GANTrainer {
         for executor in [generator] + (discriminator.map { [$0] } ?? []) {
             let graph = executor.graph
             for id in graph.parameters {
-                let name = graph.values[id.index].name
+                let name = graph.values[id.index].name, w = executor.view(of: id)
+                // Batch norm starts as the identity: γ = 1, β = 0 (and running variance 1 below).
+                if name.contains(".bn") {
+                    w.update(repeating: name.hasSuffix(".weight") ? 1 : 0)
+                    continue
+                }
                 let weightName = name.hasSuffix(".bias") ? String(name.dropLast(5)) + ".weight" : name
                 let fanIn = graph.values.first { $0.name == weightName }?.type.shape.first ?? 1
-                let bound = 1 / Float(fanIn).squareRoot(), w = executor.view(of: id)
+                let bound = 1 / Float(fanIn).squareRoot()
                 for i in w.indices { w[i] = bound * (2 * random.nextUniform() - 1) }
             }
+            for id in graph.values(.state) where graph.values[id.index].name.hasSuffix(".running_var") {
+                executor.view(of: id).update(repeating: 1)
+            }
         }
+        let generator = generator, arena = arena
+        let live = config.generatorAverage > 0 ? generatorGraph.graph.parameters.map { generator.view(of: $0) } : []
+        self.live = live
+        do {
+            averaged = try live.map { w in
+                let a = try arena.allocateFloats(w.count)
+                _ = a.initialize(from: w)
+                return a
+            }
+        } catch { throw GraphError("the arena was sized for the averaged generator: \(error)") }
         self.random = RandomGenerator(seed: random.next())
+        if discriminatorGraph?.dropoutGenerator != nil {
+            dropoutState = RandomGenerator(seed: self.random.next())
+        }
     }
 
-    /// The generator's parameters and both players' Adam moments by name.
+    /// Everything training changes, by name, in the trainer's own memory: both players'
+    /// parameters with their Adam moments, the generator's batch-norm statistics
+    /// ("state.<name>") and moving averages ("average.<name>").
     public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
-        generatorAdam.namedTensors + (discriminatorAdam?.namedTensors ?? [])
+        var named = generatorAdam.namedTensors + (discriminatorAdam?.namedTensors ?? [])
+        let graph = generatorGraph.graph
+        for id in graph.values(.state) { named.append(("state." + graph.values[id.index].name, generator.view(of: id))) }
+        for (id, a) in zip(graph.parameters, averaged) { named.append(("average." + graph.values[id.index].name, a)) }
+        return named
     }
 
-    /// The generator's parameters by name (what a model file holds).
+    /// Sets the counters of a run restored from a checkpoint (its tensors and random states are
+    /// set through `namedTensors`, `random` and `dropoutState`).
+    public func resume(epochs: Int, generatorSteps: Int, discriminatorUpdates: Int) {
+        precondition(epochs >= 0 && generatorSteps >= 0 && discriminatorUpdates >= 0)
+        (self.epochs, self.generatorSteps, self.discriminatorUpdates) = (epochs, generatorSteps, discriminatorUpdates)
+    }
+
+    /// The generator's parameters and batch-norm running statistics by name, what a model file
+    /// is made from: with `generatorAverage`, the averaged weights, with batch-norm statistics
+    /// re-estimated for them (`averagedStatisticsBatches` batches drawn from a fixed seed; the
+    /// trainer's state is left as it was).
     public var generatorWeights: [String: [Float]] {
         var weights: [String: [Float]] = [:]
-        for id in generatorGraph.graph.parameters { weights[generatorGraph.graph.values[id.index].name] = Array(generator.view(of: id)) }
+        let graph = generatorGraph.graph
+        let states = graph.values(.state)
+        func read() { for id in graph.parameters + states { weights[graph.values[id.index].name] = Array(generator.view(of: id)) } }
+        guard !averaged.isEmpty else {
+            read()
+            return weights
+        }
+        let saved = (live.map(Array.init), states.map { Array(generator.view(of: $0)) }, random)
+        for (w, a) in zip(live, averaged) { _ = w.update(fromContentsOf: UnsafeBufferPointer(a)) }
+        if !states.isEmpty {
+            random = RandomGenerator(seed: config.seed ^ 0x5eed_a7e5)
+            FloatingPointMode.withDenormalsFlushed {
+                for _ in 0..<Self.averagedStatisticsBatches { generate(rows: config.batch) }
+            }
+        }
+        read()
+        for (w, v) in zip(live, saved.0) { _ = w.update(fromContentsOf: v) }
+        for (id, v) in zip(states, saved.1) { _ = generator.view(of: id).update(fromContentsOf: v) }
+        random = saved.2
         return weights
+    }
+
+    /// Forward batches that re-estimate the averaged generator's batch-norm statistics: with
+    /// momentum 0.1, the trained statistics' weight falls to 0.9¹⁰⁰ ≈ 3·10⁻⁵.
+    public static let averagedStatisticsBatches = 100
+
+    /// The learning rate of update `step` (1-based) of `total`: constant, or with
+    /// `learningRateDecay` lr·(total − step + 1)/total, 0 past the end.
+    public func learningRate(update step: Int, of total: Int) -> Float {
+        guard config.learningRateDecay, total > 0 else { return config.learningRate }
+        return config.learningRate * Float(max(total - step + 1, 0)) / Float(total)
+    }
+
+    /// The discriminator's dropout generator (nil without dropout), which a resumed run continues.
+    public var dropoutState: RandomGenerator? {
+        get {
+            guard let d = discriminator, let state = discriminatorGraph?.dropoutGenerator else { return nil }
+            return UnsafeRawPointer(d.intView(of: state).baseAddress!).loadUnaligned(as: RandomGenerator.self)
+        }
+        set {
+            guard let d = discriminator, let state = discriminatorGraph?.dropoutGenerator, let newValue else { return }
+            withUnsafeBytes(of: newValue) { UnsafeMutableRawBufferPointer(d.intView(of: state)).copyMemory(from: $0) }
+        }
     }
 
     /// Fills the generator's latent input with `rows` draws of N(0, I) and runs it.
@@ -154,7 +241,7 @@ public final class GANTrainer {
     private func discriminatorStep(_ d: GraphExecutor, _ graph: DiscriminatorGraph, _ pixels: UnsafeBufferPointer<UInt8>, first: Int) -> Float {
         let loss = discriminatorLoss(pixels, first: first)
         discriminatorUpdates += 1
-        discriminatorAdam!.update(rate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
+        discriminatorAdam!.update(rate: learningRate(update: discriminatorUpdates, of: config.epochs * batchesPerEpoch), beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
                                   weightDecay: 0, step: discriminatorUpdates)
         if config.objective == .wasserstein {
             let c = config.weightClip
@@ -193,8 +280,16 @@ public final class GANTrainer {
     private func generatorStep(_ pixels: UnsafeBufferPointer<UInt8>, first: Int) -> Float {
         let loss = generatorLoss(pixels, first: first)
         generatorSteps += 1
-        generatorAdam.update(rate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
-                             weightDecay: 0, step: generatorSteps)
+        let updates = discriminator == nil ? batchesPerEpoch : batchesPerEpoch / config.discriminatorSteps
+        generatorAdam.update(rate: learningRate(update: generatorSteps, of: config.epochs * updates), beta1: config.beta1, beta2: config.beta2,
+                             epsilon: config.epsilon, weightDecay: 0, step: generatorSteps)
+        if !averaged.isEmpty {
+            let t = Float(generatorSteps - 1)
+            let beta = min(config.generatorAverage, (1 + t) / (10 + t)), keep = 1 - beta
+            for (w, a) in zip(live, averaged) {
+                for i in a.indices { a[i] += keep * (w[i] - a[i]) }
+            }
+        }
         return loss
     }
 
@@ -206,6 +301,8 @@ public final class GANTrainer {
                            progress: (Int, Int, Float, Float) -> Void = { _, _, _, _ in }) throws(TrainingError) -> (discriminator: Float, generator: Float) {
         precondition(pixels.count >= trainingCount * config.pixels, "fewer pixels than the training set's images")
         return try FloatingPointMode.withDenormalsFlushed { () throws(TrainingError) in
+            // The epoch's order depends only on the random state (so a resumed run draws it too).
+            for i in order.indices { order[i] = Int32(i) }
             random.shuffle(order)
             let batches = batchesPerEpoch, every = config.discriminatorSteps
             var dTotal: Float = 0, gTotal: Float = 0, dCount = 0, gCount = 0
@@ -225,6 +322,7 @@ public final class GANTrainer {
                 }
                 progress(b + 1, batches, dTotal / Float(max(dCount, 1)), gTotal / Float(max(gCount, 1)))
             }
+            epochs += 1
             return (dTotal / Float(max(dCount, 1)), gTotal / Float(max(gCount, 1)))
         }
     }

@@ -14,6 +14,9 @@ public struct SampleStatistics {
     private var probabilitySums: [Double]
     /// Σ_x Σ_y p(y|x) log p(y|x).
     private var negativeEntropy = 0.0
+    /// How many images the classifier gives each class as its most probable (the first on ties):
+    /// a generator that lost modes leaves classes near 0.
+    public private(set) var predictedCounts: [Int]
 
     public init(dimension: Int, classes: Int) {
         precondition(dimension >= 1 && classes >= 1)
@@ -22,6 +25,7 @@ public struct SampleStatistics {
         sums = Array(repeating: 0, count: dimension)
         products = Array(repeating: 0, count: dimension * dimension)
         probabilitySums = Array(repeating: 0, count: classes)
+        predictedCounts = Array(repeating: 0, count: classes)
     }
 
     /// Adds one image's features (`dimension`) and class probabilities (`classes`, summing to 1).
@@ -37,11 +41,14 @@ public struct SampleStatistics {
                 }
             }
         }
+        var best = 0
         for y in 0..<classes {
+            if probabilities[y] > probabilities[best] { best = y }
             let p = Double(probabilities[y])
             probabilitySums[y] += p
             if p > 0 { negativeEntropy += p * log(p) }
         }
+        predictedCounts[best] += 1
     }
 
     /// The features' mean.

@@ -69,13 +69,14 @@ struct SampleScorer {
         let f = figures()
         return ["inception_score": f.sampleScore, "frechet_distance": f.sampleDistance ?? NSNull(),
                 "real_inception_score": f.realScore, "real_frechet_distance": f.realDistance ?? NSNull(), "real_count": f.realCount,
-                "scored": samples.count]
+                "scored": samples.count, "predicted_counts": samples.predictedCounts]
     }
 
     func summary() -> String {
         let f = figures()
         func text(_ d: Double?) -> String { d.map { String(format: "%.3f", $0) } ?? "n/a" }
         return String(format: "%d samples: inception score %.3f, Fréchet distance to the test digits %@\n", samples.count, f.sampleScore, text(f.sampleDistance))
+            + "classified as " + samples.predictedCounts.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", ") + "\n"
             + String(format: "%d real training digits (reference): inception score %.3f, Fréchet distance %@", f.realCount, f.realScore, text(f.realDistance))
     }
 }

@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
     var model: String = "mlp"
     @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList); for --model gpt, the number of blocks (default 4).")
     var layers: String?
-    @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128).") var hidden: String?
+    @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128); --model gan: the generator's (default 256,512,1024).") var hidden: String?
     @Option(help: "Hidden activation: relu, elu, sigmoid, tanh.") var activation: String?
     @Option(help: "Total epochs (a resumed run continues up to this many).") var epochs: Int?
     @Option(help: "Minibatch size.") var batch: Int?
@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
     @Option(help: "Optimizer: sgd, momentum, adam, adamw (decoupled --weight-decay), adagrad, lamb (layer-wise trust ratio; --weight-decay is its decoupled decay).") var optimizer: String?
     @Option(help: "Momentum coefficient for --optimizer momentum.") var momentum: Float?
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay on weights (not biases).") var weightDecay: Float?
-    @Option(help: "Learning-rate schedule: constant, step:E1,E2 (divide by 10 at those epochs), inverse-time:C (η0/(1+Ct)), inverse-sqrt:C (η0/√(1+Ct)); t counts updates.")
+    @Option(help: "Learning-rate schedule: constant, step:E1,E2 (divide by 10 at those epochs), inverse-time:C (η0/(1+Ct)), inverse-sqrt:C (η0/√(1+Ct)); t counts updates. --model gan: constant (default) or linear (to 0 at the last update).")
     var schedule: String?
     @Option(help: "Random seed (weights and shuffling).") var seed: UInt64?
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
@@ -100,7 +100,15 @@ struct Train: ParsableCommand {
     var objective: String?
     @Option(help: "--model gpt: training iterations (default 2000).") var iters: Int?
     @Option(help: "--model gpt: warm-up iterations before the cosine decay (default 100).") var warmup: Int?
-    @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0).") var dropout: Float?
+    @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0). --model gan: after each hidden layer of the discriminator (default 0).") var dropout: Float?
+    // --model gan (see GANConfig).
+    @Option(help: "--model gan: the latent dimension of z ~ N(0, I) (default 64).") var latent: Int?
+    @Option(name: .customLong("discriminator-hidden"), help: "--model gan: the discriminator's hidden widths, comma-separated (default 512,256).")
+    var discriminatorHidden: String?
+    @Flag(name: .customLong("batch-norm"), inversion: .prefixedNo, help: "--model gan: batch normalisation in the generator's hidden layers, folded into its dense layers on export (default on).")
+    var batchNorm: Bool?
+    @Option(help: "--model gan: export an exponential moving average of the generator's weights with this decay, 0 for the last weights (default 0.999).")
+    var ema: Float?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
     @Option(help: "--model gpt: micro-batches of --batch windows averaged into each update (default 1).") var accumulate: Int?
@@ -114,6 +122,9 @@ struct Train: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
+        let ganOnly: [(String, Bool)] = [("--latent", latent != nil), ("--discriminator-hidden", discriminatorHidden != nil),
+                                         ("--batch-norm", batchNorm != nil), ("--ema", ema != nil)]
+        if model != "gan", let flag = ganOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gan") }
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
         if model == "gpt" { return try GPTCommand.validate(self) }
         if model == "vit" { return try ViTCommand.validate(self) }

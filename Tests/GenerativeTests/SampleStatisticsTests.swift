@@ -15,6 +15,12 @@ import LowLevel
         }
         #expect(abs(spread.inceptionScore - 4) < 1e-9)
         #expect(abs(same.inceptionScore - 1) < 1e-9)
+        #expect(spread.predictedCounts == [100, 100, 100, 100])
+        #expect(same.predictedCounts == [400, 0, 0, 0], "ties go to the first class")
+        var leaning = SampleStatistics(dimension: 1, classes: 3)
+        leaning.add(features: feature, probabilities: [0.2, 0.3, 0.5])
+        leaning.add(features: feature, probabilities: [0.1, 0.6, 0.3])
+        #expect(leaning.predictedCounts == [0, 1, 1])
     }
 
     /// The Fréchet distance of a set to itself is 0; shifting every feature by s adds ‖s‖²; for

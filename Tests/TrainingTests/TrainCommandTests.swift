@@ -50,13 +50,28 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/gan.bin"
-        let r = try train(["--model", "gan", "--epochs", "1", "--train-limit", "256", "--json", "--output", file])
+        let r = try train(["--model", "gan", "--epochs", "1", "--train-limit", "256", "--json", "--output", file, "--checkpoint", directory + "/gan.ckpt"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("model: gan (js), generator 64-256-512-1024-784") && r.stderr.contains("epoch 1/1: discriminator loss"), "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         for key in ["discriminator_loss", "generator_loss", "train_seconds", "history"] { #expect(object[key] != nil, "missing \(key)") }
+        #expect(r.stderr.contains("batch norm in the generator") && r.stderr.contains("moving average (decay 0.999)") && !r.stderr.contains("decaying linearly"),
+                "the defaults: \(r.stderr)")
         let bad = try train(["--model", "gan", "--objective", "hinge"])
         #expect(bad.status != 0 && bad.stderr.contains("js, js-minimax, kl, wasserstein, mmd"), "\(bad.stderr)")
+        for (arguments, message) in [(["--model", "gan", "--hidden", "32,x"], "comma-separated widths"), (["--model", "gan", "--dropout", "1"], "in [0, 1)"),
+                                     (["--model", "gan", "--ema", "1.5"], "in [0, 1)"), (["--model", "gan", "--schedule", "step:2"], "constant or linear"),
+                                     (["--model", "mlp", "--latent", "8"], "--latent is for --model gan"),
+                                     (["--model", "gan", "--resume", directory + "/gan.ckpt", "--ema", "0.9"], "keeps its checkpoint's settings")] {
+            let refused = try train(arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+        // The finished run's checkpoint resumes with nothing left and writes the same generator.
+        let resumed = try train(["--model", "gan", "--train-limit", "256", "--resume", directory + "/gan.ckpt", "--output", directory + "/again.bin"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("after epoch 1 of 1"), "\(resumed.stderr)")
+        #expect(FileManager.default.contents(atPath: file) == FileManager.default.contents(atPath: directory + "/again.bin"))
+        let otherData = try train(["--model", "gan", "--train-limit", "128", "--resume", directory + "/gan.ckpt"])
+        #expect(otherData.status != 0 && otherData.stderr.contains("trained on 256 digits"), "\(otherData.stderr)")
         func sample(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
             try ToolRunner.run("sample", packageRoot: packageRoot.path, binaryVariable: "SAMPLE_BINARY", arguments: arguments)
         }

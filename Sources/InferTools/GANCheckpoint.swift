@@ -1,0 +1,97 @@
+import Foundation
+import Generative
+import LowLevel
+import ModelFile
+
+/// A GAN training checkpoint: the configuration, the training set's size, the epoch and update
+/// counts, the shuffling and dropout generators' states, and every tensor training changes
+/// (`GANTrainer.namedTensors`): what `train --model gan --resume` needs to end with exactly the
+/// weights of an uninterrupted run. The file layout is `Checkpoint`'s, with this header as its JSON.
+public struct GANCheckpoint {
+    public struct Header: Codable {
+        /// "gan", so the other checkpoints' readers and this one tell each other apart.
+        public var model: String
+        public var gan: GANConfig
+        public var trainingCount: Int
+        public var epoch: Int
+        public var generatorSteps: Int
+        public var discriminatorUpdates: Int
+        /// xoshiro256** state words in hex.
+        public var rngState: [String]
+        public var dropoutRngState: [String]?
+        public var tensors: [Checkpoint.TensorEntry]
+    }
+
+    public var header: Header
+    public var tensors: [String: [Float]]
+
+    public init(trainer: GANTrainer) {
+        var entries: [Checkpoint.TensorEntry] = []
+        var tensors: [String: [Float]] = [:]
+        for (name, values) in trainer.namedTensors {
+            entries.append(Checkpoint.TensorEntry(name: name, count: values.count, offset: 0))
+            tensors[name] = Array(values)
+        }
+        header = Header(model: "gan", gan: trainer.config, trainingCount: trainer.trainingCount, epoch: trainer.epochs,
+                        generatorSteps: trainer.generatorSteps, discriminatorUpdates: trainer.discriminatorUpdates,
+                        rngState: trainer.random.state.map { String($0, radix: 16) },
+                        dropoutRngState: trainer.dropoutState?.state.map { String($0, radix: 16) }, tensors: entries)
+        self.tensors = tensors
+    }
+
+    public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
+        let (json, dataStart) = try Checkpoint.opened(bytes, path: path)
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
+            throw CheckpointError("\(path): not a GAN checkpoint: \(error)")
+        }
+        guard header.model == "gan" else { throw CheckpointError("\(path): a checkpoint of a '\(header.model)' model, not a GAN") }
+        if let problem = header.gan.problem { throw CheckpointError("\(path): the checkpoint's GAN cannot be trained: \(problem)") }
+        self.header = header
+        self.tensors = try Checkpoint.tensors(header.tensors, in: bytes, from: dataStart, path: path)
+    }
+
+    public func encoded() throws -> [UInt8] {
+        var header = self.header
+        _ = Checkpoint.assignOffsets(&header.tensors)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Checkpoint.sealed(json: Array(try encoder.encode(header)), entries: header.tensors, tensors: tensors)
+    }
+
+    public static func read(path: String) throws -> GANCheckpoint {
+        try GANCheckpoint(decoding: try AtomicFile.read(path), path: path)
+    }
+
+    public func write(to path: String) throws { try AtomicFile.write(try encoded(), to: path) }
+
+    /// Copies tensors, counters and generator states into `trainer`, which must have been made
+    /// with the checkpoint's configuration and training-set size.
+    public func restore(into trainer: GANTrainer) throws(CheckpointError) {
+        guard header.gan == trainer.config else { throw CheckpointError("the checkpoint's GAN configuration differs from the one being trained") }
+        guard header.trainingCount == trainer.trainingCount else {
+            throw CheckpointError("the checkpoint was trained on \(header.trainingCount) digits, not \(trainer.trainingCount)")
+        }
+        func generator(_ words: [String]) -> RandomGenerator? {
+            let state = words.compactMap { UInt64($0, radix: 16) }
+            return state.count == words.count ? RandomGenerator(state: state) : nil
+        }
+        guard let random = generator(header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
+        var dropout: RandomGenerator?
+        if let words = header.dropoutRngState {
+            guard let state = generator(words) else { throw CheckpointError("the checkpoint's dropout generator state is invalid") }
+            dropout = state
+        }
+        guard (dropout == nil) == (trainer.dropoutState == nil) else { throw CheckpointError("the checkpoint's dropout state does not fit the trainer") }
+        let targets = trainer.namedTensors
+        for (name, target) in targets {
+            guard let values = tensors[name], values.count == target.count else {
+                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
+            }
+        }
+        for (name, target) in targets { _ = target.update(fromContentsOf: tensors[name]!) }
+        trainer.resume(epochs: header.epoch, generatorSteps: header.generatorSteps, discriminatorUpdates: header.discriminatorUpdates)
+        trainer.random = random
+        trainer.dropoutState = dropout
+    }
+}
