@@ -7,8 +7,8 @@ import ModelFile
 /// counts, the shuffling and dropout generators' states, and every tensor training changes
 /// (`GANTrainer.namedTensors`): what `train --model gan --resume` needs to end with exactly the
 /// weights of an uninterrupted run. The file layout is `Checkpoint`'s, with this header as its JSON.
-public struct GANCheckpoint {
-    public struct Header: Codable {
+public struct GANCheckpoint: JSONHeaderCheckpoint {
+    public struct Header: CheckpointHeader {
         /// "gan", so the other checkpoints' readers and this one tell each other apart.
         public var model: String
         public var gan: GANConfig
@@ -51,20 +51,6 @@ public struct GANCheckpoint {
         self.tensors = try Checkpoint.tensors(header.tensors, in: bytes, from: dataStart, path: path)
     }
 
-    public func encoded() throws -> [UInt8] {
-        var header = self.header
-        _ = Checkpoint.assignOffsets(&header.tensors)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Checkpoint.sealed(json: Array(try encoder.encode(header)), entries: header.tensors, tensors: tensors)
-    }
-
-    public static func read(path: String) throws -> GANCheckpoint {
-        try GANCheckpoint(decoding: try AtomicFile.read(path), path: path)
-    }
-
-    public func write(to path: String) throws { try AtomicFile.write(try encoded(), to: path) }
-
     /// Copies tensors, counters and generator states into `trainer`, which must have been made
     /// with the checkpoint's configuration and training-set size.
     public func restore(into trainer: GANTrainer) throws(CheckpointError) {
@@ -72,10 +58,7 @@ public struct GANCheckpoint {
         guard header.trainingCount == trainer.trainingCount else {
             throw CheckpointError("the checkpoint was trained on \(header.trainingCount) digits, not \(trainer.trainingCount)")
         }
-        func generator(_ words: [String]) -> RandomGenerator? {
-            let state = words.compactMap { UInt64($0, radix: 16) }
-            return state.count == words.count ? RandomGenerator(state: state) : nil
-        }
+        let generator = Checkpoint.generator(hex:)
         guard let random = generator(header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
         var dropout: RandomGenerator?
         if let words = header.dropoutRngState {

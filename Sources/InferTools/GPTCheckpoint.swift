@@ -7,8 +7,8 @@ import ModelFile
 /// the window sampler's and the dropout generator's states, and every parameter with its AdamW
 /// moments: what `train --model gpt --resume` needs to end with exactly the weights of an
 /// uninterrupted run. The file layout is `Checkpoint`'s, with this header as its JSON.
-public struct GPTCheckpoint {
-    public struct Header: Codable {
+public struct GPTCheckpoint: JSONHeaderCheckpoint {
+    public struct Header: CheckpointHeader {
         /// "gpt", so a network checkpoint's reader and this one tell each other apart.
         public var model: String
         public var gpt: GPTConfig
@@ -56,30 +56,13 @@ public struct GPTCheckpoint {
         return object["model"] as? String == "gpt"
     }
 
-    public func encoded() throws -> [UInt8] {
-        var header = self.header
-        _ = Checkpoint.assignOffsets(&header.tensors)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Checkpoint.sealed(json: Array(try encoder.encode(header)), entries: header.tensors, tensors: tensors)
-    }
-
-    public static func read(path: String) throws -> GPTCheckpoint {
-        try GPTCheckpoint(decoding: try AtomicFile.read(path), path: path)
-    }
-
-    public func write(to path: String) throws { try AtomicFile.write(try encoded(), to: path) }
-
     /// Copies weights, moments, the update count and the generators' states into `trainer`,
     /// which must have the checkpoint's model shape.
     public func restore(into trainer: GPTTrainer) throws(CheckpointError) {
         guard header.gpt == trainer.gpt.config else {
             throw CheckpointError("the checkpoint's GPT (\(header.gpt)) differs from the one being trained (\(trainer.gpt.config))")
         }
-        func generator(_ words: [String]) -> RandomGenerator? {
-            let state = words.compactMap { UInt64($0, radix: 16) }
-            return state.count == words.count ? RandomGenerator(state: state) : nil
-        }
+        let generator = Checkpoint.generator(hex:)
         guard let random = generator(header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
         for (name, target) in trainer.namedTensors {
             guard let values = tensors[name], values.count == target.count else {
