@@ -26,12 +26,7 @@ public struct GANCheckpoint: JSONHeaderCheckpoint {
     public var tensors: [String: [Float]]
 
     public init(trainer: GANTrainer) {
-        var entries: [Checkpoint.TensorEntry] = []
-        var tensors: [String: [Float]] = [:]
-        for (name, values) in trainer.namedTensors {
-            entries.append(Checkpoint.TensorEntry(name: name, count: values.count, offset: 0))
-            tensors[name] = Array(values)
-        }
+        let (entries, tensors) = Checkpoint.snapshot(trainer.namedTensors)
         header = Header(model: "gan", gan: trainer.config, trainingCount: trainer.trainingCount, epoch: trainer.epochs,
                         generatorSteps: trainer.generatorSteps, discriminatorUpdates: trainer.discriminatorUpdates,
                         rngState: trainer.random.state.map { String($0, radix: 16) },
@@ -40,15 +35,9 @@ public struct GANCheckpoint: JSONHeaderCheckpoint {
     }
 
     public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
-        let (json, dataStart) = try Checkpoint.opened(bytes, path: path)
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
-            throw CheckpointError("\(path): not a GAN checkpoint: \(error)")
-        }
-        guard header.model == "gan" else { throw CheckpointError("\(path): a checkpoint of a '\(header.model)' model, not a GAN") }
+        let (header, tensors): (Header, [String: [Float]]) = try Checkpoint.decode(bytes, path: path, model: "gan", kind: "a GAN")
         if let problem = header.gan.problem { throw CheckpointError("\(path): the checkpoint's GAN cannot be trained: \(problem)") }
-        self.header = header
-        self.tensors = try Checkpoint.tensors(header.tensors, in: bytes, from: dataStart, path: path)
+        (self.header, self.tensors) = (header, tensors)
     }
 
     /// Copies tensors, counters and generator states into `trainer`, which must have been made

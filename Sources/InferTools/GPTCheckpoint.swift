@@ -26,12 +26,7 @@ public struct GPTCheckpoint: JSONHeaderCheckpoint {
     public var tensors: [String: [Float]]
 
     public init(trainer: GPTTrainer, vocabulary: [UInt8]) {
-        var entries: [Checkpoint.TensorEntry] = []
-        var tensors: [String: [Float]] = [:]
-        for (name, values) in trainer.namedTensors {
-            entries.append(Checkpoint.TensorEntry(name: name, count: values.count, offset: 0))
-            tensors[name] = Array(values)
-        }
+        let (entries, tensors) = Checkpoint.snapshot(trainer.namedTensors)
         header = Header(model: "gpt", gpt: trainer.gpt.config, training: trainer.config, vocabulary: vocabulary, step: trainer.steps,
                         rngState: trainer.random.state.map { String($0, radix: 16) },
                         dropoutRngState: trainer.dropoutState?.state.map { String($0, radix: 16) }, tensors: entries)
@@ -39,14 +34,7 @@ public struct GPTCheckpoint: JSONHeaderCheckpoint {
     }
 
     public init(decoding bytes: [UInt8], path: String = "checkpoint") throws(CheckpointError) {
-        let (json, dataStart) = try Checkpoint.opened(bytes, path: path)
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
-            throw CheckpointError("\(path): not a GPT checkpoint: \(error)")
-        }
-        guard header.model == "gpt" else { throw CheckpointError("\(path): a checkpoint of a '\(header.model)' model, not a GPT") }
-        self.header = header
-        self.tensors = try Checkpoint.tensors(header.tensors, in: bytes, from: dataStart, path: path)
+        (header, tensors) = try Checkpoint.decode(bytes, path: path, model: "gpt", kind: "a GPT")
     }
 
     /// Whether `bytes` hold a GPT checkpoint (rather than a network's).

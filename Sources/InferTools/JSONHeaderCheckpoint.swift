@@ -4,6 +4,8 @@ import ModelFile
 
 /// A header that lists its checkpoint's tensors (the GPT's and the GAN's).
 public protocol CheckpointHeader: Codable {
+    /// The model kind ("gpt", "gan"), so each reader refuses the others' files.
+    var model: String { get }
     var tensors: [Checkpoint.TensorEntry] { get set }
 }
 
@@ -33,6 +35,27 @@ extension JSONHeaderCheckpoint {
 }
 
 extension Checkpoint {
+    /// Copies of `named` tensors with their table entries (offsets assigned on encoding).
+    static func snapshot(_ named: [(name: String, values: UnsafeMutableBufferPointer<Float>)]) -> (entries: [TensorEntry], tensors: [String: [Float]]) {
+        var entries: [TensorEntry] = [], tensors: [String: [Float]] = [:]
+        for (name, values) in named {
+            entries.append(TensorEntry(name: name, count: values.count, offset: 0))
+            tensors[name] = Array(values)
+        }
+        return (entries, tensors)
+    }
+
+    /// The header of a checkpoint of `model` ("a GPT" in messages: `kind`) and its tensors.
+    static func decode<Header: CheckpointHeader>(_ bytes: [UInt8], path: String, model: String, kind: String) throws(CheckpointError) -> (Header, [String: [Float]]) {
+        let (json, dataStart) = try opened(bytes, path: path)
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
+            throw CheckpointError("\(path): not \(kind) checkpoint: \(error)")
+        }
+        guard header.model == model else { throw CheckpointError("\(path): a checkpoint of a '\(header.model)' model, not \(kind)") }
+        return (header, try tensors(header.tensors, in: bytes, from: dataStart, path: path))
+    }
+
     /// A generator from its state words in hex, or nil if they are not valid.
     static func generator(hex words: [String]) -> RandomGenerator? {
         let state = words.compactMap { UInt64($0, radix: 16) }
