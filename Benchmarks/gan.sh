@@ -25,13 +25,12 @@ fi
 .build/release/sample --model "$work/gan.bin" --count 10000 --score "$lenet" --json > "$work/gan_score.json"
 .build/release/sample --model "$work/gan.bin" --count 64 --grid docs/gan-samples.png > /dev/null
 
-python3 - "$work/gan_train.json" "$work/gan_score.json" "$*" > "$work/gan.md" <<'PY'
-import json, subprocess, sys
+scripts/cpu.sh > "$work/gan-cpu.txt"
+python3 - "$work/gan_train.json" "$work/gan_score.json" "$*" "$(cat "$work/gan-cpu.txt")" > "$work/gan.md" <<'PY'
+import json, sys
 train, score = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-            if l.startswith("Model name")), "unknown CPU")
 counts = score["predicted_counts"]
-print(f"GAN ({train['objective']}, {train['epochs']} epochs{', ' + sys.argv[3] if sys.argv[3] else ''}) on {cpu}\n")
+print(f"GAN ({train['objective']}, {train['epochs']} epochs{', ' + sys.argv[3] if sys.argv[3] else ''}); {sys.argv[4]}\n")
 print("| figure | GAN samples | real training digits (reference) | target |")
 print("|---|---|---|---|")
 print(f"| training time | {train['train_seconds']:.0f} s | | ≤ 900 s |")

@@ -32,7 +32,7 @@ public struct GANConfig: Codable, Sendable, Equatable {
     /// weights when the generator is exported).
     public var generatorBatchNorm = true
     /// Dropout rate after each hidden layer of the discriminator (0: none).
-    public var discriminatorDropout: Float = 0
+    public var discriminatorDropout: Float = 0.3
     /// The exported generator is an exponential moving average of the trained one's weights,
     /// θ̄ ← βθ̄ + (1 − β)θ after each generator update with β = min(this, (1 + t)/(10 + t)) at step
     /// t (0: the last weights). Its batch-norm statistics are re-estimated for the averaged weights.

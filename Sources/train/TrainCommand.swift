@@ -100,7 +100,7 @@ struct Train: ParsableCommand {
     var objective: String?
     @Option(help: "--model gpt: training iterations (default 2000).") var iters: Int?
     @Option(help: "--model gpt: warm-up iterations before the cosine decay (default 100).") var warmup: Int?
-    @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0). --model gan: after each hidden layer of the discriminator (default 0).") var dropout: Float?
+    @Option(help: "--model gpt: dropout after the embeddings and on each residual branch (default 0). --model gan: after each hidden layer of the discriminator (default 0.3).") var dropout: Float?
     // --model gan (see GANConfig).
     @Option(help: "--model gan: the latent dimension of z ~ N(0, I) (default 64).") var latent: Int?
     @Option(name: .customLong("discriminator-hidden"), help: "--model gan: the discriminator's hidden widths, comma-separated (default 512,256).")

@@ -19,7 +19,7 @@ func tinyConfig(_ objective: GANObjective) -> GANConfig {
     c.mmdWidths = [0.5, 2]
     c.seed = 7
     // The plain form; tests turn these on where they check them.
-    (c.generatorBatchNorm, c.generatorAverage, c.learningRateDecay) = (false, 0, false)
+    (c.generatorBatchNorm, c.generatorAverage, c.learningRateDecay, c.discriminatorDropout) = (false, 0, false, 0)
     return c
 }
 
