@@ -114,18 +114,14 @@ public struct Checkpoint {
         }
         header = Header(network: trainer.network.spec, training: trainer.config, epoch: trainer.epoch,
                         optimizerStep: trainer.optimizer.step,
-                        rngState: trainer.rng.state.map { String($0, radix: 16) },
-                        dropoutRngState: trainer.network.dropoutRandom.pointee.state.map { String($0, radix: 16) },
+                        rngState: Self.hex(trainer.rng),
+                        dropoutRngState: Self.hex(trainer.network.dropoutRandom.pointee),
                         earlyStopping: early, tensors: entries)
         self.tensors = tensors
     }
 
     /// The random generator state saved in the header.
-    public var rng: RandomGenerator? {
-        let words = header.rngState.compactMap { UInt64($0, radix: 16) }
-        guard words.count == header.rngState.count else { return nil }
-        return RandomGenerator(state: words)
-    }
+    public var rng: RandomGenerator? { Self.generator(hex: header.rngState) }
 
     /// Serialises to the file layout above.
     public func encoded() throws -> [UInt8] {

@@ -29,8 +29,8 @@ public struct GANCheckpoint: JSONHeaderCheckpoint {
         let (entries, tensors) = Checkpoint.snapshot(trainer.namedTensors)
         header = Header(model: "gan", gan: trainer.config, trainingCount: trainer.trainingCount, epoch: trainer.epochs,
                         generatorSteps: trainer.generatorSteps, discriminatorUpdates: trainer.discriminatorUpdates,
-                        rngState: trainer.random.state.map { String($0, radix: 16) },
-                        dropoutRngState: trainer.dropoutState?.state.map { String($0, radix: 16) }, tensors: entries)
+                        rngState: Checkpoint.hex(trainer.random),
+                        dropoutRngState: trainer.dropoutState.map(Checkpoint.hex), tensors: entries)
         self.tensors = tensors
     }
 

@@ -28,8 +28,8 @@ public struct GPTCheckpoint: JSONHeaderCheckpoint {
     public init(trainer: GPTTrainer, vocabulary: [UInt8]) {
         let (entries, tensors) = Checkpoint.snapshot(trainer.namedTensors)
         header = Header(model: "gpt", gpt: trainer.gpt.config, training: trainer.config, vocabulary: vocabulary, step: trainer.steps,
-                        rngState: trainer.random.state.map { String($0, radix: 16) },
-                        dropoutRngState: trainer.dropoutState?.state.map { String($0, radix: 16) }, tensors: entries)
+                        rngState: Checkpoint.hex(trainer.random),
+                        dropoutRngState: trainer.dropoutState.map(Checkpoint.hex), tensors: entries)
         self.tensors = tensors
     }
 

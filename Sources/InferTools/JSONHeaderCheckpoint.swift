@@ -56,7 +56,10 @@ extension Checkpoint {
         return (header, try tensors(header.tensors, in: bytes, from: dataStart, path: path))
     }
 
-    /// A generator from its state words in hex, or nil if they are not valid.
+    /// A generator's state words in hex (JSON numbers lose 64-bit precision in some readers).
+    static func hex(_ generator: RandomGenerator) -> [String] { generator.state.map { String($0, radix: 16) } }
+
+    /// A generator from its state words in hex (`hex(_:)`), or nil if they are not valid.
     static func generator(hex words: [String]) -> RandomGenerator? {
         let state = words.compactMap { UInt64($0, radix: 16) }
         return state.count == words.count ? RandomGenerator(state: state) : nil
