@@ -85,6 +85,21 @@ LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak
     examples/c/build/release/sample "$work/gan.bin" "$work/valgrind-samples" 4 > /dev/null
 echo "C samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
 
+# The same for a small flow (two couplings, one epoch on 256 digits), whose file also has a
+# density: the C program prints log p of its last sample.
+.build/release/train --model flow --data "$MNIST_DIR" --epochs 1 --train-limit 256 --test-limit 64 --couplings 2 --filters 8 \
+    --depth 1 --output "$work/flow.bin" > /dev/null 2>&1
+mkdir -p "$work/c-flow" "$work/valgrind-flow"
+examples/c/build/release/sample "$work/flow.bin" "$work/c-flow" 8 5 > "$work/flow-c.txt"
+grep -q "log p(last sample)" "$work/flow-c.txt" || { echo "the flow's file has no density from C"; exit 1; }
+.build/release/sample --model "$work/flow.bin" --count 8 --seed 5 --each "$work/swift-flow" > /dev/null
+for f in "$work"/swift-flow/*.png; do
+    cmp -s "$f" "$work/c-flow/$(basename "$f")" || { echo "C flow sample $(basename "$f") differs from Swift's"; exit 1; }
+done
+LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
+    examples/c/build/release/sample "$work/flow.bin" "$work/valgrind-flow" 2 > /dev/null
+echo "C flow samples: 8 PNGs byte for byte as sample --each writes them, $(grep -o 'log p.*' "$work/flow-c.txt"); valgrind clean"
+
 # The installed library (scripts/install.sh), linked shared and fully static: the static program
 # needs no shared library (ldd), so it runs with the toolchain out of reach, and says what the
 # shared one says.

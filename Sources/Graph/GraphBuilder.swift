@@ -11,6 +11,10 @@ public final class GraphBuilder {
     public private(set) var outputs: [ValueID] = []
     private var scopes: [String] = []
     private var counters: [String: Int] = [:]
+    /// When set, `parameter` and `state` return the value already made under the same name and
+    /// type instead of a new one: two computations sharing weights by name (a flow's density
+    /// and its inverse in one file).
+    public var sharesParametersByName = false
 
     public init() {}
 
@@ -21,7 +25,14 @@ public final class GraphBuilder {
 
     /// A trainable tensor (unbatched). Several nodes may read it.
     public func parameter(_ name: String, shape: [Int]) -> ValueID {
-        addValue(Value(name: scoped(name), type: TensorType(shape, batched: false), role: .parameter))
+        let type = TensorType(shape, batched: false)
+        if let id = shared(scoped(name), type, .parameter) { return id }
+        return addValue(Value(name: scoped(name), type: type, role: .parameter))
+    }
+
+    private func shared(_ name: String, _ type: TensorType, _ role: ValueRole) -> ValueID? {
+        guard sharesParametersByName, let i = values.firstIndex(where: { $0.name == name && $0.role == role && $0.type == type }) else { return nil }
+        return ValueID(i)
     }
 
     /// A persistent, untrained tensor (unbatched).
@@ -30,7 +41,8 @@ public final class GraphBuilder {
     }
 
     func addState(_ name: String, _ type: TensorType) -> ValueID {
-        addValue(Value(name: scoped(name), type: type, role: .state))
+        if let id = shared(scoped(name), type, .state) { return id }
+        return addValue(Value(name: scoped(name), type: type, role: .state))
     }
 
     /// Marks `id` as an output: kept readable after a pass.

@@ -95,7 +95,8 @@ extension RuntimeModel {
                 Kernels.gelu(x!, into: out, count: outRow)
             case .copy:
                 if x! != UnsafePointer(out) { out.update(from: x!, count: outRow) }
-            case .dense, .conv2d, .maxPool, .averagePool, .channelAffine, .kernel, .pairwiseVote, .nearestNeighbours, .transpose:
+            case .dense, .conv2d, .maxPool, .averagePool, .channelAffine, .kernel, .pairwiseVote, .nearestNeighbours, .transpose,
+                 .mul, .sub, .exp, .neg, .log, .square, .sum:
                 preconditionFailure("not a step of a model decoded by position")
             }
         }

@@ -61,6 +61,20 @@ extension RuntimeModel {
         return forward(inputSlot)
     }
 
+    /// log p(x) in nats of `input` (inputLength floats in [0, 1]) under a model with an exact
+    /// density (`GraphSection.density`, a flow): the density's nodes run on a copy of the input in
+    /// its slot. Throws `.shape` for other models.
+    public func logDensity(_ input: UnsafePointer<Float>) throws(InferStatus) -> Double {
+        guard let graph = file.graph, let density = graph.density else {
+            var m = ErrorMessage(); m.append("this model has no exact density (only normalising flows do)")
+            throw .shape
+        }
+        guard let (slot, nll) = densitySlots else { throw .shape }
+        slot.update(from: input, count: inputLength)
+        run(UnsafeRawPointer(slot), nodes: density.nodes)
+        return -Double(nll[0])
+    }
+
     /// A pixel in [0, 1] as a byte: round(255·clamp(v)); NaN is 0.
     @inline(__always) public static func byte(_ v: Float) -> UInt8 {
         guard v > 0 else { return 0 }

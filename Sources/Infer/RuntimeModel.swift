@@ -1,3 +1,4 @@
+import Glibc
 import ModelFile
 import CPNG
 import LowLevel
@@ -25,8 +26,11 @@ public struct RuntimeModel {
     /// What one step computes: version 1's layer kinds plus the graph ops that have no layer.
     enum Operation {
         case dense, activation, conv2d, maxPool, averagePool, channelAffine, kernel, pairwiseVote, nearestNeighbours
-        /// y = x + x2 (a residual connection).
-        case add
+        /// y = x + x2 (a residual connection), x·x2, x − x2: each input of the output's length, one
+        /// element, or one row of its last dimension.
+        case add, mul, sub
+        /// Element-wise exp, −x, log, x²; the sum of every element.
+        case exp, neg, log, square, sum
         /// y = x, when the plan gives them different bytes (a reshape).
         case copy
         /// The transformer's: token embedding, layer norm, a product with a weight, a column
@@ -107,6 +111,8 @@ public struct RuntimeModel {
     /// Where a prepared PNG goes (the input's bytes), and where the last step writes.
     var inputSlot: UnsafeMutablePointer<Float>
     var outputSlot: UnsafeMutablePointer<Float>
+    /// A model with an exact density: where its input is copied and where −log p lands.
+    var densitySlots: (input: UnsafeMutablePointer<Float>, nll: UnsafeMutablePointer<Float>)? = nil
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
     var columns: UnsafeMutablePointer<Float>?
@@ -222,6 +228,7 @@ public struct RuntimeModel {
         let model = cursor.take(RuntimeModel.self, 1)
         let layers = cursor.take(Layer.self, file.layerCount)
         let inputSlot: UnsafeMutablePointer<Float>, outputSlot: UnsafeMutablePointer<Float>
+        var densitySlots: (input: UnsafeMutablePointer<Float>, nll: UnsafeMutablePointer<Float>)? = nil
         if let graph = file.graph {
             for i in 0..<file.layerCount { (layers + i).initialize(to: node(i, of: file, cursor: &cursor)) }
             let planned = cursor.take(UInt8.self, graph.planBytes)
@@ -238,12 +245,13 @@ public struct RuntimeModel {
                     return slot(v)
                 }
                 layers[i].x = reads(0)
-                if node.op == .add || node.op == .attention { layers[i].x2 = reads(1) }
+                if [.add, .mul, .sub, .attention].contains(node.op) { layers[i].x2 = reads(1) }
                 if node.op == .attention { layers[i].x3 = reads(2) }
                 layers[i].y = slot(node.output(0))
             }
             inputSlot = slot(graph.inputValue)
             outputSlot = slot(graph.outputValue)
+            densitySlots = graph.density.map { (slot($0.input), slot($0.output)) }
         } else {
             for i in 0..<file.layerCount { (layers + i).initialize(to: layer(file.layer(i), of: file, cursor: &cursor)) }
             // Layers alternate between two buffers; the first reads the call's input.
@@ -280,7 +288,7 @@ public struct RuntimeModel {
                 lines: cursor.take(Float.self, maxImageHeight * (side + 2)), boxSide: side)
         }
         precondition(cursor.offset == needed, "arena plan and layout disagree")
-        model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot,
+        model.initialize(to: RuntimeModel(marker: marker, file: file, layers: layers, inputSlot: inputSlot, outputSlot: outputSlot, densitySlots: densitySlots,
                                           sparseIndices: indices, sparseValues: values, columns: columns, attentionWeights: attentionWeights,
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
                                           localLinearScratch: localLinear, image: image, sequence: sequence,
@@ -354,8 +362,13 @@ public struct RuntimeModel {
             layer.spatial = x.count / x.dims.0
         case .reshape:
             layer.kind = .copy
-        case .add:
-            layer.kind = .add
+        case .add, .mul, .sub:
+            layer.kind = node.op == .add ? .add : node.op == .mul ? .mul : .sub
+        case .exp: layer.kind = .exp
+        case .neg: layer.kind = .neg
+        case .log: layer.kind = .log
+        case .square: layer.kind = .square
+        case .sum: layer.kind = .sum
         case .kernel:
             layer.kind = .kernel
             layer.points = tensor(1)
@@ -396,7 +409,7 @@ public struct RuntimeModel {
         case .gelu:
             layer.kind = .gelu
         }
-        if node.op == .add { layer.spatial = file.value(node.input(1)).count }
+        if [.add, .mul, .sub].contains(node.op) { layer.spatial = file.value(node.input(1)).count }
         return layer
     }
 
@@ -428,8 +441,17 @@ public struct RuntimeModel {
     /// Runs the network on `input` (inputLength floats, which may be `inputSlot`) and returns the
     /// output (outputLength floats inside the arena), with softmax applied for probability models.
     func forward(_ raw: UnsafeRawPointer) -> UnsafeMutablePointer<Float> {
+        run(raw, nodes: file.graph?.mainNodes ?? 0..<file.layerCount)
+        if file.outputKind == .probabilities {
+            Kernels.softmaxRows(outputSlot, into: outputSlot, rows: 1, columns: outputLength)
+        }
+        return outputSlot
+    }
+
+    /// Runs steps `nodes` in order; `raw` is what a step reading the call's input reads.
+    func run(_ raw: UnsafeRawPointer, nodes: Range<Int>) {
         let input = raw.assumingMemoryBound(to: Float.self)
-        for i in 0..<file.layerCount {
+        for i in nodes {
             let layer = layers[i]
             let x = layer.x.map { UnsafePointer($0) } ?? input, out = layer.y!
             switch layer.kind {
@@ -458,13 +480,21 @@ public struct RuntimeModel {
                 PairwiseVote.apply(x, classes: layer.k, into: out)
             case .nearestNeighbours:
                 runNeighbours(layer, x, into: out)
-            case .add:
-                let x2 = layer.x2.map { UnsafePointer($0) } ?? input, row = layer.spatial
-                if row == layer.outputs {
-                    for j in 0..<layer.outputs { out[j] = x[j] + x2[j] }
-                } else { // a row (a bias) added to every row of x
-                    for r in 0..<layer.outputs / row { for j in 0..<row { out[r * row + j] = x[r * row + j] + x2[j] } }
-                }
+            case .add, .mul, .sub:
+                Self.elementwise(layer.kind, x, count: layer.inputs, layer.x2.map { UnsafePointer($0) } ?? input, count: layer.spatial,
+                                 into: out, count: layer.outputs)
+            case .exp:
+                for j in 0..<layer.outputs { out[j] = expf(x[j]) }
+            case .neg:
+                for j in 0..<layer.outputs { out[j] = -x[j] }
+            case .log:
+                for j in 0..<layer.outputs { out[j] = logf(x[j]) }
+            case .square:
+                for j in 0..<layer.outputs { out[j] = x[j] * x[j] }
+            case .sum:
+                var total: Float = 0
+                for j in 0..<layer.inputs { total += x[j] }
+                out[0] = total
             case .copy:
                 if x != UnsafePointer(out) { out.update(from: x, count: layer.outputs) }
             case .embedding:
@@ -494,10 +524,24 @@ public struct RuntimeModel {
                 Kernels.gelu(x, into: out, count: layer.outputs)
             }
         }
-        if file.outputKind == .probabilities {
-            Kernels.softmaxRows(outputSlot, into: outputSlot, rows: 1, columns: outputLength)
+    }
+
+    /// a ∘ b for add, mul or sub, an input of fewer elements than the output repeating along it
+    /// (one element, or one row of the last dimension).
+    static func elementwise(_ kind: Operation, _ a: UnsafePointer<Float>, count m: Int, _ b: UnsafePointer<Float>, count k: Int,
+                            into out: UnsafeMutablePointer<Float>, count n: Int) {
+        @inline(__always) func apply(_ x: Float, _ y: Float) -> Float {
+            switch kind {
+            case .mul: x * y
+            case .sub: x - y
+            default: x + y
+            }
         }
-        return outputSlot
+        if m == n && k == n {
+            for j in 0..<n { out[j] = apply(a[j], b[j]) }
+        } else {
+            for j in 0..<n { out[j] = apply(a[m == n ? j : j % m], b[k == n ? j : j % k]) }
+        }
     }
 }
 

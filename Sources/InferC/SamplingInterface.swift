@@ -44,8 +44,20 @@ public func infer_sample_png(_ handle: OpaquePointer?, _ seed: UInt64, _ path: U
 public func infer_log_density(_ handle: OpaquePointer?, _ input: UnsafePointer<Float>?, _ inputLength: Int,
                               _ logDensity: UnsafeMutablePointer<Double>?) -> Int32 {
     ErrorMessage.clear()
-    guard model(handle) != nil else { return argumentError("model is NULL or not open") }
-    guard input != nil, logDensity != nil, inputLength >= 0 else { return argumentError("input and log_density must not be NULL") }
-    var e = ErrorMessage(); e.append("this model has no exact density (only normalising flows do)")
-    return InferStatus.shape.rawValue
+    guard let m = model(handle) else { return argumentError("model is NULL or not open") }
+    guard let input, let logDensity else { return argumentError("input and log_density must not be NULL") }
+    guard m.pointee.file.graph?.density != nil else {
+        var e = ErrorMessage(); e.append("this model has no exact density (only normalising flows do)")
+        return InferStatus.shape.rawValue
+    }
+    guard inputLength == m.pointee.inputLength else {
+        var e = ErrorMessage()
+        e.append("the density takes "); e.append(m.pointee.inputLength); e.append(" floats; input_len "); e.append(inputLength)
+        e.append(" was given")
+        return InferStatus.shape.rawValue
+    }
+    do {
+        logDensity.pointee = try m.pointee.logDensity(input)
+        return InferStatus.ok.rawValue
+    } catch { return error.rawValue }
 }

@@ -14,6 +14,9 @@ public enum GraphFormat {
     public static let maxNodeOutputs = 2
     public static let maxNodeArguments = 16
     public static let maxArgumentValues = 6
+    /// The names of a density entry's input and output values (a flow's −log p(x); docs/FORMAT.md).
+    public static let densityInputName: StaticString = "density.input"
+    public static let densityOutputName: StaticString = "density.nll"
     /// A value record's tensor field when no tensor holds the value.
     public static let noTensor = UInt32.max
 
@@ -27,6 +30,7 @@ public enum GraphFormat {
         case dense = 1, relu = 2, elu = 3, sigmoid = 4, tanh = 5, conv2d = 6, maxPool2d = 7, avgPool2d = 8
         case channelAffine = 9, reshape = 10, add = 11, kernel = 12, pairwiseVote = 13, nearestNeighbours = 14
         case embedding = 15, layerNorm = 16, matmul = 17, slice = 18, attention = 19, gelu = 20, transpose = 21
+        case mul = 22, sub = 23, exp = 24, neg = 25, log = 26, square = 27, sum = 28
 
         public var name: String {
             switch self {
@@ -51,6 +55,13 @@ public enum GraphFormat {
             case .attention: "attention"
             case .gelu: "gelu"
             case .transpose: "transpose"
+            case .mul: "mul"
+            case .sub: "sub"
+            case .exp: "exp"
+            case .neg: "neg"
+            case .log: "log"
+            case .square: "square"
+            case .sum: "sum"
             }
         }
 
@@ -63,8 +74,9 @@ public enum GraphFormat {
         public var arity: (inputs: Int, outputs: Int) {
             switch self {
             case .dense, .conv2d, .channelAffine, .nearestNeighbours, .layerNorm, .attention: (3, 1)
-            case .add, .kernel, .embedding, .matmul: (2, 1)
+            case .add, .kernel, .embedding, .matmul, .mul, .sub: (2, 1)
             case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote, .slice, .gelu, .transpose: (1, 1)
+            case .exp, .neg, .log, .square, .sum: (1, 1)
             }
         }
 

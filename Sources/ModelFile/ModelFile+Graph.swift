@@ -12,6 +12,11 @@ public struct GraphSection {
     public let planBytes: Int
     public let inputValue: Int
     public let outputValue: Int
+    /// A model with an exact density (a flow): its input and output values (`density.input`,
+    /// `density.nll`, −log p) and its nodes, which follow the main output's.
+    public let density: (input: Int, output: Int, nodes: Range<Int>)?
+    /// The nodes a pass from the main input runs: all of them, or those before the density's.
+    public var mainNodes: Range<Int> { 0..<(density?.nodes.lowerBound ?? nodeCount) }
 }
 
 extension ModelFile {
@@ -181,11 +186,21 @@ extension ModelFile {
         guard inputValue < values, outputValue < values else { throw fail("corrupt model: input or output value out of range") }
         try Self.validateTensors(base: base, count: tensors, table: tensorTable, dataOffset: dataOffset, end: end)
         try Self.validateArguments(base: base, count: arguments, table: argumentTable)
-        try Self.validateValues(base: base, count: values, table: valueTable, nodes: nodes, tensors: tensors, tensorTable: tensorTable,
-                                planBytes: Int(planBytes), input: inputValue, inputLength: c * h * w)
+        let densityInput = try Self.validateValues(base: base, count: values, table: valueTable, nodes: nodes, tensors: tensors,
+                                                   tensorTable: tensorTable, planBytes: Int(planBytes), input: inputValue, inputLength: c * h * w)
+        var density: (input: Int, output: Int, nodes: Range<Int>)? = nil
+        if let densityInput {
+            let output = Self.valueRecord(base, valueTable, outputValue)
+            guard let d = (0..<values).first(where: { Self.valueName(base, valueTable, $0, is: GraphFormat.densityOutputName) }),
+                  case let nll = Self.valueRecord(base, valueTable, d), nll.role == .activation, nll.element == .float32, nll.count == 1,
+                  let last = nll.producer, let first = output.producer, first < last else {
+                throw fail("corrupt model: a density input without a density output (one float computed after the main output)")
+            }
+            density = (densityInput, d, (first + 1)..<(last + 1))
+        }
         let section = GraphSection(valueCount: values, nodeCount: nodes, argumentCount: arguments, valueTable: valueTable,
                                    nodeTable: nodeTable, argumentTable: argumentTable, planBytes: Int(planBytes),
-                                   inputValue: inputValue, outputValue: outputValue)
+                                   inputValue: inputValue, outputValue: outputValue, density: density)
         let scratch = try Self.validateNodes(base: base, section: section, tensors: tensors, tensorTable: tensorTable)
         // Every activation's producer lists it among its outputs.
         for v in 0..<values {
@@ -259,8 +274,18 @@ extension ModelFile {
         }
     }
 
+    /// Whether value `v`'s name (validated as terminated) is `name`.
+    static func valueName(_ base: UnsafeRawPointer, _ table: Int, _ v: Int, is name: StaticString) -> Bool {
+        let p = (base + table + v * GraphFormat.valueRecordSize).assumingMemoryBound(to: UInt8.self)
+        let n = name.utf8CodeUnitCount
+        for i in 0..<n where p[i] != name.utf8Start[i] { return false }
+        return p[n] == 0
+    }
+
+    /// Checks every value record; returns the density input's index when the file has one.
     private static func validateValues(base: UnsafeRawPointer, count: Int, table: Int, nodes: Int, tensors: Int, tensorTable: Int,
-                                       planBytes: Int, input: Int, inputLength: Int) throws(InferStatus) {
+                                       planBytes: Int, input: Int, inputLength: Int) throws(InferStatus) -> Int? {
+        var densityInput: Int? = nil
         for v in 0..<count {
             let r = table + v * GraphFormat.valueRecordSize
             func fail(_ text: StaticString) -> InferStatus {
@@ -304,8 +329,15 @@ extension ModelFile {
                     throw fail("planned bytes misaligned or outside the plan")
                 }
                 if role == .input {
+                    if v != input, densityInput == nil, valueName(base, table, v, is: GraphFormat.densityInputName) {
+                        guard elements == inputLength, value.element == .float32 else {
+                            throw fail("the density input must be floats of the header's input length")
+                        }
+                        densityInput = v
+                        continue
+                    }
                     guard v == input, elements == inputLength else {
-                        throw fail("the one input must be the header's, of the header's input length")
+                        throw fail("the one input must be the header's, of the header's input length (besides a density input)")
                     }
                 } else {
                     guard let p = value.producer, p < nodes else { throw fail("producer out of range") }
@@ -313,6 +345,7 @@ extension ModelFile {
             }
         }
         guard valueRecord(base, table, input).role == .input else { throw .format }
+        return densityInput
     }
 
     /// Checks every node (op, value ids, order, shapes, arguments) and returns the scratch the
@@ -359,7 +392,10 @@ extension ModelFile {
             }
             func parameter(_ j: Int) -> ValueRecord? { let p = value(j); return p.role == .parameter ? p : nil }
             func floatData(_ v: ValueRecord) -> Bool { v.role != .parameter && v.element == .float32 }
-            guard op == .embedding ? x.element == .int32 && x.role == .input : floatData(x), y.element == .float32 else {
+            // Element-wise ops may also read parameters (a flow's constants and per-position scales).
+            let elementwise: Set<GraphFormat.Op> = [.add, .mul, .sub, .exp, .neg, .log, .square, .sum]
+            let readable = elementwise.contains(op) ? x.element == .float32 : floatData(x)
+            guard op == .embedding ? x.element == .int32 && x.role == .input : readable, y.element == .float32 else {
                 throw fail("reads or writes a value of the wrong element type (embeddings read the int32 input, the rest float32 data)")
             }
             switch op {
@@ -371,11 +407,16 @@ extension ModelFile {
                 dense = max(dense, x.count)
             case .relu, .elu, .sigmoid, .tanh, .reshape:
                 guard y.count == x.count else { throw fail("output length differs from the input's") }
-            case .add:
-                let b = value(1), row = lastDimension(x)
-                guard b.element == .float32, b.count == x.count || (b.count == row && x.count % row == 0), y.count == x.count else {
-                    throw fail("add needs two float inputs, the second of the first's length or of its last dimension, and an output of the first's length")
+            case .add, .mul, .sub:
+                let b = value(1), n = y.count, row = lastDimension(y)
+                func fits(_ v: ValueRecord) -> Bool { v.count == n || v.count == 1 || (v.count == row && n % row == 0) }
+                guard b.element == .float32, fits(x), fits(b), max(x.count, b.count) == n else {
+                    throw fail("add, mul and sub need two float inputs, each of the output's length, one element, or one row of its last dimension")
                 }
+            case .exp, .neg, .log, .square:
+                guard y.count == x.count else { throw fail("output length differs from the input's") }
+            case .sum:
+                guard y.count == 1 else { throw fail("sum gives one element") }
             case .embedding:
                 guard let table = parameter(1), table.rank == 2, x.rank == 1, y.rank == 2, y.dims.0 == x.dims.0, y.dims.1 == table.dims.1 else {
                     throw fail("embedding needs int32 ids [T], a table [V, C] and y [T, C]")

@@ -14,13 +14,21 @@ extension ModelWriter {
         try serialise(graph: graphFile(graph, values: values), description: description)
     }
 
-    /// The graph as the records `serialise(graph:description:)` writes.
-    public static func graphFile(_ graph: Graph, values: TensorValues) throws(ModelWriteError) -> GraphFile {
+    /// The graph as the records `serialise(graph:description:)` writes. With `density`, the graph
+    /// also holds a model's exact density (a flow's): a second input and output, whose nodes all
+    /// come after the main output's (docs/FORMAT.md, "The density entry"); the file names them
+    /// `density.input` and `density.nll`.
+    public static func graphFile(_ graph: Graph, values: TensorValues,
+                                 density: (input: ValueID, nll: ValueID)? = nil) throws(ModelWriteError) -> GraphFile {
         func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
-        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
-            throw fail("a model file holds a graph with one input and one output; this one has \(graph.inputs.count) and \(graph.outputs.count)")
+        let entries = density == nil ? 1 : 2
+        guard graph.inputs.count == entries, graph.outputs.count == entries else {
+            throw fail("a model file holds a graph with \(entries) input(s) and output(s); this one has \(graph.inputs.count) and \(graph.outputs.count)")
         }
-        let input = graph.inputs[0], output = graph.outputs[0]
+        let input = graph.inputs.first { $0 != density?.input }!, output = graph.outputs.first { $0 != density?.nll }!
+        if let density, !(graph.inputs.contains(density.input) && graph.outputs.contains(density.nll)) {
+            throw fail("the density's input and output must be the graph's")
+        }
         // The input keeps its bytes for the whole pass (a prepared PNG is written there).
         let plan: MemoryPlan
         do {
@@ -34,6 +42,15 @@ extension ModelWriter {
         file.values.append(GraphFile.Value(name: valueName(input), element: graph.type(of: input).element == .int32 ? .int32 : .float32,
                                            role: .input, shape: graph.type(of: input).shape, arenaOffset: plan.values[input.index].offset))
         index[input.index] = 0
+        if let density {
+            let type = graph.type(of: density.input)
+            guard type.element == .float32, type.shape == graph.type(of: input).shape else {
+                throw fail("the density's input must be floats of the main input's shape")
+            }
+            file.values.append(GraphFile.Value(name: GraphFormat.densityInputName.description, role: .input, shape: type.shape,
+                                               arenaOffset: plan.values[density.input.index].offset))
+            index[density.input.index] = 1
+        }
         func parameter(_ id: ValueID, name: String? = nil, _ contents: [Float]? = nil) throws(ModelWriteError) -> Int {
             if contents == nil, let i = index[id.index] { return i }
             guard let data = contents ?? values[id.index] else { throw fail("no values for '\(name ?? valueName(id))'") }
@@ -125,8 +142,17 @@ extension ModelWriter {
                 op = .attention
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1]), try read(node.inputs[2])]
                 arguments = [("heads", .ints([node.attributes.int("heads")])), ("causal", .ints([node.attributes.int("causal")]))]
-            case .gelu:
-                op = .gelu
+            case .gelu, .exp, .neg, .log, .square:
+                op = GraphFormat.Op(name: node.op.rawValue)!
+                inputs = [try read(node.inputs[0])]
+            case .mul where broadcasts(graph, node), .sub where broadcasts(graph, node):
+                op = node.op == .mul ? .mul : .sub
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .add where broadcasts(graph, node):
+                op = .add
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .sum where graph.type(of: node.outputs[0]).elementsPerSample == 1:
+                op = .sum
                 inputs = [try read(node.inputs[0])]
             case .kernel:
                 op = .kernel
@@ -148,11 +174,12 @@ extension ModelWriter {
                 default: break
                 }
             default:
-                let detail = node.op == .add ? " with this broadcasting" : node.op == .matmul ? " of two computed values" : ""
+                let detail = [.add, .mul, .sub].contains(node.op) ? " with this broadcasting" : node.op == .sum ? " over part of a sample" : node.op == .matmul ? " of two computed values" : ""
                 throw fail("node '\(node.name)' (\(node.op.rawValue)\(detail)) has no version-2 op yet")
             }
             let y = node.outputs[0]
-            let valueName = graph.values[y.index].name.isEmpty ? node.name : graph.values[y.index].name
+            var valueName = graph.values[y.index].name.isEmpty ? node.name : graph.values[y.index].name
+            if y == density?.nll { valueName = GraphFormat.densityOutputName.description }
             file.values.append(GraphFile.Value(name: valueName, role: .activation, shape: graph.type(of: y).shape,
                                                producer: file.nodes.count, arenaOffset: plan.values[y.index].offset))
             index[y.index] = file.values.count - 1
@@ -162,10 +189,30 @@ extension ModelWriter {
         guard let out = index[output.index], file.values[out].role == .activation else {
             throw fail("the graph's output is not computed by a node")
         }
+        if let density {
+            guard let nll = index[density.nll.index], file.values[nll].role == .activation, graph.type(of: density.nll).elementsPerSample == 1,
+                  let first = file.values[nll].producer, let last = file.values[out].producer, last < first else {
+                throw fail("the density's output must be one computed value, after the main output")
+            }
+            // The density's nodes follow the main output's: none may be needed by the main output.
+            for node in file.nodes[...last] where node.inputs.contains(1) {
+                throw fail("node '\(node.name)' reads the density's input but is needed for the main output")
+            }
+        }
         file.input = 0
         file.output = out
         file.planBytes = plan.totalBytes
         return file
+    }
+
+    /// Whether each input of a two-input element-wise node has the output's length, is one
+    /// element, or is one row of the output's last dimension: the broadcasting the runtime does.
+    private static func broadcasts(_ graph: Graph, _ node: Node) -> Bool {
+        let y = graph.type(of: node.outputs[0])
+        return node.inputs.count == 2 && node.inputs.allSatisfy { id in
+            let x = graph.type(of: id)
+            return x.elementsPerSample == y.elementsPerSample || x.elementsPerSample == 1 || isRow(x, of: y)
+        }
     }
 
     /// Whether `b` is one unbatched row that broadcasts over `a`'s last dimension (a bias).

@@ -2,6 +2,8 @@ import ArgumentParser
 import CPNG
 import Foundation
 import Infer
+import LowLevel
+import MNIST
 import ModelFile
 
 /// `sample --model FILE`: draws digits from a generative model file through the runtime the C
@@ -25,14 +27,17 @@ struct Sample: ParsableCommand {
     @Option(help: "Write each sample as DIR/sample-NNNN.png (seed S + NNNN).") var each: String?
     @Option(help: "Judge the samples with this classifier (the project's LeNet: train --model lenet --output FILE): the inception score and the Fréchet distance of its penultimate features to MNIST's test digits, beside the same figures for 10,000 real training digits.")
     var score: String?
-    @Option(help: "MNIST directory for --score (default: $MNIST_DIR).") var data: String?
+    @Option(help: "Models with an exact density (flows): log p of the first N MNIST test digits, each dequantised once as (pixel + u)/256 with u drawn from --seed, through the runtime's density (infer_log_density), reported as bits per dimension.")
+    var density: Int?
+    @Option(help: "MNIST directory for --score and --density (default: $MNIST_DIR).") var data: String?
     @Flag(help: "Print one JSON object describing what was written.") var json = false
 
     func validate() throws {
         guard count >= 1 && count <= 1_000_000 else { throw ValidationError("--count must be between 1 and 1000000, not \(count)") }
-        guard grid != nil || each != nil || score != nil else {
-            throw ValidationError("say what to do with the samples: --grid FILE.png, --each DIR and/or --score CLASSIFIER")
+        guard grid != nil || each != nil || score != nil || density != nil else {
+            throw ValidationError("say what to do with the samples: --grid FILE.png, --each DIR and/or --score CLASSIFIER (or --density N)")
         }
+        if let density, density < 1 { throw ValidationError("--density takes a number of test digits, at least 1") }
         guard seed <= UInt64.max - UInt64(count) else { throw ValidationError("--seed + --count overflows") }
     }
 
@@ -42,6 +47,10 @@ struct Sample: ParsableCommand {
         let file = generator.file, runtime = generator.runtime
         guard file.isGenerative, let (height, width) = RuntimeModel.sampleImageSize(file) else {
             throw ValidationError("\(model) is not a generative model whose samples are gray images (train one with --model gan)")
+        }
+        if let density {
+            try evaluateDensity(runtime, file, digits: density)
+            guard grid != nil || each != nil || score != nil else { return }
         }
         var scorer: SampleScorer? = nil
         if let score {
@@ -89,6 +98,32 @@ struct Sample: ParsableCommand {
             if let grid { FileHandle.standardError.write(Data("wrote \(grid): \(count) samples in \(rows)×\(columns) tiles (seeds \(seed)...\(seed + UInt64(count - 1)))\n".utf8)) }
             if let each { FileHandle.standardError.write(Data("wrote \(count) PNGs to \(each)\n".utf8)) }
             if let scorer { print(scorer.summary()) }
+        }
+    }
+
+    /// `--density`: the mean −log p of test digits through the runtime, as bits per dimension.
+    func evaluateDensity(_ runtime: UnsafeMutablePointer<RuntimeModel>, _ file: ModelFile, digits: Int) throws {
+        guard file.graph?.density != nil else { throw ValidationError("\(model) has no exact density (only flows have one)") }
+        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ValidationError("--density needs MNIST's test digits: --data DIR or MNIST_DIR")
+        }
+        let test: LabeledImages
+        do { test = try MNISTDataset(directory: directory).test } catch { throw ValidationError("cannot read MNIST from \(directory): \(error)") }
+        let n = test.pixelsPerImage, count = min(digits, test.count)
+        guard n == file.inputLength else { throw ValidationError("MNIST's digits do not have the model's \(file.inputLength) pixels") }
+        var random = RandomGenerator(seed: seed), x = [Float](repeating: 0, count: n), total = 0.0
+        for i in 0..<count {
+            for p in 0..<n { x[p] = (Float(test.pixels[i * n + p]) + random.nextUniform()) * (1 / 256) }
+            do { total += try x.withUnsafeBufferPointer { try runtime.pointee.logDensity($0.baseAddress!) } } catch {
+                throw ValidationError(String(cString: ErrorMessage.current))
+            }
+        }
+        let nll = -total / Double(count), bits = (nll + Double(n) * Foundation.log(256)) / (Double(n) * Foundation.log(2))
+        if json {
+            let object: [String: Any] = ["count": count, "mean_log_density_nats": -nll, "bits_per_dim": bits, "seed": seed]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "log density of %d test digits: %.4f bits per dimension (mean log p %.2f nats)", count, bits, -nll))
         }
     }
 

@@ -23,19 +23,7 @@ import ModelFile
         return (trainer, try! ModelWriter.encode(gan: trainer))
     }()
 
-    /// Opens `bytes` through the C interface in an arena of exactly infer_arena_size.
-    func open(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> Void) throws {
-        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
-        defer { memory.deallocate() }
-        bytes.withUnsafeBytes { memory.copyMemory(from: $0) }
-        var needed = 0
-        #expect(infer_arena_size(memory.baseAddress, bytes.count, &needed) == 0)
-        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 16)
-        defer { arena.deallocate() }
-        var model: OpaquePointer?
-        #expect(infer_open(memory.baseAddress, bytes.count, arena.baseAddress, needed, &model) == 0, "\(String(cString: infer_last_error()))")
-        try body(try #require(model))
-    }
+    func open(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> Void) throws { try withOpenedModel(bytes, body) }
 
     /// What the trainer's own generator gives for z drawn from `seed` (one sample, evaluation).
     func swiftSample(seed: UInt64, of trainer: GANTrainer = Self.trained.trainer) -> [Float] {

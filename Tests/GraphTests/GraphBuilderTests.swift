@@ -32,6 +32,20 @@ import Foundation
         #expect(g.type(of: try g.mean(x, over: .all)) == TensorType([], batched: false))
     }
 
+    /// With `sharesParametersByName`, a parameter or state asked for again under its name and type
+    /// is the same value (two computations on one set of weights); without it, a second one.
+    @Test func parametersSharedByName() throws {
+        let g = GraphBuilder()
+        g.sharesParametersByName = true
+        let w = g.parameter("w", shape: [3]), m = g.state("m", shape: [3])
+        #expect(g.parameter("w", shape: [3]) == w && g.state("m", shape: [3]) == m)
+        #expect(g.parameter("w", shape: [4]) != w, "another shape is another value")
+        #expect(g.state("w", shape: [3]) != w, "a state is not the parameter of its name")
+        let plain = GraphBuilder()
+        let a = plain.parameter("w", shape: [3]), b = plain.parameter("w", shape: [3])
+        #expect(a != b && plain.values[b.index].name != "w")
+    }
+
     @Test func scopesNameParametersAndNodes() throws {
         let g = GraphBuilder()
         let x = g.input("x", shape: [2])

@@ -151,7 +151,7 @@ import Training
             let out = file.nodes[0].outputs[0]
             file.values[out].shape = [15]
         }
-        try Self.expectRejected("add needs two float inputs") { file in
+        try Self.expectRejected("add, mul and sub need two float inputs") { file in
             file.nodes[3].inputs[1] = file.nodes[1].outputs[0] // 16 values added to 12
         }
         try Self.expectRejected("wrong number of inputs") { $0.nodes[3].inputs.removeLast() }

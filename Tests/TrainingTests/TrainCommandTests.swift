@@ -44,6 +44,39 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         }
     }
 
+    /// `--model flow` on the bundled sample: the test bits per dimension, a checkpoint resumed for
+    /// one more epoch ending with the file of a straight two-epoch run, `sample` drawing from it,
+    /// and its option errors.
+    @Test func flowOnTheBundledSampleResumesAndSamples() throws {
+        let directory = NSTemporaryDirectory() + "flow-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shape = ["--model", "flow", "--train-limit", "128", "--test-limit", "40", "--couplings", "2", "--filters", "8"]
+        let r = try train(shape + ["--epochs", "1", "--json", "--output", directory + "/one.bin", "--checkpoint", directory + "/flow.ckpt"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("model: flow (RealNVP)") && r.stderr.contains("epoch 1/1: train") && r.stderr.contains("bits/dim over 40 digits"), "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["test_bits_per_dim", "train_bits_per_dim", "train_seconds", "history"] { #expect(object[key] != nil, "missing \(key)") }
+        let bits = try #require(object["test_bits_per_dim"] as? Double)
+        #expect(bits > 0.5 && bits < 12, "\(bits) bits per dimension")
+        let resumed = try train(shape + ["--resume", directory + "/flow.ckpt", "--epochs", "2", "--output", directory + "/resumed.bin"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("after epoch 1 of 2") && resumed.stderr.contains("epoch 2/2"), "\(resumed.stderr)")
+        let straight = try train(shape + ["--epochs", "2", "--output", directory + "/two.bin"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let two = FileManager.default.contents(atPath: directory + "/two.bin")
+        #expect(two != nil && two == FileManager.default.contents(atPath: directory + "/resumed.bin"), "a resumed run writes the straight run's file")
+        #expect(two != FileManager.default.contents(atPath: directory + "/one.bin"))
+        for (arguments, message) in [(["--model", "flow", "--inner-kernel", "2"], "1 (1×1) or 3"), (["--model", "flow", "--objective", "js"], "not an option of --model flow"),
+                                     (["--model", "mlp", "--couplings", "2"], "--couplings is for --model flow"),
+                                     (shape + ["--resume", directory + "/flow.ckpt", "--filters", "4"], "--filters differs")] {
+            let refused = try train(arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+        let s = try ToolRunner.run("sample", packageRoot: packageRoot.path, binaryVariable: "SAMPLE_BINARY",
+                                   arguments: ["--model", directory + "/two.bin", "--count", "4", "--grid", directory + "/grid.png"])
+        #expect(s.status == 0 && FileManager.default.fileExists(atPath: directory + "/grid.png"), "\(s.stderr)")
+    }
+
     /// `--model gan` on the bundled sample, then `sample` drawing a grid and single PNGs from its file.
     @Test func ganOnTheBundledSampleAndTheSampleCommand() throws {
         let directory = NSTemporaryDirectory() + "gan-\(UUID().uuidString)"

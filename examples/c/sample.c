@@ -89,6 +89,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sample: %s: %s (%s)\n", argv[1], infer_status_string(status), infer_last_error());
     } else {
         printf("%zu samples (seeds %llu to %llu) in %s\n", count, seed, seed + count - 1, argv[2]);
+        /* A flow also has an exact density: log p of the last sample (other models say INFER_E_SHAPE). */
+        double log_density = 0;
+        if (infer_log_density(model, image, side * side, &log_density) == INFER_OK) {
+            printf("log p(last sample) = %.3f nats\n", log_density);
+        }
     }
     free(grid);
     free(arena);
