@@ -10,6 +10,7 @@
 #   3. LeNet-5: Benchmarks/lenet.sh (accuracy, training samples/s, infer_run against onnxruntime).
 #   4. the character GPT: Benchmarks/gpt.sh (loss, training ms/iter, generation from C, against PyTorch).
 #   5. the GAN: Benchmarks/gan.sh (training time, inception score and Fréchet distance against real digits).
+#   6. the flow: Benchmarks/flow.sh (training time, test bits per dimension, sample scores).
 # Usage: scripts/bench.sh [--skip-training]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,3 +79,6 @@ Benchmarks/gpt.sh
 
 # GAN (issue 13): training time and sample quality against real digits.
 Benchmarks/gan.sh
+
+# Flow (issue 13): training time, test bits per dimension, sample quality.
+Benchmarks/flow.sh

@@ -19,10 +19,10 @@ public struct FlowConfig: Codable, Sendable, Equatable {
     /// coupling network: 3×3, then 1×1, then the 3×3 convolutions to s and t).
     public var innerKernel = 3
     /// The logit transform's margin: a pixel value x in [0, 1] maps to logit(α + (1 − 2α)x).
-    public var alpha: Float = 0.05
+    public var alpha: Float = 1e-5
     public var epochs = 5
     public var batch = 64
-    public var learningRate: Float = 1e-3
+    public var learningRate: Float = 2e-3
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
     public var epsilon: Float = 1e-8

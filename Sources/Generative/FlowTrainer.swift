@@ -63,10 +63,7 @@ public final class FlowTrainer {
             if name.hasSuffix(".scale") { w.update(repeating: 1); continue }
             if name.hasPrefix("flow.affine.") { w.update(repeating: 0); continue }
             if name.contains(".log_scale.") || name.contains(".shift.") { w.update(repeating: 0); continue }
-            let weightName = name.hasSuffix(".bias") ? String(name.dropLast(5)) + ".weight" : name
-            let shape = graph.values.first { $0.name == weightName }?.type.shape ?? [1]
-            let bound = 1 / Float(shape.dropFirst().reduce(1, *)).squareRoot()
-            for i in w.indices { w[i] = bound * (2 * random.nextUniform() - 1) }
+            DefaultInitialisation.fill(id, of: executor, random: &random)
         }
         for (id, mask) in Self.masks(graph, config) { _ = executor.view(of: id).update(fromContentsOf: mask) }
         self.random = RandomGenerator(seed: random.next())

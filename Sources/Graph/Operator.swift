@@ -68,6 +68,7 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
     case embedding, layerNorm, gelu, softmax, attention, sinusoidalPositions, slice, transpose
     case kernel, pairwiseVote, nearestNeighbours
     case preferenceLoss
+    case concat, upsample2d, addPerChannel
 
     public var definition: any Operator.Type {
         switch self {
@@ -112,6 +113,9 @@ public enum OpKind: String, Codable, Sendable, CaseIterable {
         case .pairwiseVote: PairwiseVoting.self
         case .nearestNeighbours: NearestNeighbourLookup.self
         case .preferenceLoss: PreferenceLoss.self
+        case .concat: Concat.self
+        case .upsample2d: Upsample2D.self
+        case .addPerChannel: AddPerChannel.self
         }
     }
 }

@@ -45,13 +45,7 @@ public struct FlowCheckpoint: JSONHeaderCheckpoint {
             throw CheckpointError("the checkpoint was trained on \(header.trainingCount) digits, not \(trainer.trainingCount)")
         }
         guard let random = Checkpoint.generator(hex: header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
-        let targets = trainer.namedTensors
-        for (name, target) in targets {
-            guard let values = tensors[name], values.count == target.count else {
-                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
-            }
-        }
-        for (name, target) in targets { _ = target.update(fromContentsOf: tensors[name]!) }
+        try restoreTensors(into: trainer.namedTensors)
         trainer.resume(epochs: header.epoch, steps: header.steps)
         trainer.random = random
     }

@@ -55,13 +55,7 @@ public struct GANCheckpoint: JSONHeaderCheckpoint {
             dropout = state
         }
         guard (dropout == nil) == (trainer.dropoutState == nil) else { throw CheckpointError("the checkpoint's dropout state does not fit the trainer") }
-        let targets = trainer.namedTensors
-        for (name, target) in targets {
-            guard let values = tensors[name], values.count == target.count else {
-                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
-            }
-        }
-        for (name, target) in targets { _ = target.update(fromContentsOf: tensors[name]!) }
+        try restoreTensors(into: trainer.namedTensors)
         trainer.resume(epochs: header.epoch, generatorSteps: header.generatorSteps, discriminatorUpdates: header.discriminatorUpdates)
         trainer.random = random
         trainer.dropoutState = dropout

@@ -52,12 +52,7 @@ public struct GPTCheckpoint: JSONHeaderCheckpoint {
         }
         let generator = Checkpoint.generator(hex:)
         guard let random = generator(header.rngState) else { throw CheckpointError("the checkpoint's random generator state is invalid") }
-        for (name, target) in trainer.namedTensors {
-            guard let values = tensors[name], values.count == target.count else {
-                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
-            }
-            _ = target.update(fromContentsOf: values)
-        }
+        try restoreTensors(into: trainer.namedTensors)
         trainer.resume(atStep: header.step)
         trainer.random = random
         if let words = header.dropoutRngState { trainer.dropoutState = generator(words) }

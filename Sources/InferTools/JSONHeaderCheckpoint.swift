@@ -32,6 +32,17 @@ extension JSONHeaderCheckpoint {
     }
 
     public func write(to path: String) throws { try AtomicFile.write(try encoded(), to: path) }
+
+    /// Copies every one of `targets` from the checkpoint's tensors of the same name, having first
+    /// checked that each is there with the target's size (so a refused checkpoint changes nothing).
+    func restoreTensors(into targets: [(name: String, values: UnsafeMutableBufferPointer<Float>)]) throws(CheckpointError) {
+        for (name, target) in targets {
+            guard let values = tensors[name], values.count == target.count else {
+                throw CheckpointError("the checkpoint has no tensor \(name) of \(target.count) values")
+            }
+        }
+        for (name, target) in targets { _ = target.update(fromContentsOf: tensors[name]!) }
+    }
 }
 
 extension Checkpoint {

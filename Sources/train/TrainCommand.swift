@@ -113,7 +113,7 @@ struct Train: ParsableCommand {
     @Option(help: "--model flow: affine coupling layers (default 8).") var couplings: Int?
     @Option(help: "--model flow: filters of each coupling network's hidden convolutions (default 32).") var filters: Int?
     @Option(help: "--model flow: hidden convolutions per coupling network, the first 3×3 (default 2).") var depth: Int?
-    @Option(name: .customLong("logit-margin"), help: "--model flow: α of the logit transform logit(α + (1 − 2α)x) (default 0.05).") var logitMargin: Float?
+    @Option(name: .customLong("logit-margin"), help: "--model flow: α of the logit transform logit(α + (1 − 2α)x) (default 1e-5).") var logitMargin: Float?
     @Option(name: .customLong("inner-kernel"), help: "--model flow: 1 or 3, the kernel of the hidden convolutions after the first (default 3; 1 gives Glow's 3×3-1×1-3×3 network).") var innerKernel: Int?
     @Option(name: .customLong("test-limit"), help: "--model flow: evaluate the test bits per dimension on the first N test digits (default all).") var testLimit: Int?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?

@@ -187,6 +187,14 @@ import LowLevel
                 try g.kernel(v[0], points: v[1], kernel)
             })
         }
+        // A U-Net's pieces: channels joined, nearest-neighbour upsampling, a per-channel value added.
+        rows.append(Row(op: .concat, operands: [input([2, 3, 2]), input([1, 3, 2])]) { g, v in try g.concat(v[0], v[1]) })
+        for factor in [1, 2, 3] {
+            rows.append(Row(op: .upsample2d, operands: [input([2, 2, 3])]) { g, v in try g.upsample2d(v[0], factor: factor) })
+        }
+        for b in [input([2]), weight([2])] {
+            rows.append(Row(op: .addPerChannel, operands: [input([2, 3, 2]), b]) { g, v in try g.addPerChannel(v[0], v[1]) })
+        }
         // The reward model's pairwise loss, on both sides of d = 0.
         for (a, b) in [(input([3], -2...2), input([3], -2...2)), (input([2, 2], 0.5...3), input([2, 2], -3 ... -0.5))] {
             rows.append(Row(op: .preferenceLoss, operands: [a, b]) { g, v in try g.preferenceLoss(preferred: v[0], rejected: v[1]) })

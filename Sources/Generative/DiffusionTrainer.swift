@@ -1,0 +1,115 @@
+import Arena
+import Graph
+import LowLevel
+import Training
+
+/// Trains a DDPM's noise predictor (`DiffusionConfig`, `DiffusionNetwork`) on images of bytes,
+/// scaled to x_0 in [−1, 1]: each sample of a batch gets a timestep t uniform in 1...T and noise
+/// ε ~ N(0, I), the network sees x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε and t's embedding, and Adam
+/// minimises the mean of ‖ε̂ − ε‖²/n. Each epoch is a fresh order drawn from the seed, the last
+/// partial batch left out. Everything lives in one arena; `trainEpoch` allocates nothing.
+public final class DiffusionTrainer {
+    public let config: DiffusionConfig
+    public let schedule: DiffusionSchedule
+    public let network: DiffusionNetwork
+    public let executor: GraphExecutor
+    public let arena: ArenaAllocator
+    private let adam: GraphAdamW
+    public let trainingCount: Int
+    public private(set) var steps = 0
+    public private(set) var epochs = 0
+    public var random: RandomGenerator
+    private let order: UnsafeMutableBufferPointer<Int32>
+    private let seed: UnsafeMutablePointer<Float>
+
+    public var batchesPerEpoch: Int { trainingCount / config.batch }
+
+    static func options(_ n: DiffusionNetwork, _ c: DiffusionConfig) -> PlanOptions {
+        PlanOptions(.training, maxBatch: c.batch, seeds: [n.loss!])
+    }
+
+    /// Arena bytes a trainer needs for `count` training images.
+    public static func arenaBytes(_ config: DiffusionConfig, trainingCount count: Int) throws(GraphError) -> Int {
+        let n = try DiffusionNetwork(config, loss: true)
+        return try GraphExecutor.arenaBytes(graph: n.graph, options: options(n, config)) + GraphAdamW.stateBytes(n.graph)
+            + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: config.batch)
+    }
+
+    /// Initial weights from `config.seed`, PyTorch's defaults (`DefaultInitialisation`).
+    public init(config: DiffusionConfig, trainingCount: Int) throws(GraphError) {
+        if let problem = config.problem { throw GraphError(problem) }
+        guard trainingCount >= config.batch else {
+            throw GraphError("the training set has \(trainingCount) images, fewer than one batch of \(config.batch)")
+        }
+        self.config = config
+        self.trainingCount = trainingCount
+        schedule = DiffusionSchedule(config.schedule, steps: config.steps)
+        let bytes = try Self.arenaBytes(config, trainingCount: trainingCount)
+        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
+        network = try DiffusionNetwork(config, loss: true)
+        executor = try GraphExecutor(graph: network.graph, options: Self.options(network, config), arena: arena)
+        adam = try GraphAdamW(executor, arena: arena) { _, _ in false }
+        do {
+            order = try arena.allocate(Int32.self, count: trainingCount)
+            seed = try arena.allocateFloats(config.batch).baseAddress!
+        } catch { throw GraphError("the arena was sized for the order: \(error)") }
+        var random = RandomGenerator(seed: config.seed)
+        for id in network.graph.parameters { DefaultInitialisation.fill(id, of: executor, random: &random) }
+        self.random = RandomGenerator(seed: random.next())
+    }
+
+    /// The parameters by name, what a model file is made from.
+    public var weights: [String: [Float]] {
+        var weights: [String: [Float]] = [:]
+        for id in network.graph.parameters { weights[network.graph.values[id.index].name] = Array(executor.view(of: id)) }
+        return weights
+    }
+
+    /// The mean ε-loss of the batch at `first` of the current order, with its gradients left in
+    /// the executor; the timesteps and noise come from the trainer's generator.
+    public func loss(_ pixels: UnsafeBufferPointer<UInt8>, first: Int) -> Float {
+        let n = config.batch, size = config.pixels, e = config.embedding
+        executor.rows = n
+        let x = executor.view(of: network.noisy).baseAddress!, noise = executor.view(of: network.noise!).baseAddress!
+        let time = executor.view(of: network.time).baseAddress!
+        for b in 0..<n {
+            let t = 1 + random.nextIndex(below: config.steps)
+            let keep = Float(schedule.alphaBar[t].squareRoot()), add = Float((1 - schedule.alphaBar[t]).squareRoot())
+            let source = pixels.baseAddress! + Int(order[first + b]) * size
+            for p in 0..<size {
+                let epsilon = random.nextGaussian()
+                noise[b * size + p] = epsilon
+                x[b * size + p] = keep * (Float(source[p]) * (2 / 255) - 1) + add * epsilon
+            }
+            DiffusionNetwork.timestepEmbedding(t, into: time + b * e, features: e)
+        }
+        executor.forward(training: true)
+        let losses = executor.view(of: network.loss!)
+        var total: Float = 0
+        for i in 0..<n { total += losses[i] }
+        for i in 0..<n { seed[i] = 1 / Float(n) }
+        executor.backward(from: network.loss!, gradient: seed)
+        return total / Float(n)
+    }
+
+    /// One epoch over the first `trainingCount` images of `pixels`; returns the mean ε-loss.
+    /// - Throws: `TrainingError.nonFinite` as soon as a batch's loss is NaN or infinite.
+    public func trainEpoch(pixels: UnsafeBufferPointer<UInt8>, progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws(TrainingError) -> Float {
+        precondition(pixels.count >= trainingCount * config.pixels, "fewer pixels than the training set's images")
+        return try FloatingPointMode.withDenormalsFlushed { () throws(TrainingError) in
+            for i in order.indices { order[i] = Int32(i) }
+            random.shuffle(order)
+            var total: Float = 0
+            for b in 0..<batchesPerEpoch {
+                let loss = loss(pixels, first: b * config.batch)
+                guard loss.isFinite else { throw .nonFinite(epoch: epochs + 1, step: steps + 1, loss: loss) }
+                steps += 1
+                adam.update(rate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: steps)
+                total += loss
+                progress(b + 1, batchesPerEpoch, total / Float(b + 1))
+            }
+            epochs += 1
+            return total / Float(batchesPerEpoch)
+        }
+    }
+}
