@@ -164,21 +164,15 @@ public final class FlowTrainer {
     /// - Throws: `TrainingError.nonFinite` as soon as a batch's loss is NaN or infinite.
     public func trainEpoch(pixels: UnsafeBufferPointer<UInt8>, progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws(TrainingError) -> Float {
         precondition(pixels.count >= trainingCount * config.pixels, "fewer pixels than the training set's images")
-        return try FloatingPointMode.withDenormalsFlushed { () throws(TrainingError) in
-            for i in order.indices { order[i] = Int32(i) }
-            random.shuffle(order)
-            var total: Float = 0
-            for b in 0..<batchesPerEpoch {
-                let loss = loss(pixels, first: b * config.batch)
-                guard loss.isFinite else { throw .nonFinite(epoch: epochs + 1, step: steps + 1, loss: loss) }
-                steps += 1
-                adam.update(rate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, weightDecay: 0, step: steps)
-                total += loss
-                progress(b + 1, batchesPerEpoch, total / Float(b + 1))
-            }
-            epochs += 1
-            return total / Float(batchesPerEpoch)
-        }
+        for i in order.indices { order[i] = Int32(i) }
+        random.shuffle(order)
+        let batch = config.batch
+        let mean = try MinibatchEpoch.run(batches: batchesPerEpoch, epoch: epochs + 1, steps: &steps,
+                                          loss: { loss(pixels, first: $0 * batch) },
+                                          update: { steps in adam.update(rate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, weightDecay: 0, step: steps) },
+                                          progress: progress)
+        epochs += 1
+        return mean
     }
 
     /// The mean negative log-density in nats of the first `count` images of `pixels`, each
