@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
         Defaults reach about 98% test accuracy with --model mlp --hidden 128 in 5 epochs.
         """)
 
-    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), vit (a vision transformer on MNIST), gan (a generative adversarial network on MNIST), flow (a RealNVP normalising flow on MNIST), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
+    @Option(help: "Model kind: mlp, lenet (LeNet-5 for 28x28), custom (with --layers), gpt (a character GPT on a text), vit (a vision transformer on MNIST), gan (a generative adversarial network on MNIST), flow (a RealNVP normalising flow on MNIST), diffusion (a DDPM's U-Net on MNIST; training only so far), or a classic model: \(ClassicTraining.models.joined(separator: ", ")).")
     var model: String = "mlp"
     @Option(help: "Layer list for --model custom, e.g. \"conv:8,3x3,p=same relu maxpool:2 flatten dense:10\" (see LayerList); for --model gpt, the number of blocks (default 4).")
     var layers: String?
@@ -111,10 +111,11 @@ struct Train: ParsableCommand {
     var ema: Float?
     // --model flow (see FlowConfig).
     @Option(help: "--model flow: affine coupling layers (default 8).") var couplings: Int?
-    @Option(help: "--model flow: filters of each coupling network's hidden convolutions (default 32).") var filters: Int?
+    @Option(help: "--model flow: filters of each coupling network's hidden convolutions (default 32); --model diffusion: the U-Net's channels at full resolution (default 16).") var filters: Int?
     @Option(help: "--model flow: hidden convolutions per coupling network, the first 3×3 (default 2).") var depth: Int?
     @Option(name: .customLong("logit-margin"), help: "--model flow: α of the logit transform logit(α + (1 − 2α)x) (default 1e-5).") var logitMargin: Float?
     @Option(name: .customLong("inner-kernel"), help: "--model flow: 1 or 3, the kernel of the hidden convolutions after the first (default 3; 1 gives Glow's 3×3-1×1-3×3 network).") var innerKernel: Int?
+    @Option(name: .customLong("diffusion-steps"), help: "--model diffusion: steps T of the forward process (default 1000).") var diffusionSteps: Int?
     @Option(name: .customLong("test-limit"), help: "--model flow: evaluate the test bits per dimension on the first N test digits (default all).") var testLimit: Int?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
@@ -132,11 +133,13 @@ struct Train: ParsableCommand {
         let ganOnly: [(String, Bool)] = [("--latent", latent != nil), ("--discriminator-hidden", discriminatorHidden != nil),
                                          ("--batch-norm", batchNorm != nil), ("--ema", ema != nil)]
         if model != "gan", let flag = ganOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gan") }
-        let flowOnly: [(String, Bool)] = [("--couplings", couplings != nil), ("--filters", filters != nil), ("--depth", depth != nil),
+        let flowOnly: [(String, Bool)] = [("--couplings", couplings != nil), ("--filters", filters != nil && model != "diffusion"), ("--depth", depth != nil),
                                           ("--inner-kernel", innerKernel != nil), ("--logit-margin", logitMargin != nil),
                                           ("--test-limit", testLimit != nil)]
-        if model != "flow", let flag = flowOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model flow") }
+        if model != "flow", let flag = flowOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model flow\(flag.0 == "--filters" ? " or diffusion" : "")") }
+        if model != "diffusion" && diffusionSteps != nil { throw ValidationError("--diffusion-steps is for --model diffusion") }
         if model == "flow" { return try FlowCommand.validate(self) }
+        if model == "diffusion" { return try DiffusionCommand.validate(self) }
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }
         if model == "gpt" { return try GPTCommand.validate(self) }
         if model == "vit" { return try ViTCommand.validate(self) }
@@ -188,6 +191,7 @@ struct Train: ParsableCommand {
         if model == "vit" { return try ViTCommand(options: self, console: console).run() }
         if model == "gan" { return try GANCommand(options: self, console: console).run() }
         if model == "flow" { return try FlowCommand(options: self, console: console).run() }
+        if model == "diffusion" { return try DiffusionCommand(options: self, console: console).run() }
         let table = dataset == "mnist" ? nil : try TabularNetworkData.load(self, console: console)
         var trainSet: ClassificationSet, testSet: ClassificationSet
         if let table {

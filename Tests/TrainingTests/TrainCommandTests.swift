@@ -77,6 +77,24 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(s.status == 0 && FileManager.default.fileExists(atPath: directory + "/grid.png"), "\(s.stderr)")
     }
 
+    /// `--model diffusion` on the bundled sample: the ε-loss per epoch and in the JSON; the model
+    /// file is refused until the runtime samples diffusion models.
+    @Test func diffusionTrainsOnTheBundledSample() throws {
+        let r = try train(["--model", "diffusion", "--epochs", "2", "--train-limit", "128", "--filters", "4", "--diffusion-steps", "100", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("model: diffusion (DDPM, 100 steps, cosine schedule), U-Net of 4/8/8 channels") && r.stderr.contains("epoch 2/2: ε-loss"), "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let loss = try #require(object["loss"] as? Double)
+        #expect(loss > 0 && loss < 1.5 && object["train_seconds"] != nil, "\(object)")
+        for (arguments, message) in [(["--model", "diffusion", "--output", "/tmp/never.bin"], "does not write model files yet"),
+                                     (["--model", "diffusion", "--schedule", "step:2"], "linear or cosine"),
+                                     (["--model", "mlp", "--diffusion-steps", "10"], "--diffusion-steps is for --model diffusion"),
+                                     (["--model", "gpt", "--filters", "4"], "--filters is for --model flow or diffusion")] {
+            let refused = try train(arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+    }
+
     /// `--model gan` on the bundled sample, then `sample` drawing a grid and single PNGs from its file.
     @Test func ganOnTheBundledSampleAndTheSampleCommand() throws {
         let directory = NSTemporaryDirectory() + "gan-\(UUID().uuidString)"
