@@ -96,7 +96,7 @@ extension RuntimeModel {
             case .copy:
                 if x! != UnsafePointer(out) { out.update(from: x!, count: outRow) }
             case .dense, .conv2d, .maxPool, .averagePool, .channelAffine, .kernel, .pairwiseVote, .nearestNeighbours, .transpose,
-                 .mul, .sub, .exp, .neg, .log, .square, .sum:
+                 .mul, .sub, .exp, .neg, .log, .square, .sum, .concat, .upsample, .addPerChannel:
                 preconditionFailure("not a step of a model decoded by position")
             }
         }

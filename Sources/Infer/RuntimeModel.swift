@@ -31,6 +31,9 @@ public struct RuntimeModel {
         case add, mul, sub
         /// Element-wise exp, −x, log, x²; the sum of every element.
         case exp, neg, log, square, sum
+        /// A U-Net's: x and x2 joined along the first dimension, nearest-neighbour upsampling, one
+        /// value of x2 per channel added over x.
+        case concat, upsample, addPerChannel
         /// y = x, when the plan gives them different bytes (a reshape).
         case copy
         /// The transformer's: token embedding, layer norm, a product with a weight, a column
@@ -76,6 +79,8 @@ public struct RuntimeModel {
         var product: (k: Int, n: Int, transposed: Bool) = (0, 0, false)
         var columns: (start: Int, count: Int, width: Int) = (0, 0, 0)
         var attention: (heads: Int, causal: Bool, length: Int) = (0, false, 0)
+        /// Upsampling's planes, their height and width, and the factor.
+        var upsample: (planes: Int, height: Int, width: Int, factor: Int) = (0, 0, 0, 0)
         var weight: UnsafePointer<Float>?
         var bias: UnsafePointer<Float>?
         var conv: ConvGeometry?
@@ -245,7 +250,7 @@ public struct RuntimeModel {
                     return slot(v)
                 }
                 layers[i].x = reads(0)
-                if [.add, .mul, .sub, .attention].contains(node.op) { layers[i].x2 = reads(1) }
+                if [.add, .mul, .sub, .attention, .concat, .addPerChannel].contains(node.op) { layers[i].x2 = reads(1) }
                 if node.op == .attention { layers[i].x3 = reads(2) }
                 layers[i].y = slot(node.output(0))
             }
@@ -369,6 +374,15 @@ public struct RuntimeModel {
         case .log: layer.kind = .log
         case .square: layer.kind = .square
         case .sum: layer.kind = .sum
+        case .concat:
+            layer.kind = .concat
+            layer.spatial = file.value(node.input(1)).count
+        case .upsample2d:
+            layer.kind = .upsample
+            layer.upsample = (x.dims.0, x.dims.1, x.dims.2, file.argument(node, "factor")!.int(0))
+        case .addPerChannel:
+            layer.kind = .addPerChannel
+            layer.k = x.dims.0
         case .kernel:
             layer.kind = .kernel
             layer.points = tensor(1)
@@ -495,6 +509,21 @@ public struct RuntimeModel {
                 var total: Float = 0
                 for j in 0..<layer.inputs { total += x[j] }
                 out[0] = total
+            case .concat:
+                let x2 = layer.x2.map { UnsafePointer($0) } ?? input
+                out.update(from: x, count: layer.inputs)
+                (out + layer.inputs).update(from: x2, count: layer.spatial)
+            case .upsample:
+                let (planes, h, w, f) = layer.upsample
+                for p in 0..<planes {
+                    for i in 0..<(h * f) {
+                        let source = x + (p * h + i / f) * w, row = out + (p * h * f + i) * w * f
+                        for j in 0..<(w * f) { row[j] = source[j / f] }
+                    }
+                }
+            case .addPerChannel:
+                let b = layer.x2.map { UnsafePointer($0) } ?? input, spatial = layer.inputs / layer.k
+                for c in 0..<layer.k { for j in 0..<spatial { out[c * spatial + j] = x[c * spatial + j] + b[c] } }
             case .copy:
                 if x != UnsafePointer(out) { out.update(from: x, count: layer.outputs) }
             case .embedding:

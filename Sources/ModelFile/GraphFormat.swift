@@ -31,6 +31,7 @@ public enum GraphFormat {
         case channelAffine = 9, reshape = 10, add = 11, kernel = 12, pairwiseVote = 13, nearestNeighbours = 14
         case embedding = 15, layerNorm = 16, matmul = 17, slice = 18, attention = 19, gelu = 20, transpose = 21
         case mul = 22, sub = 23, exp = 24, neg = 25, log = 26, square = 27, sum = 28
+        case concat = 29, upsample2d = 30, addPerChannel = 31
 
         public var name: String {
             switch self {
@@ -62,6 +63,9 @@ public enum GraphFormat {
             case .log: "log"
             case .square: "square"
             case .sum: "sum"
+            case .concat: "concat"
+            case .upsample2d: "upsample2d"
+            case .addPerChannel: "addPerChannel"
             }
         }
 
@@ -74,9 +78,9 @@ public enum GraphFormat {
         public var arity: (inputs: Int, outputs: Int) {
             switch self {
             case .dense, .conv2d, .channelAffine, .nearestNeighbours, .layerNorm, .attention: (3, 1)
-            case .add, .kernel, .embedding, .matmul, .mul, .sub: (2, 1)
+            case .add, .kernel, .embedding, .matmul, .mul, .sub, .concat, .addPerChannel: (2, 1)
             case .relu, .elu, .sigmoid, .tanh, .maxPool2d, .avgPool2d, .reshape, .pairwiseVote, .slice, .gelu, .transpose: (1, 1)
-            case .exp, .neg, .log, .square, .sum: (1, 1)
+            case .exp, .neg, .log, .square, .sum, .upsample2d: (1, 1)
             }
         }
 

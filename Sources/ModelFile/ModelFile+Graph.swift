@@ -393,7 +393,7 @@ extension ModelFile {
             func parameter(_ j: Int) -> ValueRecord? { let p = value(j); return p.role == .parameter ? p : nil }
             func floatData(_ v: ValueRecord) -> Bool { v.role != .parameter && v.element == .float32 }
             // Element-wise ops may also read parameters (a flow's constants and per-position scales).
-            let elementwise: Set<GraphFormat.Op> = [.add, .mul, .sub, .exp, .neg, .log, .square, .sum]
+            let elementwise: Set<GraphFormat.Op> = [.add, .mul, .sub, .exp, .neg, .log, .square, .sum, .addPerChannel]
             let readable = elementwise.contains(op) ? x.element == .float32 : floatData(x)
             guard op == .embedding ? x.element == .int32 && x.role == .input : readable, y.element == .float32 else {
                 throw fail("reads or writes a value of the wrong element type (embeddings read the int32 input, the rest float32 data)")
@@ -417,6 +417,23 @@ extension ModelFile {
                 guard y.count == x.count else { throw fail("output length differs from the input's") }
             case .sum:
                 guard y.count == 1 else { throw fail("sum gives one element") }
+            case .concat:
+                let b = value(1)
+                guard floatData(b), x.rank >= 1, b.rank == x.rank, y.rank == x.rank, x.count / x.dims.0 == b.count / b.dims.0,
+                      y.dims.0 == x.dims.0 + b.dims.0, y.count == x.count + b.count,
+                      lastDimension(x) == lastDimension(b), lastDimension(y) == lastDimension(x) else {
+                    throw fail("concat needs a [C1, ...] and b [C2, ...] of one trailing shape, and y [C1 + C2, ...]")
+                }
+            case .upsample2d:
+                guard let f = ints("factor", 1), (1...64).contains(f.int(0)), x.rank == 3, y.rank == 3, y.dims.0 == x.dims.0,
+                      y.dims.1 == x.dims.1 * f.int(0), y.dims.2 == x.dims.2 * f.int(0) else {
+                    throw fail("upsample2d needs x [C, H, W], a factor in 1...64 and y [C, H·factor, W·factor]")
+                }
+            case .addPerChannel:
+                let b = value(1)
+                guard b.element == .float32, x.rank >= 2, b.count == x.dims.0, y.count == x.count, y.rank == x.rank else {
+                    throw fail("addPerChannel needs x [C, ...], b [C] and y of x's shape")
+                }
             case .embedding:
                 guard let table = parameter(1), table.rank == 2, x.rank == 1, y.rank == 2, y.dims.0 == x.dims.0, y.dims.1 == table.dims.1 else {
                     throw fail("embedding needs int32 ids [T], a table [V, C] and y [T, C]")

@@ -151,6 +151,13 @@ extension ModelWriter {
             case .add where broadcasts(graph, node):
                 op = .add
                 inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .concat, .addPerChannel:
+                op = node.op == .concat ? .concat : .addPerChannel
+                inputs = [try read(node.inputs[0]), try read(node.inputs[1])]
+            case .upsample2d:
+                op = .upsample2d
+                inputs = [try read(node.inputs[0])]
+                arguments = [("factor", .ints([node.attributes.int("factor")]))]
             case .sum where graph.type(of: node.outputs[0]).elementsPerSample == 1:
                 op = .sum
                 inputs = [try read(node.inputs[0])]

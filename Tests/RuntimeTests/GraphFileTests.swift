@@ -58,6 +58,49 @@ import Training
         }
     }
 
+    /// A U-Net's pieces (average pooling, a per-channel offset from a parameter, nearest-neighbour
+    /// upsampling, a skip joined by concatenation) run in the file as in the executor.
+    @Test func uNetOpsMatchTheExecutor() throws {
+        let g = GraphBuilder()
+        let x = g.input("x", shape: [1, 8, 8])
+        let skip = try g.relu(try g.conv2d(x, Conv2DSpec(filters: 3, kernel: (3, 3), same: true), name: "down.conv"))
+        let low = try g.conv2d(try g.avgPool2d(skip, PoolSpec(window: (2, 2))), Conv2DSpec(filters: 2, kernel: (3, 3), same: true), name: "mid.conv")
+        let offset = g.parameter("mid.offset", shape: [2])
+        let joined = try g.concat(try g.upsample2d(try g.addPerChannel(low, offset), factor: 2), skip, name: "up.join")
+        let out = try g.conv2d(joined, Conv2DSpec(filters: 1, kernel: (3, 3), same: true), name: "out")
+        g.output(out)
+        let graph = try g.build()
+        var rng = SeededRandom(seed: 12)
+        var values: TensorValues = [:]
+        for id in graph.parameters { values[id.index] = (0..<graph.type(of: id).elementsPerSample).map { _ in Float(rng.uniform(-0.5, 0.5)) } }
+        let bytes = try ModelWriter.encodeGraph(graph, values: values, description: .init(inputShape: (1, 8, 8), outputKind: .values, inputEncoding: .floats))
+        let opened = try OpenModel(bytes)
+        let run = try Self.makeInferenceExecutor(graph)
+        for (id, v) in values { _ = run.view(of: ValueID(id)).update(fromContentsOf: v) }
+        for _ in 0..<3 {
+            let input = (0..<64).map { _ in Float(rng.uniform(-1, 1)) }
+            _ = run.view(of: graph.inputs[0]).update(fromContentsOf: input)
+            run.forward()
+            let expected: [Float] = Array(run.view(of: out))
+            let (status, got) = opened.run(input)
+            #expect(status == 0)
+            let gap = zip(got, expected).map { abs($0 - $1) }.max()!
+            #expect(gap <= 1e-5, "the file and the executor differ by \(gap)")
+        }
+        // A concat or an upsampling whose shapes do not fit is a format error.
+        for (name, shape, message) in [("up.join", [4, 8, 8], "concat needs"), ("up.join", [5, 4, 16], "concat needs")] {
+            var file = try ModelWriter.graphFile(graph, values: values)
+            let node = try #require(file.nodes.firstIndex { $0.name == name })
+            file.values[file.nodes[node].outputs[0]].shape = shape
+            try Self.expectFormatError(try ModelWriter.serialise(graph: file, description: .init(inputShape: (1, 8, 8), outputKind: .values, inputEncoding: .floats)), message)
+        }
+        var file = try ModelWriter.graphFile(graph, values: values)
+        let up = try #require(file.nodes.firstIndex { $0.op == .upsample2d })
+        file.nodes[up].arguments = [("factor", .ints([3]))]
+        try Self.expectFormatError(try ModelWriter.serialise(graph: file, description: .init(inputShape: (1, 8, 8), outputKind: .values, inputEncoding: .floats)),
+                                   "upsample2d needs")
+    }
+
     static func residualGraph() throws -> (Graph, TensorValues, ValueID) {
         let g = GraphBuilder()
         let x = g.input("x", shape: [12])
