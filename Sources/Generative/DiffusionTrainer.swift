@@ -30,8 +30,11 @@ public final class DiffusionTrainer {
 
     /// Arena bytes a trainer needs for `count` training images.
     public static func arenaBytes(_ config: DiffusionConfig, trainingCount count: Int) throws(GraphError) -> Int {
-        let n = try DiffusionNetwork(config, loss: true)
-        return try GraphExecutor.arenaBytes(graph: n.graph, options: options(n, config)) + GraphAdamW.stateBytes(n.graph)
+        try arenaBytes(try DiffusionNetwork(config, loss: true), config, trainingCount: count)
+    }
+
+    private static func arenaBytes(_ n: DiffusionNetwork, _ config: DiffusionConfig, trainingCount count: Int) throws(GraphError) -> Int {
+        try GraphExecutor.arenaBytes(graph: n.graph, options: options(n, config)) + GraphAdamW.stateBytes(n.graph)
             + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: config.batch)
     }
 
@@ -44,9 +47,9 @@ public final class DiffusionTrainer {
         self.config = config
         self.trainingCount = trainingCount
         schedule = DiffusionSchedule(config.schedule, steps: config.steps)
-        let bytes = try Self.arenaBytes(config, trainingCount: trainingCount)
-        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
         network = try DiffusionNetwork(config, loss: true)
+        let bytes = try Self.arenaBytes(network, config, trainingCount: trainingCount)
+        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
         executor = try GraphExecutor(graph: network.graph, options: Self.options(network, config), arena: arena)
         adam = try GraphAdamW(executor, arena: arena) { _, _ in false }
         do {

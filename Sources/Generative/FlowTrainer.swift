@@ -32,8 +32,11 @@ public final class FlowTrainer {
 
     /// Arena bytes a trainer needs for `count` training images.
     public static func arenaBytes(_ config: FlowConfig, trainingCount count: Int) throws(GraphError) -> Int {
-        let d = try FlowDensityGraph(config)
-        return try GraphExecutor.arenaBytes(graph: d.graph, options: options(d, config)) + GraphAdamW.stateBytes(d.graph)
+        try arenaBytes(try FlowDensityGraph(config), config, trainingCount: count)
+    }
+
+    private static func arenaBytes(_ d: FlowDensityGraph, _ config: FlowConfig, trainingCount count: Int) throws(GraphError) -> Int {
+        try GraphExecutor.arenaBytes(graph: d.graph, options: options(d, config)) + GraphAdamW.stateBytes(d.graph)
             + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: config.batch)
     }
 
@@ -46,9 +49,9 @@ public final class FlowTrainer {
         }
         self.config = config
         self.trainingCount = trainingCount
-        let bytes = try Self.arenaBytes(config, trainingCount: trainingCount)
-        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
         density = try FlowDensityGraph(config)
+        let bytes = try Self.arenaBytes(density, config, trainingCount: trainingCount)
+        do { arena = try ArenaAllocator(capacity: bytes) } catch { throw GraphError("cannot allocate the \(bytes)-byte arena: \(error)") }
         executor = try GraphExecutor(graph: density.graph, options: Self.options(density, config), arena: arena)
         adam = try GraphAdamW(executor, arena: arena) { _, _ in false }
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CPNG
 import Foundation
+import Generative
 import Infer
 import LowLevel
 import MNIST
@@ -104,7 +105,7 @@ struct Sample: ParsableCommand {
     /// `--density`: the mean −log p of test digits through the runtime, as bits per dimension.
     func evaluateDensity(_ runtime: UnsafeMutablePointer<RuntimeModel>, _ file: ModelFile, digits: Int) throws {
         guard file.graph?.density != nil else { throw ValidationError("\(model) has no exact density (only flows have one)") }
-        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let directory = SampleScorer.mnistDirectory(data) else {
             throw ValidationError("--density needs MNIST's test digits: --data DIR or MNIST_DIR")
         }
         let test: LabeledImages
@@ -118,7 +119,7 @@ struct Sample: ParsableCommand {
                 throw ValidationError(String(cString: ErrorMessage.current))
             }
         }
-        let nll = -total / Double(count), bits = (nll + Double(n) * Foundation.log(256)) / (Double(n) * Foundation.log(2))
+        let nll = -total / Double(count), bits = FlowTrainer.bitsPerDimension(nll: nll, pixels: n)
         if json {
             let object: [String: Any] = ["count": count, "mean_log_density_nats": -nll, "bits_per_dim": bits, "seed": seed]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))

@@ -25,13 +25,18 @@ struct SampleScorer {
         guard let features = classifier.runtime.pointee.finalDenseInput else {
             throw ToolFailure("\(path) does not end in a dense layer, whose input would be the features")
         }
-        guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let directory = Self.mnistDirectory(data) else {
             throw ToolFailure("--score needs MNIST for its reference figures: --data DIR or MNIST_DIR")
         }
         do { dataset = try MNISTDataset(directory: directory) } catch { throw ToolFailure("cannot read MNIST from \(directory): \(error)") }
         guard dataset.train.pixelsPerImage == imagePixels else { throw ToolFailure("MNIST's digits do not have the samples' \(imagePixels) pixels") }
         samples = SampleStatistics(dimension: features.count, classes: file.outputLength)
         self.imagePixels = imagePixels
+    }
+
+    /// The MNIST directory: `--data`, else a non-empty `MNIST_DIR`.
+    static func mnistDirectory(_ data: String?) -> String? {
+        data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The classifier's statistics of `image` (pixels in [0, 1]) into `statistics`.
