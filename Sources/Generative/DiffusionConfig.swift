@@ -18,6 +18,15 @@ public struct DiffusionConfig: Codable, Sendable, Equatable {
     public var batch = 64
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 42
+    /// How the model file's `infer_sample` draws: ancestral sampling over all `steps`, or the
+    /// probability-flow ODE over `sampleSteps` (at most `steps`).
+    public var sampler = SamplerKind.ode
+    public var sampleSteps = 100
+
+    public enum SamplerKind: String, Codable, Sendable, CaseIterable { case ancestral, ode }
+
+    /// The sampler the model file stores.
+    public var diffusionSampler: DiffusionSampler { sampler == .ode ? .ode(steps: min(sampleSteps, steps)) : .ancestral }
 
     public init() {}
 
@@ -29,6 +38,7 @@ public struct DiffusionConfig: Codable, Sendable, Equatable {
         if steps < 1 || steps > 100_000 { return "the diffusion needs 1 to 100000 steps" }
         if channels < 1 { return "the U-Net needs at least one channel" }
         if embedding < 2 || embedding % 2 != 0 { return "the timestep embedding needs an even number of features" }
+        if sampleSteps < 1 { return "the ODE sampler needs at least one step" }
         if batch < 1 { return "the batch must hold at least one image" }
         if epochs < 0 { return "epochs must be 0 or more" }
         if !(learningRate > 0 && learningRate.isFinite) { return "the learning rate must be positive" }

@@ -1,4 +1,5 @@
 import Glibc
+import LowLevel
 
 /// DDPM's forward process over T steps (the course's diffusion chapter): q(x_t | x_0) =
 /// N(√ᾱ_t·x_0, (1 − ᾱ_t)·I) with ᾱ_t = Π_{s ≤ t} (1 − β_s). Two schedules: `linear`, β from 1e-4
@@ -60,32 +61,22 @@ public enum DiffusionSampler: Equatable, Sendable {
         case .ancestral: return Array((1...schedule.steps).reversed())
         case .ode(let k):
             let k = max(1, min(k, schedule.steps))
-            // Evenly spaced from T down, rounded, duplicates removed.
-            var times: [Int] = []
-            for i in 0..<k {
-                let t = Int((Double(schedule.steps) * Double(k - i) / Double(k)).rounded())
-                if times.last != t && t >= 1 { times.append(t) }
-            }
-            return times
+            return (0..<k).map { DiffusionStep.odeTime($0, of: k, steps: schedule.steps) }
         }
     }
 
     /// One step from `x` at time `t` to the sampler's next time (`next`, 0 at the end), in
-    /// place: `epsilon` is ε̂(x, t), `noise` a standard normal per element (read by `ancestral` only).
+    /// place (`DiffusionStep`): `epsilon` is ε̂(x, t); `ancestral` draws one normal per element from
+    /// `random` (none at the last step), `ode` draws nothing. `clip` keeps x̂_0 in [−1, 1], as
+    /// for images (`DiffusionStep`).
     public static func step(_ sampler: DiffusionSampler, _ schedule: DiffusionSchedule, x: UnsafeMutableBufferPointer<Float>,
-                            epsilon: UnsafePointer<Float>, noise: UnsafePointer<Float>, from t: Int, to next: Int) {
-        let alphaBar = schedule.alphaBar[t]
+                            epsilon: UnsafePointer<Float>, clip: Bool, random: inout RandomGenerator, from t: Int, to next: Int) {
         switch sampler {
         case .ancestral:
-            let beta = schedule.beta[t - 1], a = 1 / (1 - beta).squareRoot(), b = beta / (1 - alphaBar).squareRoot()
-            let sigma = t > 1 ? beta.squareRoot() : 0
-            for i in x.indices { x[i] = Float(a * (Double(x[i]) - b * Double(epsilon[i])) + sigma * Double(noise[i])) }
+            DiffusionStep.ancestral(x.baseAddress!, count: x.count, epsilon: epsilon, alphaBar: schedule.alphaBar[t],
+                                    previous: schedule.alphaBar[t - 1], last: t == 1, clip: clip, random: &random)
         case .ode:
-            let target = schedule.alphaBar[next], keep = (1 - alphaBar).squareRoot()
-            for i in x.indices {
-                let x0 = (Double(x[i]) - keep * Double(epsilon[i])) / alphaBar.squareRoot()
-                x[i] = Float(target.squareRoot() * x0 + (1 - target).squareRoot() * Double(epsilon[i]))
-            }
+            DiffusionStep.ode(x.baseAddress!, count: x.count, epsilon: epsilon, alphaBar: schedule.alphaBar[t], target: schedule.alphaBar[next], clip: clip)
         }
     }
 }

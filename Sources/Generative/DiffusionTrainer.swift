@@ -61,6 +61,16 @@ public final class DiffusionTrainer {
         self.random = RandomGenerator(seed: random.next())
     }
 
+    /// Everything training changes, by name, in the trainer's own memory: the parameters with
+    /// their Adam moments.
+    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { adam.namedTensors }
+
+    /// Sets the counters of a run restored from a checkpoint.
+    public func resume(epochs: Int, steps: Int) {
+        precondition(epochs >= 0 && steps >= 0)
+        (self.epochs, self.steps) = (epochs, steps)
+    }
+
     /// The parameters by name, what a model file is made from.
     public var weights: [String: [Float]] {
         var weights: [String: [Float]] = [:]

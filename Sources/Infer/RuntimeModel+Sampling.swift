@@ -58,7 +58,37 @@ extension RuntimeModel {
         }
         var random = RandomGenerator(seed: seed)
         for i in 0..<inputLength { inputSlot[i] = random.nextGaussian() }
+        if let diffusion = file.graph?.diffusion { return denoise(diffusion, random: &random) }
         return forward(inputSlot)
+    }
+
+    /// Runs a diffusion model's sampler from x_T in the input slot (drawn by `sample`): per step,
+    /// step t's embedding row into the time input, a pass for ε̂, and the update of x in place
+    /// (`DiffusionStep`; ancestral noise continues `random`'s sequence). Returns the image
+    /// clamp((x_0 + 1)/2), written over ε̂ in the output slot.
+    private func denoise(_ d: DiffusionEntry, random: inout RandomGenerator) -> UnsafeMutablePointer<Float> {
+        let alphaBar = file.floats(d.alphaBar), embedding = file.floats(d.embedding), n = inputLength
+        func embed(_ t: Int) { diffusionTime!.update(from: embedding + (t - 1) * d.features, count: d.features) }
+        switch d.sampler {
+        case .ancestral:
+            for t in stride(from: d.steps, through: 1, by: -1) {
+                embed(t)
+                let epsilon = forward(inputSlot)
+                DiffusionStep.ancestral(inputSlot, count: n, epsilon: epsilon, alphaBar: Double(alphaBar[t - 1]),
+                                        previous: t > 1 ? Double(alphaBar[t - 2]) : 1, last: t == 1, clip: d.clip, random: &random)
+            }
+        case .ode:
+            let k = d.samplerSteps
+            for i in 0..<k {
+                let t = DiffusionStep.odeTime(i, of: k, steps: d.steps), s = DiffusionStep.odeTime(i + 1, of: k, steps: d.steps)
+                embed(t)
+                let epsilon = forward(inputSlot)
+                DiffusionStep.ode(inputSlot, count: n, epsilon: epsilon, alphaBar: Double(alphaBar[t - 1]),
+                                  target: s > 0 ? Double(alphaBar[s - 1]) : 1, clip: d.clip)
+            }
+        }
+        for i in 0..<n { outputSlot[i] = min(max((inputSlot[i] + 1) / 2, 0), 1) }
+        return outputSlot
     }
 
     /// log p(x) in nats of `input` (inputLength floats in [0, 1]) under a model with an exact

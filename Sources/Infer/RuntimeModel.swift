@@ -118,6 +118,8 @@ public struct RuntimeModel {
     var outputSlot: UnsafeMutablePointer<Float>
     /// A model with an exact density: where its input is copied and where −log p lands.
     var densitySlots: (input: UnsafeMutablePointer<Float>, nll: UnsafeMutablePointer<Float>)? = nil
+    /// A diffusion model: where the timestep's embedding goes before each pass.
+    var diffusionTime: UnsafeMutablePointer<Float>? = nil
     var sparseIndices: UnsafeMutablePointer<Int32>?
     var sparseValues: UnsafeMutablePointer<Float>?
     var columns: UnsafeMutablePointer<Float>?
@@ -234,6 +236,7 @@ public struct RuntimeModel {
         let layers = cursor.take(Layer.self, file.layerCount)
         let inputSlot: UnsafeMutablePointer<Float>, outputSlot: UnsafeMutablePointer<Float>
         var densitySlots: (input: UnsafeMutablePointer<Float>, nll: UnsafeMutablePointer<Float>)? = nil
+        var diffusionTime: UnsafeMutablePointer<Float>? = nil
         if let graph = file.graph {
             for i in 0..<file.layerCount { (layers + i).initialize(to: node(i, of: file, cursor: &cursor)) }
             let planned = cursor.take(UInt8.self, graph.planBytes)
@@ -257,6 +260,7 @@ public struct RuntimeModel {
             inputSlot = slot(graph.inputValue)
             outputSlot = slot(graph.outputValue)
             densitySlots = graph.density.map { (slot($0.input), slot($0.output)) }
+            diffusionTime = graph.diffusion.map { slot($0.time) }
         } else {
             for i in 0..<file.layerCount { (layers + i).initialize(to: layer(file.layer(i), of: file, cursor: &cursor)) }
             // Layers alternate between two buffers; the first reads the call's input.
@@ -298,6 +302,7 @@ public struct RuntimeModel {
                                           neighbourDistances: neighbourDistances, neighbourIndices: neighbourIndices,
                                           localLinearScratch: localLinear, image: image, sequence: sequence,
                                           sampling: sampling))
+        model.pointee.diffusionTime = diffusionTime
         return model
     }
 

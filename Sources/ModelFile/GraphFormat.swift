@@ -17,6 +17,13 @@ public enum GraphFormat {
     /// The names of a density entry's input and output values (a flow's −log p(x); docs/FORMAT.md).
     public static let densityInputName: StaticString = "density.input"
     public static let densityOutputName: StaticString = "density.nll"
+    /// A diffusion entry's names (docs/FORMAT.md): the second input, the timestep's embedding
+    /// [E]; the parameters holding every step's embedding [T, E], ᾱ_1…ᾱ_T [T], and the sampler
+    /// [kind, steps, clip] (`DiffusionEntry`).
+    public static let diffusionTimeName: StaticString = "diffusion.time"
+    public static let diffusionEmbeddingName: StaticString = "diffusion.embedding"
+    public static let diffusionScheduleName: StaticString = "diffusion.alpha_bar"
+    public static let diffusionSamplerName: StaticString = "diffusion.sampler"
     /// A value record's tensor field when no tensor holds the value.
     public static let noTensor = UInt32.max
 

@@ -17,6 +17,8 @@ public struct GraphSection {
     public let density: (input: Int, output: Int, nodes: Range<Int>)?
     /// The nodes a pass from the main input runs: all of them, or those before the density's.
     public var mainNodes: Range<Int> { 0..<(density?.nodes.lowerBound ?? nodeCount) }
+    /// A diffusion model (a DDPM's noise predictor): its timestep input, schedule and sampler.
+    public internal(set) var diffusion: DiffusionEntry? = nil
 }
 
 extension ModelFile {
@@ -186,7 +188,7 @@ extension ModelFile {
         guard inputValue < values, outputValue < values else { throw fail("corrupt model: input or output value out of range") }
         try Self.validateTensors(base: base, count: tensors, table: tensorTable, dataOffset: dataOffset, end: end)
         try Self.validateArguments(base: base, count: arguments, table: argumentTable)
-        let densityInput = try Self.validateValues(base: base, count: values, table: valueTable, nodes: nodes, tensors: tensors,
+        let (densityInput, timeInput) = try Self.validateValues(base: base, count: values, table: valueTable, nodes: nodes, tensors: tensors,
                                                    tensorTable: tensorTable, planBytes: Int(planBytes), input: inputValue, inputLength: c * h * w)
         var density: (input: Int, output: Int, nodes: Range<Int>)? = nil
         if let densityInput {
@@ -198,9 +200,15 @@ extension ModelFile {
             }
             density = (densityInput, d, (first + 1)..<(last + 1))
         }
-        let section = GraphSection(valueCount: values, nodeCount: nodes, argumentCount: arguments, valueTable: valueTable,
+        var section = GraphSection(valueCount: values, nodeCount: nodes, argumentCount: arguments, valueTable: valueTable,
                                    nodeTable: nodeTable, argumentTable: argumentTable, planBytes: Int(planBytes),
                                    inputValue: inputValue, outputValue: outputValue, density: density)
+        if let timeInput {
+            guard density == nil, encoding == .gaussianLatent, outputLength == c * h * w else {
+                throw fail("corrupt model: a diffusion model samples images of its input's size and has no density entry")
+            }
+            section.diffusion = try Self.diffusionEntry(base: base, section: section, tensorTable: tensorTable, time: timeInput)
+        }
         let scratch = try Self.validateNodes(base: base, section: section, tensors: tensors, tensorTable: tensorTable)
         // Every activation's producer lists it among its outputs.
         for v in 0..<values {
@@ -282,10 +290,11 @@ extension ModelFile {
         return p[n] == 0
     }
 
-    /// Checks every value record; returns the density input's index when the file has one.
+    /// Checks every value record; returns the density input's and the diffusion time input's
+    /// indices when the file has them.
     private static func validateValues(base: UnsafeRawPointer, count: Int, table: Int, nodes: Int, tensors: Int, tensorTable: Int,
-                                       planBytes: Int, input: Int, inputLength: Int) throws(InferStatus) -> Int? {
-        var densityInput: Int? = nil
+                                       planBytes: Int, input: Int, inputLength: Int) throws(InferStatus) -> (density: Int?, time: Int?) {
+        var densityInput: Int? = nil, timeInput: Int? = nil
         for v in 0..<count {
             let r = table + v * GraphFormat.valueRecordSize
             func fail(_ text: StaticString) -> InferStatus {
@@ -336,8 +345,13 @@ extension ModelFile {
                         densityInput = v
                         continue
                     }
+                    if v != input, timeInput == nil, valueName(base, table, v, is: GraphFormat.diffusionTimeName) {
+                        guard value.element == .float32 else { throw fail("the diffusion time input must be floats") }
+                        timeInput = v
+                        continue
+                    }
                     guard v == input, elements == inputLength else {
-                        throw fail("the one input must be the header's, of the header's input length (besides a density input)")
+                        throw fail("the one input must be the header's, of the header's input length (besides a density or diffusion time input)")
                     }
                 } else {
                     guard let p = value.producer, p < nodes else { throw fail("producer out of range") }
@@ -345,7 +359,7 @@ extension ModelFile {
             }
         }
         guard valueRecord(base, table, input).role == .input else { throw .format }
-        return densityInput
+        return (densityInput, timeInput)
     }
 
     /// Checks every node (op, value ids, order, shapes, arguments) and returns the scratch the

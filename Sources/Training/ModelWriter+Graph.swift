@@ -17,18 +17,20 @@ extension ModelWriter {
     /// The graph as the records `serialise(graph:description:)` writes. With `density`, the graph
     /// also holds a model's exact density (a flow's): a second input and output, whose nodes all
     /// come after the main output's (docs/FORMAT.md, "The density entry"); the file names them
-    /// `density.input` and `density.nll`.
-    public static func graphFile(_ graph: Graph, values: TensorValues,
-                                 density: (input: ValueID, nll: ValueID)? = nil) throws(ModelWriteError) -> GraphFile {
+    /// `density.input` and `density.nll`. With `time`, a diffusion model's second input (the
+    /// timestep's embedding), named `diffusion.time` (docs/FORMAT.md, "Diffusion models").
+    public static func graphFile(_ graph: Graph, values: TensorValues, density: (input: ValueID, nll: ValueID)? = nil,
+                                 time: ValueID? = nil) throws(ModelWriteError) -> GraphFile {
         func fail(_ m: String) -> ModelWriteError { ModelWriteError(message: m) }
-        let entries = density == nil ? 1 : 2
-        guard graph.inputs.count == entries, graph.outputs.count == entries else {
-            throw fail("a model file holds a graph with \(entries) input(s) and output(s); this one has \(graph.inputs.count) and \(graph.outputs.count)")
+        let inputs = 1 + (density == nil ? 0 : 1) + (time == nil ? 0 : 1), outputs = density == nil ? 1 : 2
+        guard graph.inputs.count == inputs, graph.outputs.count == outputs else {
+            throw fail("a model file holds a graph with \(inputs) input(s) and \(outputs) output(s); this one has \(graph.inputs.count) and \(graph.outputs.count)")
         }
-        let input = graph.inputs.first { $0 != density?.input }!, output = graph.outputs.first { $0 != density?.nll }!
+        let input = graph.inputs.first { $0 != density?.input && $0 != time }!, output = graph.outputs.first { $0 != density?.nll }!
         if let density, !(graph.inputs.contains(density.input) && graph.outputs.contains(density.nll)) {
             throw fail("the density's input and output must be the graph's")
         }
+        if let time, !graph.inputs.contains(time) { throw fail("the diffusion's time input must be one of the graph's") }
         // The input keeps its bytes for the whole pass (a prepared PNG is written there).
         let plan: MemoryPlan
         do {
@@ -50,6 +52,13 @@ extension ModelWriter {
             file.values.append(GraphFile.Value(name: GraphFormat.densityInputName.description, role: .input, shape: type.shape,
                                                arenaOffset: plan.values[density.input.index].offset))
             index[density.input.index] = 1
+        }
+        if let time {
+            let type = graph.type(of: time)
+            guard type.element == .float32 else { throw fail("the diffusion's time input must be floats") }
+            file.values.append(GraphFile.Value(name: GraphFormat.diffusionTimeName.description, role: .input, shape: type.shape,
+                                               arenaOffset: plan.values[time.index].offset))
+            index[time.index] = file.values.count - 1
         }
         func parameter(_ id: ValueID, name: String? = nil, _ contents: [Float]? = nil) throws(ModelWriteError) -> Int {
             if contents == nil, let i = index[id.index] { return i }

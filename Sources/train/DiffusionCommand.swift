@@ -5,11 +5,12 @@ import Graph
 import InferTools
 import LowLevel
 import MNIST
+import ModelFile
 import Training
 
 /// `train --model diffusion`: a DDPM's noise-prediction U-Net on MNIST's training digits
-/// (`DiffusionTrainer`), the ε-loss per epoch. The model file and the samplers from C are not
-/// built yet (issue 13), so `--output` is refused with a message.
+/// (`DiffusionTrainer`), the ε-loss per epoch, checkpoints, and the model file `infer_sample`
+/// and `sample` draw digits from with the stored sampler.
 struct DiffusionCommand {
     let options: Train
     let console: Console
@@ -21,14 +22,14 @@ struct DiffusionCommand {
                                        ("--heads", o.heads != nil), ("--width", o.width != nil), ("--patch", o.patch != nil),
                                        ("--layers", o.layers != nil), ("--warmup", o.warmup != nil), ("--hidden", o.hidden != nil),
                                        ("--weight-decay", o.weightDecay != nil), ("--dropout", o.dropout != nil),
-                                       ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist"),
-                                       ("--checkpoint", o.checkpoint != nil), ("--resume", o.resume != nil)]
+                                       ("--validation-fraction", o.validationFraction != nil), ("--dataset", o.dataset != "mnist")]
         if let flag = other.first(where: \.1) { throw ValidationError("\(flag.0) is not an option of --model diffusion") }
-        if o.output != nil {
-            throw ValidationError("--model diffusion does not write model files yet (issue 13: the runtime's sampler is not built); drop --output")
+        for (name, value) in [("--epochs", o.epochs.map { $0 + 1 }), ("--batch", o.batch), ("--train-limit", o.trainLimit),
+                              ("--sample-steps", o.sampleSteps)] {
+            if let value, value <= 0 { throw ValidationError("\(name) is out of range (epochs ≥ 0, batch ≥ 1, train limit ≥ 1, sample steps ≥ 1)") }
         }
-        for (name, value) in [("--epochs", o.epochs.map { $0 + 1 }), ("--batch", o.batch), ("--train-limit", o.trainLimit)] {
-            if let value, value <= 0 { throw ValidationError("\(name) is out of range (epochs ≥ 0, batch ≥ 1, train limit ≥ 1)") }
+        if o.sampler == "ancestral" && o.sampleSteps != nil {
+            throw ValidationError("--sample-steps is for the ODE sampler; ancestral sampling takes all --diffusion-steps")
         }
         _ = try config(o, height: 28, width: 28)
     }
@@ -49,6 +50,16 @@ struct DiffusionCommand {
             }
             config.schedule = kind
         }
+        if let text = o.sampler {
+            guard let kind = DiffusionConfig.SamplerKind(rawValue: text) else {
+                throw ValidationError("--sampler is ode or ancestral, not '\(text)'")
+            }
+            config.sampler = kind
+        }
+        if let k = o.sampleSteps { config.sampleSteps = k }
+        if config.sampler == .ode && config.sampleSteps > config.steps {
+            throw ValidationError("--sample-steps \(config.sampleSteps) is more than the diffusion's \(config.steps) steps")
+        }
         if let problem = config.problem { throw ValidationError("--model diffusion: \(problem)") }
         return config
     }
@@ -56,9 +67,31 @@ struct DiffusionCommand {
     func run() throws {
         let data = try options.loadData(console)
         let train = options.trainLimit.map { data.train.prefix($0) } ?? data.train
-        let config = try Self.config(options, height: train.rows, width: train.columns)
+        var config = try Self.config(options, height: train.rows, width: train.columns)
+        let resumed: DiffusionCheckpoint?
+        do { resumed = try options.resume.map { try DiffusionCheckpoint.read(path: $0) } } catch { throw ValidationError("\(error)") }
+        if let resumed {
+            // What training depends on comes from the checkpoint; the epochs and the sampler the file stores may change.
+            var stored = resumed.header.diffusion
+            let given: [(String, Bool)] = [("--batch", options.batch.map { $0 != stored.batch }), ("--lr", options.lr.map { $0 != stored.learningRate }),
+                                           ("--seed", options.seed.map { $0 != stored.seed }), ("--filters", options.filters.map { $0 != stored.channels }),
+                                           ("--diffusion-steps", options.diffusionSteps.map { $0 != stored.steps }),
+                                           ("--schedule", options.schedule.map { $0 != stored.schedule.rawValue })].map { ($0.0, $0.1 ?? false) }
+            if let flag = given.first(where: \.1) {
+                throw ValidationError("a resumed diffusion keeps its checkpoint's settings: \(flag.0) differs from \(options.resume!)'s (only --epochs, --sampler and --sample-steps may change)")
+            }
+            if options.epochs != nil { stored.epochs = config.epochs }
+            if options.sampler != nil || options.sampleSteps != nil { (stored.sampler, stored.sampleSteps) = (config.sampler, config.sampleSteps) }
+            config = stored
+        }
         let trainer: DiffusionTrainer
         do { trainer = try DiffusionTrainer(config: config, trainingCount: train.count) } catch { throw ValidationError("\(error)") }
+        if let resumed {
+            var stored = resumed
+            stored.header.diffusion = config
+            do { try stored.restore(into: trainer) } catch { throw ValidationError("\(options.resume!): \(error)") }
+            console.line("resuming from \(options.resume!) after epoch \(trainer.epochs) of \(config.epochs)")
+        }
         let graph = trainer.network.graph
         let parameters = graph.parameters.reduce(0) { $0 + graph.type(of: $1).elementsPerSample }
         console.line("model: diffusion (DDPM, \(config.steps) steps, \(config.schedule.rawValue) schedule), U-Net of \(config.channels)/\(2 * config.channels)/\(2 * config.channels) channels "
@@ -66,7 +99,7 @@ struct DiffusionCommand {
         console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate), seed \(config.seed)")
         var epochs: [[String: Any]] = [], seconds = 0.0
         try train.pixels.withUnsafeBufferPointer { images in
-            for epoch in 1...max(config.epochs, 1) where epoch <= config.epochs {
+            for epoch in (trainer.epochs + 1)...max(config.epochs, trainer.epochs + 1) where epoch <= config.epochs {
                 let start = MonotonicClock.now()
                 var lastReport = start
                 let loss: Float
@@ -82,16 +115,27 @@ struct DiffusionCommand {
                 let took = MonotonicClock.seconds(since: start)
                 seconds += took
                 epochs.append(["epoch": epoch, "loss": Double(loss), "seconds": took])
+                let done = epoch - (resumed?.header.epoch ?? 0)
                 console.line("epoch \(epoch)/\(config.epochs): " + String(format: "ε-loss %.4f, %.1f s, %.0f s left", loss, took,
-                                                                          seconds / Double(epoch) * Double(config.epochs - epoch)))
+                                                                          seconds / Double(done) * Double(config.epochs - epoch)))
+                if let path = options.checkpoint {
+                    do { try DiffusionCheckpoint(trainer: trainer).write(to: path) } catch { throw ValidationError("cannot write the checkpoint \(path): \(error)") }
+                }
             }
         }
         console.line(String(format: "%.1f s of training", seconds))
+        if let output = options.output {
+            let sampler = config.sampler == .ode ? "the ODE sampler, \(min(config.sampleSteps, config.steps)) steps" : "ancestral sampling, \(config.steps) steps"
+            try console.writeModel(to: output, what: "the diffusion model; infer_sample and `sample` draw digits from it by \(sampler)") {
+                try ModelWriter.encode(diffusion: config, weights: trainer.weights)
+            }
+        }
         if options.json {
             let object: [String: Any] = [
                 "model": "diffusion", "epochs": config.epochs, "history": epochs, "loss": epochs.last?["loss"] ?? NSNull(),
                 "train_seconds": seconds, "batch": config.batch, "learning_rate": Double(config.learningRate), "steps": config.steps,
-                "schedule": config.schedule.rawValue, "channels": config.channels, "parameters": parameters,
+                "schedule": config.schedule.rawValue, "channels": config.channels,
+                "sampler": config.sampler.rawValue, "sample_steps": config.sampler == .ode ? min(config.sampleSteps, config.steps) : config.steps, "parameters": parameters,
                 "arena_bytes": trainer.arena.capacity, "seed": config.seed,
             ]
             print(JSONText.encode(object))

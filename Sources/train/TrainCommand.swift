@@ -116,6 +116,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("logit-margin"), help: "--model flow: α of the logit transform logit(α + (1 − 2α)x) (default 1e-5).") var logitMargin: Float?
     @Option(name: .customLong("inner-kernel"), help: "--model flow: 1 or 3, the kernel of the hidden convolutions after the first (default 3; 1 gives Glow's 3×3-1×1-3×3 network).") var innerKernel: Int?
     @Option(name: .customLong("diffusion-steps"), help: "--model diffusion: steps T of the forward process (default 1000).") var diffusionSteps: Int?
+    @Option(help: "--model diffusion: the sampler the model file stores for infer_sample: ode (the probability-flow ODE's DDIM steps, default) or ancestral (DDPM's T steps).") var sampler: String?
+    @Option(name: .customLong("sample-steps"), help: "--model diffusion: network evaluations of the ODE sampler (default 100, at most the diffusion's steps).") var sampleSteps: Int?
     @Option(name: .customLong("test-limit"), help: "--model flow: evaluate the test bits per dimension on the first N test digits (default all).") var testLimit: Int?
     @Option(name: .customLong("eval-every"), help: "--model gpt: estimate train and validation loss every N iterations (default 250).") var evalEvery: Int?
     @Option(name: .customLong("eval-iters"), help: "--model gpt: batches per loss estimate (default 20).") var evalIters: Int?
@@ -137,7 +139,10 @@ struct Train: ParsableCommand {
                                           ("--inner-kernel", innerKernel != nil), ("--logit-margin", logitMargin != nil),
                                           ("--test-limit", testLimit != nil)]
         if model != "flow", let flag = flowOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model flow\(flag.0 == "--filters" ? " or diffusion" : "")") }
-        if model != "diffusion" && diffusionSteps != nil { throw ValidationError("--diffusion-steps is for --model diffusion") }
+        if model != "diffusion", let flag = [("--diffusion-steps", diffusionSteps != nil), ("--sampler", sampler != nil),
+                                              ("--sample-steps", sampleSteps != nil)].first(where: \.1) {
+            throw ValidationError("\(flag.0) is for --model diffusion")
+        }
         if model == "flow" { return try FlowCommand.validate(self) }
         if model == "diffusion" { return try DiffusionCommand.validate(self) }
         if ClassicTraining.models.contains(model) { return try ClassicTraining.validate(self) }

@@ -34,14 +34,13 @@ import LowLevel
         var random = RandomGenerator(seed: 3)
         let start = (0..<n).map { _ in random.nextGaussian() }
         func run(_ sampler: DiffusionSampler) -> (mean: Double, sd: Double, miss: Double) {
-            var x = start, epsilon = [Float](repeating: 0, count: n), noise = epsilon
+            var x = start, epsilon = [Float](repeating: 0, count: n)
             let times = sampler.times(schedule)
             for (i, t) in times.enumerated() {
                 let a = schedule.alphaBar[t]
                 for j in 0..<n { epsilon[j] = Float((1 - a).squareRoot() * (Double(x[j]) - a.squareRoot() * mu) / (a * s * s + 1 - a)) }
-                for j in 0..<n { noise[j] = random.nextGaussian() }
                 x.withUnsafeMutableBufferPointer { buffer in
-                    DiffusionSampler.step(sampler, schedule, x: buffer, epsilon: epsilon, noise: noise, from: t, to: i + 1 < times.count ? times[i + 1] : 0)
+                    DiffusionSampler.step(sampler, schedule, x: buffer, epsilon: epsilon, clip: false, random: &random, from: t, to: i + 1 < times.count ? times[i + 1] : 0)
                 }
             }
             let mean = x.reduce(0.0) { $0 + Double($1) } / Double(n)
@@ -54,5 +53,31 @@ import LowLevel
         let ode = [50, 100, 400].map { run(.ode(steps: $0)) }
         #expect(ode[1].miss < 0.6 * ode[0].miss && ode[2].miss < 0.4 * ode[1].miss, "\(kind): misses \(ode.map(\.miss)) for 50, 100, 400 steps")
         #expect(ode[2].miss < 0.025 && abs(ode[2].mean - mu) < 0.01 && abs(ode[2].sd - s) < 0.01, "\(kind) ODE, 400 steps: \(ode[2])")
+    }
+
+    /// An ε̂ off by a little at every step is amplified by 1/√ᾱ_T at the noisiest step of the
+    /// cosine schedule: unclipped, the ODE sampler ends far outside the data's range [−1, 1];
+    /// with x̂_0 clipped it stays near the data. With an exact ε̂ and data well inside the range
+    /// the clip never acts and both give the same samples.
+    @Test func clippingTheCleanImageKeepsAnImperfectPredictorInRange() {
+        let schedule = DiffusionSchedule(.cosine, steps: 1000), (mu, s) = (0.2, 0.2)
+        var random = RandomGenerator(seed: 8)
+        let start = (0..<2000).map { _ in random.nextGaussian() }
+        func run(clip: Bool, error: Double) -> [Float] {
+            var x = start, epsilon = [Float](repeating: 0, count: start.count)
+            let sampler = DiffusionSampler.ode(steps: 50), times = sampler.times(schedule)
+            for (i, t) in times.enumerated() {
+                let a = schedule.alphaBar[t]
+                for j in x.indices { epsilon[j] = Float((1 - a).squareRoot() * (Double(x[j]) - a.squareRoot() * mu) / (a * s * s + 1 - a) + error) }
+                x.withUnsafeMutableBufferPointer { buffer in
+                    DiffusionSampler.step(sampler, schedule, x: buffer, epsilon: epsilon, clip: clip, random: &random, from: t, to: i + 1 < times.count ? times[i + 1] : 0)
+                }
+            }
+            return x
+        }
+        let loose = run(clip: false, error: 0.02).map { abs($0) }.max()!, clipped = run(clip: true, error: 0.02).map { abs($0) }.max()!
+        #expect(loose > 2 && clipped < 1.05, "largest |x_0|: \(loose) unclipped, \(clipped) clipped")
+        let exact = zip(run(clip: false, error: 0), run(clip: true, error: 0)).map { abs($0 - $1) }.max()!
+        #expect(exact < 1e-5, "with an exact predictor the clip changes samples by \(exact)")
     }
 }

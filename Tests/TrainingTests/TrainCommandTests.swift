@@ -77,18 +77,40 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(s.status == 0 && FileManager.default.fileExists(atPath: directory + "/grid.png"), "\(s.stderr)")
     }
 
-    /// `--model diffusion` on the bundled sample: the ε-loss per epoch and in the JSON; the model
-    /// file is refused until the runtime samples diffusion models.
+    /// `--model diffusion` on the bundled sample: the ε-loss per epoch and in the JSON, a model
+    /// file `sample` draws from with the stored sampler, and a checkpoint that resumes to the
+    /// same file.
     @Test func diffusionTrainsOnTheBundledSample() throws {
-        let r = try train(["--model", "diffusion", "--epochs", "2", "--train-limit", "128", "--filters", "4", "--diffusion-steps", "100", "--json"])
+        let directory = NSTemporaryDirectory() + "diffusion-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let common = ["--model", "diffusion", "--train-limit", "128", "--filters", "4", "--diffusion-steps", "100"]
+        let r = try train(common + ["--epochs", "2", "--json", "--sample-steps", "8", "--output", directory + "/d.bin",
+                                    "--checkpoint", directory + "/d.ckpt"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("model: diffusion (DDPM, 100 steps, cosine schedule), U-Net of 4/8/8 channels") && r.stderr.contains("epoch 2/2: ε-loss"), "\(r.stderr)")
+        #expect(r.stderr.contains("by the ODE sampler, 8 steps"), "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let loss = try #require(object["loss"] as? Double)
-        #expect(loss > 0 && loss < 1.5 && object["train_seconds"] != nil, "\(object)")
-        for (arguments, message) in [(["--model", "diffusion", "--output", "/tmp/never.bin"], "does not write model files yet"),
+        #expect(loss > 0 && loss < 1.5 && object["train_seconds"] != nil && object["sample_steps"] as? Int == 8, "\(object)")
+        let s = try ToolRunner.run("sample", packageRoot: packageRoot.path, binaryVariable: "SAMPLE_BINARY",
+                                   arguments: ["--model", directory + "/d.bin", "--count", "3", "--grid", directory + "/grid.png"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let grid = try Data(contentsOf: URL(fileURLWithPath: directory + "/grid.png"))
+        #expect(grid.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        // Resuming the finished run trains nothing and writes the same file; ancestral sampling may be chosen then.
+        let resumed = try train(common + ["--resume", directory + "/d.ckpt", "--sample-steps", "8", "--output", directory + "/again.bin"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("after epoch 2 of 2"), "\(resumed.stderr)")
+        #expect(FileManager.default.contents(atPath: directory + "/d.bin") == FileManager.default.contents(atPath: directory + "/again.bin"))
+        let ancestral = try train(common + ["--resume", directory + "/d.ckpt", "--sampler", "ancestral", "--output", directory + "/a.bin"])
+        #expect(ancestral.status == 0 && ancestral.stderr.contains("ancestral sampling, 100 steps"), "\(ancestral.stderr)")
+        for (arguments, message) in [(["--model", "diffusion", "--sampler", "euler"], "ode or ancestral"),
+                                     (["--model", "diffusion", "--diffusion-steps", "50", "--sample-steps", "60"], "more than the diffusion's 50 steps"),
+                                     (["--model", "diffusion", "--sampler", "ancestral", "--sample-steps", "60"], "for the ODE sampler"),
+                                     (common + ["--resume", directory + "/d.ckpt", "--filters", "8"], "keeps its checkpoint's settings"),
                                      (["--model", "diffusion", "--schedule", "step:2"], "linear or cosine"),
                                      (["--model", "mlp", "--diffusion-steps", "10"], "--diffusion-steps is for --model diffusion"),
+                                     (["--model", "mlp", "--sampler", "ode"], "--sampler is for --model diffusion"),
                                      (["--model", "gpt", "--filters", "4"], "--filters is for --model flow or diffusion")] {
             let refused = try train(arguments)
             #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
