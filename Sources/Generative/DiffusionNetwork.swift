@@ -7,8 +7,8 @@ import LowLevel
 /// ε [1, H, W] and the per-sample loss Σ(ε̂ − ε)²/n.
 ///
 /// Names: `unet.time` (the embedding's dense layer), per level L (1 to 3, full resolution first)
-/// `unet.downL.conv1`, `.conv2` and `.time` (the embedding's projection to the level's channels),
-/// `unet.upL.conv1`, `.conv2` for levels 2 and 1, and `unet.out`.
+/// `unet.downL.conv1`, `.conv2` and `.time` (the embedding's projection to the block's channels),
+/// the same under `unet.upL` for levels 2 and 1, and `unet.out`.
 public struct DiffusionNetwork: Sendable {
     public let graph: Graph
     public let noisy: ValueID
@@ -26,18 +26,17 @@ public struct DiffusionNetwork: Sendable {
             try g.conv2d(x, Conv2DSpec(filters: filters, kernel: (3, 3), same: true), name: name)
         }
         // A level: conv, the timestep's per-channel offset, ReLU, conv, ReLU.
-        func block(_ x: ValueID, _ filters: Int, _ name: String, timed: Bool) throws(GraphError) -> ValueID {
-            var h = try conv(x, filters, "\(name).conv1")
-            if timed { h = try g.addPerChannel(h, try g.dense(t, outputs: filters, name: "\(name).time")) }
+        func block(_ x: ValueID, _ filters: Int, _ name: String) throws(GraphError) -> ValueID {
+            let h = try g.addPerChannel(try conv(x, filters, "\(name).conv1"), try g.dense(t, outputs: filters, name: "\(name).time"))
             return try g.relu(try conv(try g.relu(h), filters, "\(name).conv2"))
         }
-        let widths = [c.channels, 2 * c.channels, 2 * c.channels]
+        let widths = [c.channels, 2 * c.channels, 4 * c.channels]
         let pool = PoolSpec(window: (2, 2))
-        let s1 = try block(noisy, widths[0], "unet.down1", timed: true)
-        let s2 = try block(try g.avgPool2d(s1, pool), widths[1], "unet.down2", timed: true)
-        let middle = try block(try g.avgPool2d(s2, pool), widths[2], "unet.down3", timed: true)
-        let u2 = try block(try g.concat(try g.upsample2d(middle, factor: 2), s2), widths[1], "unet.up2", timed: false)
-        let u1 = try block(try g.concat(try g.upsample2d(u2, factor: 2), s1), widths[0], "unet.up1", timed: false)
+        let s1 = try block(noisy, widths[0], "unet.down1")
+        let s2 = try block(try g.avgPool2d(s1, pool), widths[1], "unet.down2")
+        let middle = try block(try g.avgPool2d(s2, pool), widths[2], "unet.down3")
+        let u2 = try block(try g.concat(try g.upsample2d(middle, factor: 2), s2), widths[1], "unet.up2")
+        let u1 = try block(try g.concat(try g.upsample2d(u2, factor: 2), s1), widths[0], "unet.up1")
         prediction = try conv(u1, 1, "unet.out")
         if withLoss {
             let e = g.input("epsilon", shape: [1, c.height, c.width])

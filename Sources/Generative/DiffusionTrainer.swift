@@ -7,7 +7,9 @@ import Training
 /// scaled to x_0 in [−1, 1]: each sample of a batch gets a timestep t uniform in 1...T and noise
 /// ε ~ N(0, I), the network sees x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε and t's embedding, and Adam
 /// minimises the mean of ‖ε̂ − ε‖²/n. Each epoch is a fresh order drawn from the seed, the last
-/// partial batch left out. Everything lives in one arena; `trainEpoch` allocates nothing.
+/// partial batch left out. With `config.average`, a moving average of the weights follows each
+/// update; the model file is made from it. Everything lives in one arena; `trainEpoch` allocates
+/// nothing.
 public final class DiffusionTrainer {
     public let config: DiffusionConfig
     public let schedule: DiffusionSchedule
@@ -21,6 +23,9 @@ public final class DiffusionTrainer {
     public var random: RandomGenerator
     private let order: UnsafeMutableBufferPointer<Int32>
     private let seed: UnsafeMutablePointer<Float>
+    /// The parameters' views and their moving averages (empty when `config.average` is 0).
+    private let live: [UnsafeMutableBufferPointer<Float>]
+    public let averaged: [UnsafeMutableBufferPointer<Float>]
 
     public var batchesPerEpoch: Int { trainingCount / config.batch }
 
@@ -36,6 +41,7 @@ public final class DiffusionTrainer {
     private static func arenaBytes(_ n: DiffusionNetwork, _ config: DiffusionConfig, trainingCount count: Int) throws(GraphError) -> Int {
         try GraphExecutor.arenaBytes(graph: n.graph, options: options(n, config)) + GraphAdamW.stateBytes(n.graph)
             + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: config.batch)
+            + (config.average > 0 ? n.graph.parameters.reduce(0) { $0 + ArenaAllocator.footprint(of: Float.self, count: n.graph.type(of: $1).elementsPerSample) } : 0)
     }
 
     /// Initial weights from `config.seed`, PyTorch's defaults (`DefaultInitialisation`).
@@ -59,11 +65,24 @@ public final class DiffusionTrainer {
         var random = RandomGenerator(seed: config.seed)
         for id in network.graph.parameters { DefaultInitialisation.fill(id, of: executor, random: &random) }
         self.random = RandomGenerator(seed: random.next())
+        let executor = executor, arena = arena
+        live = config.average > 0 ? network.graph.parameters.map { executor.view(of: $0) } : []
+        do {
+            averaged = try live.map { w in
+                let a = try arena.allocateFloats(w.count)
+                _ = a.initialize(from: w)
+                return a
+            }
+        } catch { throw GraphError("the arena was sized for the averaged weights: \(error)") }
     }
 
     /// Everything training changes, by name, in the trainer's own memory: the parameters with
     /// their Adam moments.
-    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] { adam.namedTensors }
+    public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
+        var named = adam.namedTensors
+        for (id, a) in zip(network.graph.parameters, averaged) { named.append(("average." + network.graph.values[id.index].name, a)) }
+        return named
+    }
 
     /// Sets the counters of a run restored from a checkpoint.
     public func resume(epochs: Int, steps: Int) {
@@ -71,8 +90,17 @@ public final class DiffusionTrainer {
         (self.epochs, self.steps) = (epochs, steps)
     }
 
-    /// The parameters by name, what a model file is made from.
+    /// The parameters by name, what a model file is made from: their moving averages with
+    /// `config.average`, else the last weights (`lastWeights`).
     public var weights: [String: [Float]] {
+        guard !averaged.isEmpty else { return lastWeights }
+        var weights: [String: [Float]] = [:]
+        for (id, a) in zip(network.graph.parameters, averaged) { weights[network.graph.values[id.index].name] = Array(a) }
+        return weights
+    }
+
+    /// The parameters by name as the last update left them.
+    public var lastWeights: [String: [Float]] {
         var weights: [String: [Float]] = [:]
         for id in network.graph.parameters { weights[network.graph.values[id.index].name] = Array(executor.view(of: id)) }
         return weights
@@ -105,6 +133,15 @@ public final class DiffusionTrainer {
         return total / Float(n)
     }
 
+    /// Moves the averages toward the weights after update `step` (from 1), with DDPM's warm-up.
+    private func average(step: Int) {
+        guard !averaged.isEmpty else { return }
+        let t = Float(step - 1), keep = 1 - min(config.average, (1 + t) / (10 + t))
+        for (w, a) in zip(live, averaged) {
+            for i in a.indices { a[i] += keep * (w[i] - a[i]) }
+        }
+    }
+
     /// One epoch over the first `trainingCount` images of `pixels`; returns the mean ε-loss.
     /// - Throws: `TrainingError.nonFinite` as soon as a batch's loss is NaN or infinite.
     public func trainEpoch(pixels: UnsafeBufferPointer<UInt8>, progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws(TrainingError) -> Float {
@@ -114,7 +151,10 @@ public final class DiffusionTrainer {
         let batch = config.batch
         let mean = try MinibatchEpoch.run(batches: batchesPerEpoch, epoch: epochs + 1, steps: &steps,
                                           loss: { loss(pixels, first: $0 * batch) },
-                                          update: { steps in adam.update(rate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: steps) },
+                                          update: { steps in
+                                              adam.update(rate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: steps)
+                                              average(step: steps)
+                                          },
                                           progress: progress)
         epochs += 1
         return mean

@@ -44,6 +44,7 @@ struct DiffusionCommand {
         if let s = o.seed { config.seed = s }
         if let n = o.filters { config.channels = n }
         if let t = o.diffusionSteps { config.steps = t }
+        if let beta = o.ema { config.average = beta }
         if let text = o.schedule {
             guard let kind = DiffusionSchedule.Kind(rawValue: text) else {
                 throw ValidationError("--schedule for --model diffusion is linear or cosine (the β schedule), not '\(text)'")
@@ -76,7 +77,8 @@ struct DiffusionCommand {
             let given: [(String, Bool)] = [("--batch", options.batch.map { $0 != stored.batch }), ("--lr", options.lr.map { $0 != stored.learningRate }),
                                            ("--seed", options.seed.map { $0 != stored.seed }), ("--filters", options.filters.map { $0 != stored.channels }),
                                            ("--diffusion-steps", options.diffusionSteps.map { $0 != stored.steps }),
-                                           ("--schedule", options.schedule.map { $0 != stored.schedule.rawValue })].map { ($0.0, $0.1 ?? false) }
+                                           ("--schedule", options.schedule.map { $0 != stored.schedule.rawValue }),
+                                           ("--ema", options.ema.map { $0 != stored.average })].map { ($0.0, $0.1 ?? false) }
             if let flag = given.first(where: \.1) {
                 throw ValidationError("a resumed diffusion keeps its checkpoint's settings: \(flag.0) differs from \(options.resume!)'s (only --epochs, --sampler and --sample-steps may change)")
             }
@@ -94,9 +96,10 @@ struct DiffusionCommand {
         }
         let graph = trainer.network.graph
         let parameters = graph.parameters.reduce(0) { $0 + graph.type(of: $1).elementsPerSample }
-        console.line("model: diffusion (DDPM, \(config.steps) steps, \(config.schedule.rawValue) schedule), U-Net of \(config.channels)/\(2 * config.channels)/\(2 * config.channels) channels "
+        console.line("model: diffusion (DDPM, \(config.steps) steps, \(config.schedule.rawValue) schedule), U-Net of \(config.channels)/\(2 * config.channels)/\(4 * config.channels) channels "
                      + "(\(parameters) parameters); arena \(trainer.arena.capacity) bytes")
-        console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate), seed \(config.seed)")
+        console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate), seed \(config.seed)"
+                     + (config.average > 0 ? ", the file gets the weights' moving average (decay \(config.average))" : ""))
         var epochs: [[String: Any]] = [], seconds = 0.0
         try train.pixels.withUnsafeBufferPointer { images in
             for epoch in (trainer.epochs + 1)...max(config.epochs, trainer.epochs + 1) where epoch <= config.epochs {
@@ -135,7 +138,7 @@ struct DiffusionCommand {
                 "model": "diffusion", "epochs": config.epochs, "history": epochs, "loss": epochs.last?["loss"] ?? NSNull(),
                 "train_seconds": seconds, "batch": config.batch, "learning_rate": Double(config.learningRate), "steps": config.steps,
                 "schedule": config.schedule.rawValue, "channels": config.channels,
-                "sampler": config.sampler.rawValue, "sample_steps": config.sampler == .ode ? min(config.sampleSteps, config.steps) : config.steps, "parameters": parameters,
+                "sampler": config.sampler.rawValue, "ema": Double(config.average), "sample_steps": config.sampler == .ode ? min(config.sampleSteps, config.steps) : config.steps, "parameters": parameters,
                 "arena_bytes": trainer.arena.capacity, "seed": config.seed,
             ]
             print(JSONText.encode(object))

@@ -107,7 +107,7 @@ struct Train: ParsableCommand {
     var discriminatorHidden: String?
     @Flag(name: .customLong("batch-norm"), inversion: .prefixedNo, help: "--model gan: batch normalisation in the generator's hidden layers, folded into its dense layers on export (default on).")
     var batchNorm: Bool?
-    @Option(help: "--model gan: export an exponential moving average of the generator's weights with this decay, 0 for the last weights (default 0.999).")
+    @Option(help: "--model gan and diffusion: export an exponential moving average of the weights (the generator's, the U-Net's) with this decay, 0 for the last weights (default 0.999).")
     var ema: Float?
     // --model flow (see FlowConfig).
     @Option(help: "--model flow: affine coupling layers (default 8).") var couplings: Int?
@@ -133,7 +133,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         let ganOnly: [(String, Bool)] = [("--latent", latent != nil), ("--discriminator-hidden", discriminatorHidden != nil),
-                                         ("--batch-norm", batchNorm != nil), ("--ema", ema != nil)]
+                                         ("--batch-norm", batchNorm != nil), ("--ema", ema != nil && model != "diffusion")]
         if model != "gan", let flag = ganOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gan") }
         let flowOnly: [(String, Bool)] = [("--couplings", couplings != nil), ("--filters", filters != nil && model != "diffusion"), ("--depth", depth != nil),
                                           ("--inner-kernel", innerKernel != nil), ("--logit-margin", logitMargin != nil),

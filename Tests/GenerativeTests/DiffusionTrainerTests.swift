@@ -30,7 +30,7 @@ func tinyDiffusion() -> DiffusionConfig {
         let n = try DiffusionNetwork(c, loss: false)
         #expect(n.graph.type(of: n.prediction).shape == [1, 8, 8] && n.loss == nil)
         let names = Set(n.graph.parameters.map { n.graph.values[$0.index].name })
-        for name in ["unet.time.weight", "unet.down1.time.weight", "unet.down3.conv2.weight", "unet.up1.conv1.weight", "unet.out.weight"] {
+        for name in ["unet.time.weight", "unet.down1.time.weight", "unet.down3.conv2.weight", "unet.up1.conv1.weight", "unet.up1.time.weight", "unet.out.weight"] {
             #expect(names.contains(name), "\(name) missing")
         }
         var bad = c
@@ -61,6 +61,27 @@ func tinyDiffusion() -> DiffusionConfig {
         var other = c
         other.seed += 1
         #expect(try train(other) != (try train(c)))
+    }
+
+    /// The file's weights are the moving average: after one update at the warm-up's decay
+    /// min(β, 1/10), 0.9 of the way to the new weights; with `average` 0, the last weights.
+    @Test func theFileGetsTheWeightsMovingAverage() throws {
+        var c = tinyDiffusion()
+        c.batch = 16
+        let pixels = barImages(16, height: 8, width: 8, seed: 2)
+        let trainer = try DiffusionTrainer(config: c, trainingCount: 16)
+        let before = trainer.lastWeights
+        _ = try pixels.withUnsafeBufferPointer { try trainer.trainEpoch(pixels: $0) }
+        let after = trainer.lastWeights, averaged = trainer.weights
+        for (name, w) in after {
+            let start = try #require(before[name]), a = try #require(averaged[name])
+            for i in w.indices { #expect(abs(a[i] - (start[i] + 0.9 * (w[i] - start[i]))) < 1e-6, "\(name)[\(i)]") }
+        }
+        #expect(after != before)
+        c.average = 0
+        let plain = try DiffusionTrainer(config: c, trainingCount: 16)
+        _ = try pixels.withUnsafeBufferPointer { try plain.trainEpoch(pixels: $0) }
+        #expect(plain.weights == plain.lastWeights && plain.weights == after, "no average: the last weights, the same updates")
     }
 
     @Test func anEpochAllocatesNothingInAnExactArena() throws {

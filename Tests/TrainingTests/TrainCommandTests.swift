@@ -88,7 +88,7 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         let r = try train(common + ["--epochs", "2", "--json", "--sample-steps", "8", "--output", directory + "/d.bin",
                                     "--checkpoint", directory + "/d.ckpt"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("model: diffusion (DDPM, 100 steps, cosine schedule), U-Net of 4/8/8 channels") && r.stderr.contains("epoch 2/2: ε-loss"), "\(r.stderr)")
+        #expect(r.stderr.contains("model: diffusion (DDPM, 100 steps, cosine schedule), U-Net of 4/8/16 channels") && r.stderr.contains("epoch 2/2: ε-loss"), "\(r.stderr)")
         #expect(r.stderr.contains("by the ODE sampler, 8 steps"), "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let loss = try #require(object["loss"] as? Double)
