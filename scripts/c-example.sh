@@ -100,6 +100,20 @@ LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak
     examples/c/build/release/sample "$work/flow.bin" "$work/valgrind-flow" 2 > /dev/null
 echo "C flow samples: 8 PNGs byte for byte as sample --each writes them, $(grep -o 'log p.*' "$work/flow-c.txt"); valgrind clean"
 
+# And for a small diffusion model (4 channels, 50 steps, one epoch on 256 digits), sampled by its
+# stored ODE sampler at 5 steps: the C program's PNGs are the Swift sampler's, byte for byte.
+.build/release/train --model diffusion --data "$MNIST_DIR" --epochs 1 --train-limit 256 --filters 4 --diffusion-steps 50 \
+    --sample-steps 5 --output "$work/diffusion.bin" > /dev/null 2>&1
+mkdir -p "$work/c-diffusion" "$work/valgrind-diffusion"
+examples/c/build/release/sample "$work/diffusion.bin" "$work/c-diffusion" 8 5 > /dev/null
+.build/release/sample --model "$work/diffusion.bin" --count 8 --seed 5 --each "$work/swift-diffusion" > /dev/null
+for f in "$work"/swift-diffusion/*.png; do
+    cmp -s "$f" "$work/c-diffusion/$(basename "$f")" || { echo "C diffusion sample $(basename "$f") differs from Swift's"; exit 1; }
+done
+LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
+    examples/c/build/release/sample "$work/diffusion.bin" "$work/valgrind-diffusion" 2 > /dev/null
+echo "C diffusion samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
+
 # The installed library (scripts/install.sh), linked shared and fully static: the static program
 # needs no shared library (ldd), so it runs with the toolchain out of reach, and says what the
 # shared one says.

@@ -15,7 +15,7 @@ public struct DiffusionConfig: Codable, Sendable, Equatable {
     public var channels = 16
     /// Features of the timestep's sinusoidal embedding (even).
     public var embedding = 32
-    public var epochs = 5
+    public var epochs = 24
     public var batch = 64
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 42

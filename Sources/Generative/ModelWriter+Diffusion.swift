@@ -15,25 +15,11 @@ extension ModelWriter {
         do { network = try DiffusionNetwork(config, loss: false) } catch {
             throw ModelWriteError(message: "cannot build the U-Net's graph: \(error)")
         }
-        let graph = network.graph
-        var values: TensorValues = [:]
-        for id in graph.parameters {
-            let name = graph.values[id.index].name
-            guard let w = weights[name], w.count == graph.type(of: id).elementsPerSample else {
-                throw ModelWriteError(message: "no weights of the right size for \(name)")
-            }
-            values[id.index] = w
-        }
-        let folded: (graph: Graph, map: [ValueID?])
-        do { folded = try graph.forInference(values: &values) } catch {
-            throw ModelWriteError(message: "cannot prepare the U-Net's graph for inference: \(error)")
-        }
-        var moved: TensorValues = [:]
-        for (old, v) in values { if let id = folded.map[old] { moved[id.index] = v } }
+        let folded = try inferenceGraph(network.graph, weights: weights, what: "the U-Net")
         guard let time = folded.map[network.time.index] else {
             throw ModelWriteError(message: "the U-Net's time input did not survive the inference passes")
         }
-        var file = try graphFile(folded.graph, values: moved, time: time)
+        var file = try graphFile(folded.graph, values: folded.values, time: time)
         let schedule = DiffusionSchedule(config.schedule, steps: config.steps)
         var embedding = [Float](repeating: 0, count: config.steps * config.embedding)
         embedding.withUnsafeMutableBufferPointer { table in

@@ -10,26 +10,12 @@ extension ModelWriter {
     public static func encode(flow config: FlowConfig, weights: [String: [Float]]) throws(ModelWriteError) -> [UInt8] {
         let model: FlowModelGraph
         do { model = try FlowModelGraph(config) } catch { throw ModelWriteError(message: "cannot build the flow's graph: \(error)") }
-        let graph = model.graph
-        var values: TensorValues = [:]
-        for id in graph.parameters + graph.values(.state) {
-            let name = graph.values[id.index].name
-            guard let w = weights[name], w.count == graph.type(of: id).elementsPerSample else {
-                throw ModelWriteError(message: "no weights of the right size for \(name)")
-            }
-            values[id.index] = w
-        }
-        let folded: (graph: Graph, map: [ValueID?])
-        do { folded = try graph.forInference(values: &values) } catch {
-            throw ModelWriteError(message: "cannot prepare the flow's graph for inference: \(error)")
-        }
-        var moved: TensorValues = [:]
-        for (old, v) in values { if let id = folded.map[old] { moved[id.index] = v } }
+        let folded = try inferenceGraph(model.graph, weights: weights, what: "the flow")
         guard let input = folded.map[model.densityInput.index], let nll = folded.map[model.nll.index] else {
             throw ModelWriteError(message: "the flow's density entry did not survive the inference passes")
         }
         let description = Description(inputShape: (config.channels, config.height, config.width), outputKind: .values,
                                       inputEncoding: .gaussianLatent)
-        return try serialise(graph: graphFile(folded.graph, values: moved, density: (input, nll)), description: description)
+        return try serialise(graph: graphFile(folded.graph, values: folded.values, density: (input, nll)), description: description)
     }
 }

@@ -12,22 +12,9 @@ extension ModelWriter {
         do { inference = try GeneratorGraph(config, inference: true) } catch {
             throw ModelWriteError(message: "cannot build the generator's inference graph: \(error)")
         }
-        let weights = trainer.generatorWeights
-        var values: TensorValues = [:]
-        let graph = inference.graph
-        for id in graph.parameters + graph.values(.state) {
-            let name = graph.values[id.index].name
-            guard let w = weights[name] else { throw ModelWriteError(message: "no weights for the parameter \(name)") }
-            values[id.index] = w
-        }
         // Batch norms fold into the dense layers before them.
-        let folded: (graph: Graph, map: [ValueID?])
-        do { folded = try graph.forInference(values: &values) } catch {
-            throw ModelWriteError(message: "cannot fold the generator's batch norms: \(error)")
-        }
-        var moved: TensorValues = [:]
-        for (old, v) in values { if let id = folded.map[old] { moved[id.index] = v } }
+        let folded = try inferenceGraph(inference.graph, weights: trainer.generatorWeights, what: "the generator")
         let description = Description(inputShape: (1, 1, config.latent), outputKind: .values, inputEncoding: .gaussianLatent)
-        return try encodeGraph(folded.graph, values: moved, description: description)
+        return try encodeGraph(folded.graph, values: folded.values, description: description)
     }
 }

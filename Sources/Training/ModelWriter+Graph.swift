@@ -14,6 +14,28 @@ extension ModelWriter {
         try serialise(graph: graphFile(graph, values: values), description: description)
     }
 
+    /// `graph` (a model's inference form, before the passes) with its parameters and state filled
+    /// from `weights` by name, each of its value's size, then through `Graph.forInference`: the
+    /// folded graph, its values, and where each old value went. `what` names the model in messages.
+    public static func inferenceGraph(_ graph: Graph, weights: [String: [Float]],
+                                      what: String) throws(ModelWriteError) -> (graph: Graph, values: TensorValues, map: [ValueID?]) {
+        var values: TensorValues = [:]
+        for id in graph.parameters + graph.values(.state) {
+            let name = graph.values[id.index].name
+            guard let w = weights[name], w.count == graph.type(of: id).elementsPerSample else {
+                throw ModelWriteError(message: "no weights of the right size for \(name)")
+            }
+            values[id.index] = w
+        }
+        let folded: (graph: Graph, map: [ValueID?])
+        do { folded = try graph.forInference(values: &values) } catch {
+            throw ModelWriteError(message: "cannot prepare \(what)'s graph for inference: \(error)")
+        }
+        var moved: TensorValues = [:]
+        for (old, v) in values { if let id = folded.map[old] { moved[id.index] = v } }
+        return (folded.graph, moved, folded.map)
+    }
+
     /// The graph as the records `serialise(graph:description:)` writes. With `density`, the graph
     /// also holds a model's exact density (a flow's): a second input and output, whose nodes all
     /// come after the main output's (docs/FORMAT.md, "The density entry"); the file names them

@@ -73,7 +73,7 @@ struct DiffusionCommand {
         do { resumed = try options.resume.map { try DiffusionCheckpoint.read(path: $0) } } catch { throw ValidationError("\(error)") }
         if let resumed {
             // What training depends on comes from the checkpoint; the epochs and the sampler the file stores may change.
-            var stored = resumed.header.diffusion
+            var stored = resumed.header.config
             let given: [(String, Bool)] = [("--batch", options.batch.map { $0 != stored.batch }), ("--lr", options.lr.map { $0 != stored.learningRate }),
                                            ("--seed", options.seed.map { $0 != stored.seed }), ("--filters", options.filters.map { $0 != stored.channels }),
                                            ("--diffusion-steps", options.diffusionSteps.map { $0 != stored.steps }),
@@ -90,7 +90,7 @@ struct DiffusionCommand {
         do { trainer = try DiffusionTrainer(config: config, trainingCount: train.count) } catch { throw ValidationError("\(error)") }
         if let resumed {
             var stored = resumed
-            stored.header.diffusion = config
+            stored.header.config = config
             do { try stored.restore(into: trainer) } catch { throw ValidationError("\(options.resume!): \(error)") }
             console.line("resuming from \(options.resume!) after epoch \(trainer.epochs) of \(config.epochs)")
         }

@@ -56,7 +56,7 @@ struct FlowCommand {
         do { resumed = try options.resume.map { try FlowCheckpoint.read(path: $0) } } catch { throw ValidationError("\(error)") }
         var config = try Self.config(options, height: train.rows, width: train.columns)
         if let resumed {
-            let stored = resumed.header.flow, epochs = config.epochs
+            let stored = resumed.header.config, epochs = config.epochs
             let given: [(String, Bool)] = [("--batch", options.batch.map { $0 != stored.batch }), ("--lr", options.lr.map { $0 != stored.learningRate }),
                                            ("--seed", options.seed.map { $0 != stored.seed }), ("--couplings", options.couplings.map { $0 != stored.couplings }),
                                            ("--filters", options.filters.map { $0 != stored.hidden }), ("--depth", options.depth.map { $0 != stored.depth }),
@@ -73,7 +73,7 @@ struct FlowCommand {
         do { trainer = try FlowTrainer(config: config, trainingCount: train.count) } catch { throw ValidationError("\(error)") }
         if let resumed {
             var stored = resumed
-            stored.header.flow.epochs = config.epochs
+            stored.header.config.epochs = config.epochs
             do { try stored.restore(into: trainer) } catch { throw ValidationError("\(options.resume!): \(error)") }
             console.line("resuming from \(options.resume!) after epoch \(trainer.epochs) of \(config.epochs)")
         }

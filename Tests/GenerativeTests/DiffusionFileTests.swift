@@ -167,7 +167,7 @@ import Training
             let first = try DiffusionTrainer(config: config, trainingCount: 16)
             for _ in 0..<split { _ = try pixels.withUnsafeBufferPointer { try first.trainEpoch(pixels: $0) } }
             let checkpoint = try DiffusionCheckpoint(decoding: try DiffusionCheckpoint(trainer: first).encoded())
-            let second = try DiffusionTrainer(config: checkpoint.header.diffusion, trainingCount: 16)
+            let second = try DiffusionTrainer(config: checkpoint.header.config, trainingCount: 16)
             try checkpoint.restore(into: second)
             #expect(second.epochs == split && second.steps == first.steps)
             while second.epochs < 3 { _ = try pixels.withUnsafeBufferPointer { try second.trainEpoch(pixels: $0) } }

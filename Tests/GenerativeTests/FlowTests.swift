@@ -219,7 +219,7 @@ func barImages(_ count: Int, height: Int, width: Int, seed: UInt64) -> [UInt8] {
             let first = try trainer(config)
             for _ in 0..<split { _ = try pixels.withUnsafeBufferPointer { try first.trainEpoch(pixels: $0) } }
             let checkpoint = try FlowCheckpoint(decoding: try FlowCheckpoint(trainer: first).encoded())
-            let second = try FlowTrainer(config: checkpoint.header.flow, trainingCount: 16)
+            let second = try FlowTrainer(config: checkpoint.header.config, trainingCount: 16)
             try checkpoint.restore(into: second)
             #expect(second.epochs == split && second.steps == first.steps)
             while second.epochs < 3 { _ = try pixels.withUnsafeBufferPointer { try second.trainEpoch(pixels: $0) } }

@@ -1,4 +1,4 @@
-/* sample: draw digits from a generative model (train --model gan --output) through include/infer.h.
+/* sample: draw digits from a generative model (train --model gan, flow or diffusion --output) through include/infer.h.
  *
  *   sample model.bin OUT_DIR [COUNT] [SEED]
  *
