@@ -10,21 +10,10 @@
 # Usage: Benchmarks/diffusion.sh [extra train flags]   (MNIST_DIR defaults to ../shared/data/mnist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-export MNIST_DIR="${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
-export INFER_MARCH="${INFER_MARCH:-native}"
-work=.build/bench
-mkdir -p "$work"
-for product in train sample; do swift build -c release --product "$product"; done
+source Benchmarks/generative-setup.sh diffusion
 make -s -C examples/c CONFIG=release
 cc -O2 -std=c11 -Wall -Wextra -Werror Benchmarks/c/sample_bench.c -o "$work/sample_bench" \
     $(PKG_CONFIG_PATH=examples/c/build/release pkg-config --cflags --libs infer) -lz
-
-lenet="${LENET:-}"
-if [ -z "$lenet" ]; then
-    lenet="$work/diffusion-lenet.bin"
-    .build/release/train --model lenet --epochs 5 --quiet --output "$lenet" > /dev/null
-fi
 model="${MODEL:-}"
 if [ -z "$model" ]; then
     model="$work/diffusion.bin"

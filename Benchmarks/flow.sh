@@ -9,18 +9,7 @@
 # Usage: Benchmarks/flow.sh [extra train flags]   (MNIST_DIR defaults to ../shared/data/mnist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-export MNIST_DIR="${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
-export INFER_MARCH="${INFER_MARCH:-native}"
-work=.build/bench
-mkdir -p "$work"
-for product in train sample; do swift build -c release --product "$product"; done
-
-lenet="${LENET:-}"
-if [ -z "$lenet" ]; then
-    lenet="$work/flow-lenet.bin"
-    .build/release/train --model lenet --epochs 5 --quiet --output "$lenet" > /dev/null
-fi
+source Benchmarks/generative-setup.sh flow
 .build/release/train --model flow "$@" --json --output "$work/flow.bin" > "$work/flow_train.json"
 .build/release/sample --model "$work/flow.bin" --density 1000 --json > "$work/flow_density.json"
 .build/release/sample --model "$work/flow.bin" --count 10000 --score "$lenet" --json > "$work/flow_score.json"

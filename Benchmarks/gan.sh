@@ -9,18 +9,7 @@
 # Usage: Benchmarks/gan.sh [extra train flags]   (MNIST_DIR defaults to ../shared/data/mnist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-export MNIST_DIR="${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
-export INFER_MARCH="${INFER_MARCH:-native}"
-work=.build/bench
-mkdir -p "$work"
-for product in train sample; do swift build -c release --product "$product"; done
-
-lenet="${LENET:-}"
-if [ -z "$lenet" ]; then
-    lenet="$work/gan-lenet.bin"
-    .build/release/train --model lenet --epochs 5 --quiet --output "$lenet" > /dev/null
-fi
+source Benchmarks/generative-setup.sh gan
 .build/release/train --model gan "$@" --json --output "$work/gan.bin" > "$work/gan_train.json"
 .build/release/sample --model "$work/gan.bin" --count 10000 --score "$lenet" --json > "$work/gan_score.json"
 .build/release/sample --model "$work/gan.bin" --count 64 --grid docs/gan-samples.png > /dev/null

@@ -68,50 +68,40 @@ else
     echo "no Tiny Shakespeare at $text_dir: C generation not checked"
 fi
 
-# Samples from C: a small GAN trained for one epoch on 256 digits, its samples written by
-# examples/c/sample byte for byte as `sample --each` writes them, and under valgrind.
+# Samples from C: small generative models, each trained for one epoch on 256 digits; the PNGs
+# examples/c/sample writes for seeds 5 to 12 are byte for byte those `sample --each` writes, and
+# the program runs clean under valgrind. compare_samples NAME MODEL VALGRIND_COUNT; the C
+# program's output is left in $work/NAME-c.txt.
+compare_samples() {
+    local name=$1 model=$2
+    mkdir -p "$work/c-$name" "$work/valgrind-$name"
+    examples/c/build/release/sample "$model" "$work/c-$name" 8 5 > "$work/$name-c.txt"
+    .build/release/sample --model "$model" --count 8 --seed 5 --each "$work/swift-$name" > /dev/null
+    [ "$(ls "$work/swift-$name" | wc -l)" -eq 8 ] || { echo "sample --each wrote no 8 files for the $name"; exit 1; }
+    for f in "$work/swift-$name"/*.png; do
+        cmp -s "$f" "$work/c-$name/$(basename "$f")" || { echo "C $name sample $(basename "$f") differs from Swift's"; exit 1; }
+    done
+    LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
+        examples/c/build/release/sample "$model" "$work/valgrind-$name" "$3" > /dev/null
+}
 swift build -c release --product train > /dev/null
 swift build -c release --product sample > /dev/null
 .build/release/train --model gan --data "$MNIST_DIR" --epochs 1 --train-limit 256 --hidden 32,64 \
     --discriminator-hidden 32 --output "$work/gan.bin" > /dev/null 2>&1
-mkdir -p "$work/c-samples" "$work/valgrind-samples"
-examples/c/build/release/sample "$work/gan.bin" "$work/c-samples" 8 5 > /dev/null
-.build/release/sample --model "$work/gan.bin" --count 8 --seed 5 --each "$work/swift-samples" > /dev/null
-[ "$(ls "$work/swift-samples" | wc -l)" -eq 8 ] || { echo "sample --each wrote no 8 files"; exit 1; }
-for f in "$work"/swift-samples/*.png; do
-    cmp -s "$f" "$work/c-samples/$(basename "$f")" || { echo "C sample $(basename "$f") differs from Swift's"; exit 1; }
-done
-LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
-    examples/c/build/release/sample "$work/gan.bin" "$work/valgrind-samples" 4 > /dev/null
-echo "C samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
+compare_samples gan "$work/gan.bin" 4
+echo "C GAN samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
 
-# The same for a small flow (two couplings, one epoch on 256 digits), whose file also has a
-# density: the C program prints log p of its last sample.
+# A flow (two couplings), whose file also has a density: the C program prints log p of its last sample.
 .build/release/train --model flow --data "$MNIST_DIR" --epochs 1 --train-limit 256 --test-limit 64 --couplings 2 --filters 8 \
     --depth 1 --output "$work/flow.bin" > /dev/null 2>&1
-mkdir -p "$work/c-flow" "$work/valgrind-flow"
-examples/c/build/release/sample "$work/flow.bin" "$work/c-flow" 8 5 > "$work/flow-c.txt"
+compare_samples flow "$work/flow.bin" 2
 grep -q "log p(last sample)" "$work/flow-c.txt" || { echo "the flow's file has no density from C"; exit 1; }
-.build/release/sample --model "$work/flow.bin" --count 8 --seed 5 --each "$work/swift-flow" > /dev/null
-for f in "$work"/swift-flow/*.png; do
-    cmp -s "$f" "$work/c-flow/$(basename "$f")" || { echo "C flow sample $(basename "$f") differs from Swift's"; exit 1; }
-done
-LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
-    examples/c/build/release/sample "$work/flow.bin" "$work/valgrind-flow" 2 > /dev/null
 echo "C flow samples: 8 PNGs byte for byte as sample --each writes them, $(grep -o 'log p.*' "$work/flow-c.txt"); valgrind clean"
 
-# And for a small diffusion model (4 channels, 50 steps, one epoch on 256 digits), sampled by its
-# stored ODE sampler at 5 steps: the C program's PNGs are the Swift sampler's, byte for byte.
+# A diffusion model (4 channels, 50 steps), sampled by its stored ODE sampler at 5 steps.
 .build/release/train --model diffusion --data "$MNIST_DIR" --epochs 1 --train-limit 256 --filters 4 --diffusion-steps 50 \
     --sample-steps 5 --output "$work/diffusion.bin" > /dev/null 2>&1
-mkdir -p "$work/c-diffusion" "$work/valgrind-diffusion"
-examples/c/build/release/sample "$work/diffusion.bin" "$work/c-diffusion" 8 5 > /dev/null
-.build/release/sample --model "$work/diffusion.bin" --count 8 --seed 5 --each "$work/swift-diffusion" > /dev/null
-for f in "$work"/swift-diffusion/*.png; do
-    cmp -s "$f" "$work/c-diffusion/$(basename "$f")" || { echo "C diffusion sample $(basename "$f") differs from Swift's"; exit 1; }
-done
-LD_LIBRARY_PATH="$work/lib" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
-    examples/c/build/release/sample "$work/diffusion.bin" "$work/valgrind-diffusion" 2 > /dev/null
+compare_samples diffusion "$work/diffusion.bin" 2
 echo "C diffusion samples: 8 PNGs byte for byte as sample --each writes them; valgrind clean"
 
 # The installed library (scripts/install.sh), linked shared and fully static: the static program
