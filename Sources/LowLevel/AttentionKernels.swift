@@ -19,10 +19,12 @@ extension Kernels {
     /// y = softmax(QKᵀ/√d_head)·V per head for q, k, v, y [t, d], head h the columns
     /// h·d/heads ..< (h+1)·d/heads, position i seeing only j ≤ i when `causal`. `weights` receives
     /// the attention weights [heads, t, t] (zero where masked); `scratch` holds
-    /// `attentionScratch(length:width:heads:)` floats.
+    /// `attentionScratch(length:width:heads:)` floats. With `dropMask` [heads, t, t] (dropout of
+    /// the attention weights: each entry 0 or 1/(1 − rate)), y = (P ⊙ mask)·V, and `weights` still
+    /// receives P.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, length t: Int, width d: Int,
                                  heads: Int, causal: Bool, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                 into y: UnsafeMutablePointer<Float>) {
+                                 dropMask: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>) {
         let dh = d / heads, padded = (t + 15) / 16 * 16, scale = 1 / Float(dh).squareRoot()
         let keys = scratch, scores = scratch + dh * padded
         // Lane indices, for masking the positions past the visible ones. As floats: comparisons of
@@ -52,17 +54,24 @@ extension Kernels {
                 let row = weights + (h * t + i) * t
                 for j in 0..<visible { row[j] = scores[j] * inverse }
                 for j in visible..<t { row[j] = 0 }
-                weightedSum(row, rows: v + h * dh, stride: d, count: visible, width: dh, into: y + i * d + h * dh, accumulate: false)
+                var used = UnsafePointer(row)
+                if let dropMask {
+                    let m = dropMask + (h * t + i) * t
+                    for j in 0..<visible { scores[j] = row[j] * m[j] }
+                    used = UnsafePointer(scores)
+                }
+                weightedSum(used, rows: v + h * dh, stride: d, count: visible, width: dh, into: y + i * d + h * dh, accumulate: false)
             }
         }
     }
 
     /// The gradients of `attention` for one sequence, added to `dq`, `dk` and `dv` (each [t, d],
-    /// nil when not wanted), from its inputs, its saved `weights` and dL/dy. `scratch` as for
-    /// `attention`.
+    /// nil when not wanted), from its inputs, its saved `weights` and dL/dy. `scratch` and
+    /// `dropMask` as for `attention`.
     public static func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                          weights: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                                          length t: Int, width d: Int, heads: Int, causal: Bool, scratch: UnsafeMutablePointer<Float>,
+                                         dropMask: UnsafePointer<Float>? = nil,
                                          dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?) {
         let dh = d / heads, padded = (t + 15) / 16 * 16, scale = 1 / Float(dh).squareRoot()
         let values = scratch, p = scratch + dh * padded, ds = p + padded
@@ -73,8 +82,10 @@ extension Kernels {
                 let row = weights + (h * t + i) * t, gi = dy + i * d + h * dh, qi = q + i * d + h * dh
                 p.update(from: row, count: visible)
                 for j in visible..<(blocks * 16) { p[j] = 0 }
-                // dP_ij = dy_i · v_j, then dS_ij = P_ij (dP_ij − Σ_j P_ij dP_ij) / √d_head.
+                // dP_ij = dy_i · v_j (times the dropout mask), then dS_ij = P_ij (dP_ij − Σ_j P_ij dP_ij) / √d_head.
                 products(gi, transposed: values, padded: padded, depth: dh, blocks: blocks, into: ds)
+                let m = dropMask.map { $0 + (h * t + i) * t }
+                if let m { for j in 0..<visible { ds[j] *= m[j] } }
                 var weighted = SIMD16<Float>()
                 for b in 0..<blocks { weighted.addProduct(load16(ds + b &* 16), load16(p + b &* 16)) }
                 let dot = horizontalSum(weighted)
@@ -84,6 +95,8 @@ extension Kernels {
                 }
                 if let dq { weightedSum(ds, rows: k + h * dh, stride: d, count: visible, width: dh, into: dq + i * d + h * dh, accumulate: true) }
                 if let dk { scatter(ds, count: visible, times: qi, width: dh, into: dk + h * dh, stride: d) }
+                // dV_j = (P ⊙ mask)_ij · dy_i.
+                if let m { for j in 0..<visible { p[j] *= m[j] } }
                 if let dv { scatter(p, count: visible, times: gi, width: dh, into: dv + h * dh, stride: d) }
             }
         }

@@ -9,8 +9,8 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     public var context: Int
     /// Learned positions (`transformer.wpe.weight`, nanoGPT's) or the course's fixed sinusoids.
     public var sinusoidalPositions = false
-    /// Dropout after the embeddings and on each residual branch, in training (nanoGPT's places,
-    /// without its dropout of the attention weights).
+    /// Dropout after the embeddings, of the attention weights and on each residual branch, in
+    /// training (nanoGPT's places).
     public var dropout: Float = 0
     /// Biases in the linear layers and layer norms (nanoGPT's model has them; its `train.py`
     /// trains without, `bias = False`).

@@ -2,7 +2,7 @@ import Graph
 
 /// Builds the parts of a pre-norm transformer into a graph with nanoGPT's parameter names, for
 /// the GPT and the vision transformer: linear layers (`name.weight` [out, in], `name.bias`),
-/// layer norms, dropout, and blocks x + c_proj(attention(ln_1(x))), then
+/// layer norms, dropout (of the attention weights and on each residual branch), and blocks x + c_proj(attention(ln_1(x))), then
 /// x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x)))).
 struct TransformerLayers {
     let g: GraphBuilder
@@ -43,7 +43,8 @@ struct TransformerLayers {
         let q = try g.slice(qkv, columns: 0..<c, name: "\(prefix).attn.q")
         let k = try g.slice(qkv, columns: c..<2 * c, name: "\(prefix).attn.k")
         let v = try g.slice(qkv, columns: 2 * c..<3 * c, name: "\(prefix).attn.v")
-        let attended = try g.attention(q: q, k: k, v: v, heads: heads, causal: causal, name: "\(prefix).attn.core")
+        let attended = try g.attention(q: q, k: k, v: v, heads: heads, causal: causal, dropout: dropout, generator: generator,
+                                       name: "\(prefix).attn.core")
         let x1 = try g.add(x, try drop(try linear(attended, "\(prefix).attn.c_proj", outputs: c), "\(prefix).attn.dropout"), name: "\(prefix).residual1")
         let hidden = try g.gelu(try linear(try norm(x1, "\(prefix).ln_2"), "\(prefix).mlp.c_fc", outputs: 4 * c), name: "\(prefix).mlp.gelu")
         return try g.add(x1, try drop(try linear(hidden, "\(prefix).mlp.c_proj", outputs: c), "\(prefix).mlp.dropout"), name: "\(prefix).residual2")

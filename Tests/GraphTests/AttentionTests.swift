@@ -1,5 +1,6 @@
 import Testing
 import Glibc
+import LowLevel
 @testable import Graph
 
 /// The course's sinusoidal table: W[t, 2i] = sin(t / 10000^(2i/d)), W[t, 2i+1] = cos(·).
@@ -61,4 +62,51 @@ import Glibc
             for c in 0..<d { #expect(abs(Y[c] - V[c]) < 1e-6) }
         }
     }
+}
+
+/// Dropout of the attention weights: in training, y = (P ⊙ mask)·V with the mask drawn from the
+/// generator state in order (0 with probability r, else 1/(1 − r)); in evaluation, plain attention.
+@Test(arguments: [false, true]) func attentionDropoutDropsWeights(causal: Bool) throws {
+    let (t, d, heads, rate) = (6, 8, 2, Float(0.4))
+    let g = GraphBuilder()
+    let q = g.input("q", shape: [t, d]), k = g.input("k", shape: [t, d]), v = g.input("v", shape: [t, d])
+    let generator = g.generatorState("attn.generator")
+    let y = try g.attention(q: q, k: k, v: v, heads: heads, causal: causal, dropout: rate, generator: generator)
+    let plain = try g.attention(q: q, k: k, v: v, heads: heads, causal: causal)
+    g.output(y)
+    g.output(plain)
+    let run = try makeExecutor(try g.build(), PlanOptions(.training, maxBatch: 2, seeds: [y]))
+    var random = SeededRandom(seed: 5)
+    for id in [q, k, v] { fill(run.view(of: id), &random, -2, 2) }
+    let target = UnsafeMutableRawBufferPointer(run.intView(of: generator))
+    withUnsafeBytes(of: RandomGenerator(seed: 7)) { target.copyMemory(from: $0) }
+    run.forward(training: true)
+    let Q = run.view(of: q), K = run.view(of: k), V = run.view(of: v), Y = run.view(of: y), P = run.view(of: plain)
+    var mask = RandomGenerator(seed: 7), dropped = 0, worst = 0.0, differs = false
+    let dh = d / heads
+    for n in 0..<2 {
+        for h in 0..<heads {
+            for i in 0..<t {
+                let m = (0..<t).map { _ in mask.nextUniform() < rate ? 0 : 1 / Double(1 - rate) }
+                let visible = causal ? i + 1 : t
+                var scores = (0..<visible).map { j in
+                    (0..<dh).reduce(0.0) { $0 + Double(Q[(n * t + i) * d + h * dh + $1]) * Double(K[(n * t + j) * d + h * dh + $1]) } / Double(dh).squareRoot()
+                }
+                let largest = scores.max()!
+                scores = scores.map { Glibc.exp($0 - largest) }
+                let total = scores.reduce(0, +)
+                dropped += m.prefix(visible).filter { $0 == 0 }.count
+                for c in 0..<dh {
+                    let expected = (0..<visible).reduce(0.0) { $0 + scores[$1] / total * m[$1] * Double(V[(n * t + $1) * d + h * dh + c]) }
+                    let index = (n * t + i) * d + h * dh + c
+                    worst = max(worst, abs(Double(Y[index]) - expected))
+                    if abs(Y[index] - P[index]) > 1e-3 { differs = true }
+                }
+            }
+        }
+    }
+    #expect(worst < 1e-5, "training output against (P ⊙ mask)·V: \(worst)")
+    #expect(dropped > 0 && differs, "some weights are dropped")
+    run.forward(training: false)
+    for i in 0..<(2 * t * d) { #expect(Y[i] == P[i], "evaluation uses the weights as they are") }
 }

@@ -159,6 +159,12 @@ import LowLevel
                 try g.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: causal)
             })
         }
+        // Dropout of the attention weights: every pass draws the same masks (the generator restarts).
+        for causal in [false, true] {
+            rows.append(Row(op: .attention, operands: [input([4, 6]), input([4, 6]), input([4, 6])]) { g, v in
+                try g.attention(q: v[0], k: v[1], v: v[2], heads: 2, causal: causal, dropout: 0.3, generator: g.generatorState("attn.generator"))
+            })
+        }
         // The vector paths: head size 16 over two blocks of positions, and a group of four blocks.
         for (shape, heads) in [([20, 32], 2), ([50, 16], 1)] {
             rows.append(Row(op: .attention, operands: [input(shape), input(shape), input(shape)]) { g, v in
