@@ -61,8 +61,16 @@ extension RuntimeModel {
     /// - Precondition: the model decodes by position and positions 0 ..< `position` ran since the
     ///   cache was last cleared.
     func forward(position t: Int) -> UnsafeMutablePointer<Float> {
+        forward(row: t, nodes: 0..<file.layerCount, keysInWindow: false)
+    }
+
+    /// Runs row `t` of steps `nodes` and returns that row's logits. Attention reads the keys and
+    /// values of rows ≤ t from its cache (each step first storing row t's), or with
+    /// `keysInWindow` from its k and v inputs, which then hold every row ≤ t (a pass over the
+    /// window ran the steps before).
+    func forward(row t: Int, nodes: Range<Int>, keysInWindow: Bool) -> UnsafeMutablePointer<Float> {
         let s = sequence!, length = s.context
-        for i in 0..<file.layerCount {
+        for i in nodes {
             let layer = layers[i]
             let inRow = layer.inputs / length, outRow = layer.outputs / length
             let x = layer.x.map { UnsafePointer($0) + t * inRow }, out = layer.y! + t * outRow
@@ -82,9 +90,12 @@ extension RuntimeModel {
             case .slice:
                 out.update(from: x! + layer.columns.start, count: layer.columns.count)
             case .attention:
-                let d = layer.spatial, keys = layer.cache!, values = keys + length * d
-                (keys + t * d).update(from: UnsafePointer(layer.x2!) + t * d, count: d)
-                (values + t * d).update(from: UnsafePointer(layer.x3!) + t * d, count: d)
+                let d = layer.spatial
+                let keys = keysInWindow ? layer.x2! : layer.cache!, values = keysInWindow ? layer.x3! : keys + length * d
+                if !keysInWindow {
+                    (keys + t * d).update(from: UnsafePointer(layer.x2!) + t * d, count: d)
+                    (values + t * d).update(from: UnsafePointer(layer.x3!) + t * d, count: d)
+                }
                 for h in 0..<layer.attention.heads {
                     Kernels.attentionRow(q: x!, keys: keys, values: values, visible: t + 1, width: d, heads: layer.attention.heads,
                                          head: h, weights: attentionWeights!, into: out)

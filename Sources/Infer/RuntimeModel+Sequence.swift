@@ -8,8 +8,11 @@ import ModelFile
 /// at a time with its keys and values cached (`RuntimeModel+Decoding`): one row of every product
 /// per token. Past the context the model runs on the last `contextLength` tokens (nanoGPT's
 /// cropping; learned or sinusoidal positions shift, so nothing cached still applies), padded with
-/// token 0 as `GPTTrainer.generate` pads, so both compute the same bits. Models that cannot be
-/// decoded by position (no causal mask) always run the whole window.
+/// token 0 as `GPTTrainer.generate` pads. Only the last position's logits are read, so in a
+/// model decoded by position the window runs whole up to the last attention step (whose keys and
+/// values need every row) and from there only its last row: the last block's attention, MLP and
+/// the head for one row instead of T, the same logits up to the row products' rounding. Models
+/// that cannot be decoded by position (no causal mask) always run the whole window.
 extension RuntimeModel {
     /// The arena part of a sequence model: the window of token ids, the probabilities of the
     /// next token, and the byte ↔ token maps.
@@ -26,6 +29,8 @@ extension RuntimeModel {
         var decodesByPosition: Bool
         /// Positions whose keys and values are in the cache (≤ `length`).
         var cachedPositions = 0
+        /// In a model decoded by position, the index of its last attention step.
+        var lastAttention: Int? = nil
     }
 
     /// Token ids the model knows (0 for models that are not sequence models).
@@ -49,10 +54,13 @@ extension RuntimeModel {
         guard let t = file.vocabularyTensor else { return nil }
         let v = file.tensor(t).count, bytes = file.floats(t)
         let decodes = decodesByPosition(file)
-        let state = SequenceState(window: cursor.take(Int32.self, file.inputLength), probabilities: cursor.take(Float.self, v),
+        var state = SequenceState(window: cursor.take(Int32.self, file.inputLength), probabilities: cursor.take(Float.self, v),
                                   tokenOfByte: cursor.take(Int16.self, 256), byteOfToken: cursor.take(UInt8.self, v),
                                   vocabulary: v, context: file.inputLength, decodesByPosition: decodes)
-        if decodes { for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { layers[i].cache = cursor.take(Float.self, n) } } }
+        if decodes {
+            for i in 0..<file.layerCount { if let n = cacheFloats(file, node: i) { layers[i].cache = cursor.take(Float.self, n) } }
+            state.lastAttention = (0..<file.layerCount).last { file.node($0).op == .attention }
+        }
         state.tokenOfByte.initialize(repeating: -1, count: 256)
         for i in 0..<v {
             state.byteOfToken[i] = UInt8(bytes[i])
@@ -127,6 +135,10 @@ extension RuntimeModel {
         }
         let n = min(s.length, s.context)
         for i in n..<s.context { s.window[i] = 0 }
+        if s.length > s.context, let last = s.lastAttention {
+            run(UnsafeRawPointer(s.window), nodes: 0..<last)
+            return forward(row: s.context - 1, nodes: last..<file.layerCount, keysInWindow: true)
+        }
         return forward(UnsafeRawPointer(s.window)) + (n - 1) * s.vocabulary
     }
 
