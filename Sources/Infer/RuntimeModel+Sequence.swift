@@ -158,7 +158,8 @@ extension RuntimeModel {
 
     /// Resets, feeds `prompt` (at least one byte), then writes `count` sampled bytes to `output`
     /// (temperature 0: the most likely; topK 0: all), deterministic for a seed: the bytes
-    /// `GPTTrainer.generate` gives for the same weights and arguments.
+    /// `GPTTrainer.generate` gives for the same weights and arguments, the probabilities agreeing
+    /// within about 1e-6 (so a near tie could in principle go the other way).
     public mutating func generate(prompt: UnsafePointer<UInt8>, count promptCount: Int, newBytes: Int, temperature: Float, topK: Int,
                                   seed: UInt64, into output: UnsafeMutablePointer<UInt8>) throws(InferStatus) {
         let s = try sequenceState()

@@ -45,6 +45,9 @@ extension JSONHeaderCheckpoint {
     }
 }
 
+/// A checkpoint header's model kind alone.
+private struct ModelKind: Decodable { let model: String }
+
 extension Checkpoint {
     /// Copies of `named` tensors with their table entries (offsets assigned on encoding).
     static func snapshot(_ named: [(name: String, values: UnsafeMutableBufferPointer<Float>)]) -> (entries: [TensorEntry], tensors: [String: [Float]]) {
@@ -59,6 +62,10 @@ extension Checkpoint {
     /// The header of a checkpoint of `model` ("a GPT" in messages: `kind`) and its tensors.
     static func decode<Header: CheckpointHeader>(_ bytes: [UInt8], path: String, model: String, kind: String) throws(CheckpointError) -> (Header, [String: [Float]]) {
         let (json, dataStart) = try opened(bytes, path: path)
+        // The model kind first, so another model's checkpoint is named as such.
+        if let found = try? JSONDecoder().decode(ModelKind.self, from: json), found.model != model {
+            throw CheckpointError("\(path): a checkpoint of a '\(found.model)' model, not \(kind)")
+        }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: json) } catch {
             throw CheckpointError("\(path): not \(kind) checkpoint: \(error)")

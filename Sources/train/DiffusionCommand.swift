@@ -57,12 +57,17 @@ struct DiffusionCommand {
             }
             config.sampler = kind
         }
-        if let k = o.sampleSteps { config.sampleSteps = k }
-        if config.sampler == .ode && config.sampleSteps > config.steps {
-            throw ValidationError("--sample-steps \(config.sampleSteps) is more than the diffusion's \(config.steps) steps")
+        if let k = o.sampleSteps {
+            config.sampleSteps = k
+            try checkSampleSteps(k, steps: config.steps)
         }
         if let problem = config.problem { throw ValidationError("--model diffusion: \(problem)") }
         return config
+    }
+
+    /// An explicit --sample-steps must fit the diffusion (the default, 100, is cut to the steps).
+    static func checkSampleSteps(_ k: Int, steps: Int) throws {
+        if k > steps { throw ValidationError("--sample-steps \(k) is more than the diffusion's \(steps) steps") }
     }
 
     func run() throws {
@@ -83,7 +88,11 @@ struct DiffusionCommand {
                 throw ValidationError("a resumed diffusion keeps its checkpoint's settings: \(flag.0) differs from \(options.resume!)'s (only --epochs, --sampler and --sample-steps may change)")
             }
             if options.epochs != nil { stored.epochs = config.epochs }
-            if options.sampler != nil || options.sampleSteps != nil { (stored.sampler, stored.sampleSteps) = (config.sampler, config.sampleSteps) }
+            if options.sampler != nil { stored.sampler = config.sampler }
+            if let k = options.sampleSteps {
+                try Self.checkSampleSteps(k, steps: stored.steps)
+                stored.sampleSteps = k
+            }
             config = stored
         }
         let trainer: DiffusionTrainer

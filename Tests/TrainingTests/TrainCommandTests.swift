@@ -104,6 +104,12 @@ private func train(_ arguments: [String], environment: [String: String] = [:]) t
         #expect(FileManager.default.contents(atPath: directory + "/d.bin") == FileManager.default.contents(atPath: directory + "/again.bin"))
         let ancestral = try train(common + ["--resume", directory + "/d.ckpt", "--sampler", "ancestral", "--output", directory + "/a.bin"])
         #expect(ancestral.status == 0 && ancestral.stderr.contains("ancestral sampling, 100 steps"), "\(ancestral.stderr)")
+        // The default 100 ODE steps are cut to a shorter diffusion; an explicit count must fit.
+        let short = try train(["--model", "diffusion", "--train-limit", "128", "--filters", "4", "--diffusion-steps", "20", "--epochs", "0",
+                               "--output", directory + "/short.bin"])
+        #expect(short.status == 0 && short.stderr.contains("the ODE sampler, 20 steps"), "\(short.stderr)")
+        let resumedSteps = try train(common + ["--resume", directory + "/d.ckpt", "--sample-steps", "200"])
+        #expect(resumedSteps.status != 0 && resumedSteps.stderr.contains("more than the diffusion's 100 steps"), "\(resumedSteps.stderr)")
         for (arguments, message) in [(["--model", "diffusion", "--sampler", "euler"], "ode or ancestral"),
                                      (["--model", "diffusion", "--diffusion-steps", "50", "--sample-steps", "60"], "more than the diffusion's 50 steps"),
                                      (["--model", "diffusion", "--sampler", "ancestral", "--sample-steps", "60"], "for the ODE sampler"),
