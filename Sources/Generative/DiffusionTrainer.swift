@@ -23,9 +23,9 @@ public final class DiffusionTrainer {
     public var random: RandomGenerator
     private let order: UnsafeMutableBufferPointer<Int32>
     private let seed: UnsafeMutablePointer<Float>
-    /// The parameters' views and their moving averages (empty when `config.average` is 0).
-    private let live: [UnsafeMutableBufferPointer<Float>]
-    public let averaged: [UnsafeMutableBufferPointer<Float>]
+    /// The parameters' moving averages (none when `config.average` is 0).
+    private let average: WeightAverage
+    public var averaged: [UnsafeMutableBufferPointer<Float>] { average.averaged }
 
     public var batchesPerEpoch: Int { trainingCount / config.batch }
 
@@ -41,7 +41,7 @@ public final class DiffusionTrainer {
     private static func arenaBytes(_ n: DiffusionNetwork, _ config: DiffusionConfig, trainingCount count: Int) throws(GraphError) -> Int {
         try GraphExecutor.arenaBytes(graph: n.graph, options: options(n, config)) + GraphAdamW.stateBytes(n.graph)
             + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: config.batch)
-            + (config.average > 0 ? n.graph.parameters.reduce(0) { $0 + ArenaAllocator.footprint(of: Float.self, count: n.graph.type(of: $1).elementsPerSample) } : 0)
+            + WeightAverage.arenaBytes(n.graph, decay: config.average)
     }
 
     /// Initial weights from `config.seed`, PyTorch's defaults (`DefaultInitialisation`).
@@ -65,23 +65,13 @@ public final class DiffusionTrainer {
         var random = RandomGenerator(seed: config.seed)
         for id in network.graph.parameters { DefaultInitialisation.fill(id, of: executor, random: &random) }
         self.random = RandomGenerator(seed: random.next())
-        let executor = executor, arena = arena
-        live = config.average > 0 ? network.graph.parameters.map { executor.view(of: $0) } : []
-        do {
-            averaged = try live.map { w in
-                let a = try arena.allocateFloats(w.count)
-                _ = a.initialize(from: w)
-                return a
-            }
-        } catch { throw GraphError("the arena was sized for the averaged weights: \(error)") }
+        average = try WeightAverage(network.graph, executor: executor, arena: arena, decay: config.average, what: "U-Net")
     }
 
     /// Everything training changes, by name, in the trainer's own memory: the parameters with
-    /// their Adam moments.
+    /// their Adam moments and moving averages.
     public var namedTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
-        var named = adam.namedTensors
-        for (id, a) in zip(network.graph.parameters, averaged) { named.append(("average." + network.graph.values[id.index].name, a)) }
-        return named
+        adam.namedTensors + average.named(network.graph)
     }
 
     /// Sets the counters of a run restored from a checkpoint.
@@ -133,15 +123,6 @@ public final class DiffusionTrainer {
         return total / Float(n)
     }
 
-    /// Moves the averages toward the weights after update `step` (from 1), with DDPM's warm-up.
-    private func average(step: Int) {
-        guard !averaged.isEmpty else { return }
-        let t = Float(step - 1), keep = 1 - min(config.average, (1 + t) / (10 + t))
-        for (w, a) in zip(live, averaged) {
-            for i in a.indices { a[i] += keep * (w[i] - a[i]) }
-        }
-    }
-
     /// One epoch over the first `trainingCount` images of `pixels`; returns the mean ε-loss.
     /// - Throws: `TrainingError.nonFinite` as soon as a batch's loss is NaN or infinite.
     public func trainEpoch(pixels: UnsafeBufferPointer<UInt8>, progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws(TrainingError) -> Float {
@@ -153,7 +134,7 @@ public final class DiffusionTrainer {
                                           loss: { loss(pixels, first: $0 * batch) },
                                           update: { steps in
                                               adam.update(rate: config.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: steps)
-                                              average(step: steps)
+                                              average.update(step: steps)
                                           },
                                           progress: progress)
         epochs += 1

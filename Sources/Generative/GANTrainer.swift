@@ -34,8 +34,9 @@ public final class GANTrainer {
     private let clipped: [UnsafeMutableBufferPointer<Float>]
     /// The generator's parameters and their moving averages (`GANConfig.generatorAverage`; empty
     /// without).
-    private let live: [UnsafeMutableBufferPointer<Float>]
-    public let averaged: [UnsafeMutableBufferPointer<Float>]
+    private let average: WeightAverage
+    private var live: [UnsafeMutableBufferPointer<Float>] { average.live }
+    public var averaged: [UnsafeMutableBufferPointer<Float>] { average.averaged }
 
     public var batchesPerEpoch: Int { trainingCount / config.batch }
 
@@ -56,9 +57,7 @@ public final class GANTrainer {
             let d = try DiscriminatorGraph(config)
             bytes += try GraphExecutor.arenaBytes(graph: d.graph, options: discriminatorOptions(d, config)) + GraphAdamW.stateBytes(d.graph)
         }
-        if config.generatorAverage > 0 {
-            for id in g.graph.parameters { bytes += ArenaAllocator.footprint(of: Float.self, count: g.graph.type(of: id).elementsPerSample) }
-        }
+        bytes += WeightAverage.arenaBytes(g.graph, decay: config.generatorAverage)
         return bytes + ArenaAllocator.footprint(of: Int32.self, count: count) + ArenaAllocator.footprint(of: Float.self, count: 2 * config.batch)
     }
 
@@ -116,16 +115,7 @@ public final class GANTrainer {
                 executor.view(of: id).update(repeating: 1)
             }
         }
-        let generator = generator, arena = arena
-        let live = config.generatorAverage > 0 ? generatorGraph.graph.parameters.map { generator.view(of: $0) } : []
-        self.live = live
-        do {
-            averaged = try live.map { w in
-                let a = try arena.allocateFloats(w.count)
-                _ = a.initialize(from: w)
-                return a
-            }
-        } catch { throw GraphError("the arena was sized for the averaged generator: \(error)") }
+        average = try WeightAverage(generatorGraph.graph, executor: generator, arena: arena, decay: config.generatorAverage, what: "generator")
         self.random = RandomGenerator(seed: random.next())
         if discriminatorGraph?.dropoutGenerator != nil {
             dropoutState = RandomGenerator(seed: self.random.next())
@@ -139,8 +129,7 @@ public final class GANTrainer {
         var named = generatorAdam.namedTensors + (discriminatorAdam?.namedTensors ?? [])
         let graph = generatorGraph.graph
         for id in graph.values(.state) { named.append(("state." + graph.values[id.index].name, generator.view(of: id))) }
-        for (id, a) in zip(graph.parameters, averaged) { named.append(("average." + graph.values[id.index].name, a)) }
-        return named
+        return named + average.named(graph)
     }
 
     /// Sets the counters of a run restored from a checkpoint (its tensors and random states are
@@ -283,13 +272,7 @@ public final class GANTrainer {
         let updates = discriminator == nil ? batchesPerEpoch : batchesPerEpoch / config.discriminatorSteps
         generatorAdam.update(rate: learningRate(update: generatorSteps, of: config.epochs * updates), beta1: config.beta1, beta2: config.beta2,
                              epsilon: config.epsilon, weightDecay: 0, step: generatorSteps)
-        if !averaged.isEmpty {
-            let t = Float(generatorSteps - 1)
-            let beta = min(config.generatorAverage, (1 + t) / (10 + t)), keep = 1 - beta
-            for (w, a) in zip(live, averaged) {
-                for i in a.indices { a[i] += keep * (w[i] - a[i]) }
-            }
-        }
+        average.update(step: generatorSteps)
         return loss
     }
 
