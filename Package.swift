@@ -64,6 +64,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // cairo draws the training curves and confusion matrices; only the tools link it, never libinfer.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
 
         // libpng behind a small C wrapper that owns setjmp and the memory hooks.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
@@ -109,18 +111,21 @@ let package = Package(
         // of Infer so the C library does not load Foundation (about 7 ms of start-up).
         .target(name: "InferTools", dependencies: ["Infer", "Training", "Generative", "ModelFile", "Arena", "LowLevel", "CZlib"], swiftSettings: numericSettings),
 
+        // Figures as PNG files: line charts of training curves, confusion matrices (cairo).
+        .target(name: "Plots", dependencies: ["CCairo"]),
+
         // The C interface (include/infer.h), exported with @_cdecl.
         .target(name: "InferC", dependencies: ["Infer", "ModelFile", "LowLevel"], swiftSettings: numericSettings),
 
         // Command-line tools.
         .executableTarget(name: "train",
                           dependencies: ["Infer", "Training", "ModelFile", "InferTools", "MNIST", "LowLevel", "Arena", "Classic", "KernelMachines",
-                                         "Generative", "Graph", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "Generative", "Graph", "Plots", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           resources: [.copy("Resources/mnist-sample"), .copy("Resources/small")]),
         .executableTarget(name: "sample",
                           dependencies: ["Infer", "ModelFile", "CPNG", "Generative", "MNIST", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic",
+                          dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic", "Plots",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.
@@ -132,6 +137,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
+        .testTarget(name: "PlotsTests", dependencies: ["TestSupport", "Plots", "CPNG", "ToolRunner"]),
         .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["TestSupport", "LowLevel", "Arena", "MallocCounter"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Graph", "ModelFile", "InferTools", "MNIST", "Arena", "LowLevel", "MallocCounter", "ToolRunner"]),

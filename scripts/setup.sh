@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system libraries the package links (OpenBLAS, libpng, zlib) when they are missing.
+# Installs the system libraries the package links (OpenBLAS, libpng, zlib, and cairo for the tools' figures) when they are missing.
 set -euo pipefail
 missing=()
 pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
 pkg-config --exists libpng 2>/dev/null || missing+=(libpng-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+pkg-config --exists cairo 2>/dev/null || missing+=(libcairo2-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2

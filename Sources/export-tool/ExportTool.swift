@@ -10,6 +10,7 @@ import ModelFile
 import InferTools
 import InferC
 import MNIST
+import Plots
 
 @main
 struct ExportTool: ParsableCommand {
@@ -299,7 +300,18 @@ struct Verify: ParsableCommand {
     @Option(help: "Only the first N test images (for a GPT: the first N validation windows).") var limit: Int?
     @Option(help: "For a GPT: the text whose last 10% validates, as `train --model gpt` splits it (default: input.txt in --data DIR, else in $TINYSHAKESPEARE_DIR).")
     var text: String?
+    @Option(help: "Also draw the confusion matrix (true class × predicted class, with counts and each class's recall) as a PNG file here (classifiers).")
+    var confusion: String?
     @Flag(help: "Print one JSON object.") var json = false
+
+    /// `--confusion`: the matrix of these predictions as a PNG figure, written atomically.
+    func writeConfusion(truth: [Int], predicted: [Int], classes: Int, labels: [String]? = nil, title: String) throws {
+        guard let confusion else { return }
+        let chart = ConfusionMatrixChart(counts: ConfusionMatrixChart.counts(truth: truth, predicted: predicted, classes: classes),
+                                         labels: labels ?? (0..<classes).map(String.init), title: title)
+        do { try AtomicFile.write(try chart.png(), to: confusion) } catch { throw ToolError("--confusion: cannot write \(confusion): \(error)") }
+        FileHandle.standardError.write(Data("confusion matrix: \(confusion)\n".utf8))
+    }
 
     func run() throws {
         if let dataset { return try verifyTabular(dataset) }
@@ -307,7 +319,10 @@ struct Verify: ParsableCommand {
         // not open falls through, so a missing data directory is reported before the model's error.
         let preopened = try? OpenedModel(path: model)
         defer { if let preopened { preopened.bytes.deallocate(); preopened.arena.deallocate() } }
-        if let preopened, infer_vocab_len(preopened.handle) > 0 { return try verifySequence(preopened) }
+        if let preopened, infer_vocab_len(preopened.handle) > 0 {
+            guard confusion == nil else { throw ToolError("--confusion needs a classifier; \(model) is a sequence model") }
+            return try verifySequence(preopened)
+        }
         guard let directory = data ?? ProcessInfo.processInfo.environment["MNIST_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ToolError("no data: pass --data DIR or set MNIST_DIR to the MNIST directory")
         }
@@ -320,7 +335,9 @@ struct Verify: ParsableCommand {
         }
         let count = min(limit ?? test.count, test.count)
         var input = [Float](repeating: 0, count: inputs), output = [Float](repeating: 0, count: outputs)
+        if confusion != nil && outputs < 2 { throw ToolError("--confusion needs a classifier; \(model) has \(outputs) output") }
         var correct = 0
+        var predictions = [Int](repeating: 0, count: count)
         let start = Date()
         for i in 0..<count {
             for p in 0..<inputs { input[p] = Float(test.pixels[i * inputs + p]) * (1 / 255) }
@@ -329,6 +346,7 @@ struct Verify: ParsableCommand {
             var best = 0
             for k in 1..<outputs where output[k] > output[best] { best = k }
             if best == Int(test.labels[i]) { correct += 1 }
+            predictions[i] = best
         }
         let seconds = Date().timeIntervalSince(start)
         let accuracy = Double(correct) / Double(max(count, 1))
@@ -339,6 +357,8 @@ struct Verify: ParsableCommand {
             print(String(format: "%@: %d of %d correct, accuracy %.2f%% (%.1f µs per image)", model, correct, count,
                          accuracy * 100, seconds / Double(max(count, 1)) * 1e6))
         }
+        try writeConfusion(truth: test.labels.prefix(count).map(Int.init), predicted: predictions, classes: outputs,
+                           title: "\((model as NSString).lastPathComponent) on MNIST's test digits")
     }
 
     /// A GPT's validation loss through the C interface: the validation part (the text's last 10%)
@@ -401,7 +421,9 @@ struct Verify: ParsableCommand {
         guard inputs == test.columns else { throw ToolError("the model takes \(inputs) inputs; \(name) rows have \(test.columns)") }
         let count = min(limit ?? test.rows, test.rows)
         var output = [Float](repeating: 0, count: outputs)
+        guard confusion == nil || test.isClassification else { throw ToolError("--confusion needs a classifier; \(name) is a regression data set") }
         var correct = 0, squared = 0.0
+        var predictions = [Int](repeating: 0, count: count)
         for i in 0..<count {
             let row = Array(test.features[(i * inputs)..<((i + 1) * inputs)])
             guard infer_run(opened.handle, row, inputs, &output, outputs) == 0 else {
@@ -411,6 +433,7 @@ struct Verify: ParsableCommand {
                 var best = 0
                 for k in 1..<outputs where output[k] > output[best] { best = k }
                 if best == Int(test.targets[i]) { correct += 1 }
+                predictions[i] = best
             } else {
                 let e = Double(output[0] - test.targets[i])
                 squared += e * e
@@ -428,6 +451,10 @@ struct Verify: ParsableCommand {
             print(String(format: "%@ on %@: %d of %d correct, accuracy %.2f%%", model, name, correct, count, Double(correct) / Double(max(count, 1)) * 100))
         } else {
             print(String(format: "%@ on %@: mean squared error %.4g over %d rows", model, name, squared / Double(max(count, 1)), count))
+        }
+        if test.isClassification {
+            try writeConfusion(truth: test.targets.prefix(count).map { Int($0) }, predicted: predictions, classes: max(outputs, 2),
+                               title: "\((model as NSString).lastPathComponent) on \(name)'s test rows")
         }
     }
 }

@@ -164,6 +164,21 @@ struct ClassicTraining {
         return s
     }
 
+    /// `--plot DIR` for the gradient-trained linear models: the loss per epoch (and the held-out rows' loss).
+    func plot(_ losses: [Double], validation: [Double]?) throws {
+        guard let directory = options.plot else { return }
+        let plots = try TrainingPlots(directory: directory)
+        let title = "\(options.model): loss per epoch"
+        for (e, loss) in losses.enumerated() {
+            plots.add("loss.png", title: title, x: "epoch", y: "loss", series: "train (mean over the epoch)", Double(e + 1), loss)
+        }
+        for (e, loss) in (validation ?? []).enumerated() {
+            plots.add("loss.png", title: title, x: "epoch", y: "loss", series: "validation", Double(e + 1), loss)
+        }
+        try plots.write()
+        console.plotsWritten(plots)
+    }
+
     /// Fits the chosen model; `details` collects model-specific figures for the report.
     func fit(_ data: Data, arena: ArenaAllocator, details: inout [String: Any]) throws -> any TrainedModel {
         let set = data.train, o = options
@@ -215,18 +230,21 @@ struct ClassicTraining {
                                                validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
+            try plot(m.epochLosses, validation: m.validationReport?.losses)
             return m
         case "softmax":
             let m = try SoftmaxRegression.fit(set, settings: gradientSettings(SoftmaxRegression.defaultSettings(samples: n)),
                                               validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
+            try plot(m.epochLosses, validation: m.validationReport?.losses)
             return m
         case "svm":
             let m = try LinearSVM.fit(set, multiclass: strategy, settings: gradientSettings(LinearSVM.defaultSettings(samples: n)),
                                       validation: data.validation, patience: o.patience ?? ValidationSplit.defaultPatience, arena: arena)
             details["final_loss"] = m.epochLosses.last ?? .nan
             report(m.validationReport, &details)
+            try plot(m.epochLosses, validation: m.validationReport?.losses)
             details["multiclass"] = m.multiclass.rawValue
             return m
         case "kernel-svm", "kernel-ridge", "kernel-logistic":

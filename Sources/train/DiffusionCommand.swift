@@ -110,6 +110,7 @@ struct DiffusionCommand {
         console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), Adam lr \(config.learningRate), seed \(config.seed)"
                      + (config.average > 0 ? ", the file gets the weights' moving average (decay \(config.average))" : ""))
         var epochs: [[String: Any]] = [], seconds = 0.0
+        let plots = try options.plot.map(TrainingPlots.init)
         try train.pixels.withUnsafeBufferPointer { images in
             for epoch in (trainer.epochs + 1)...max(config.epochs, trainer.epochs + 1) where epoch <= config.epochs {
                 let start = MonotonicClock.now()
@@ -130,12 +131,19 @@ struct DiffusionCommand {
                 let done = epoch - (resumed?.header.epoch ?? 0)
                 console.line("epoch \(epoch)/\(config.epochs): " + String(format: "ε-loss %.4f, %.1f s, %.0f s left", loss, took,
                                                                           seconds / Double(done) * Double(config.epochs - epoch)))
+                if let plots {
+                    plots.add("loss.png", title: "diffusion: ε-prediction loss per epoch", x: "epoch", y: "mean squared error of ε̂",
+                              series: "train (mean over the epoch)", Double(epoch), Double(loss))
+                    plots.update(console)
+                }
                 if let path = options.checkpoint {
                     do { try DiffusionCheckpoint(trainer: trainer).write(to: path) } catch { throw ValidationError("cannot write the checkpoint \(path): \(error)") }
                 }
             }
         }
         console.line(String(format: "%.1f s of training", seconds))
+        defer { console.plotsWritten(plots) }
+        try plots?.write()
         if let output = options.output {
             let sampler = config.sampler == .ode ? "the ODE sampler, \(min(config.sampleSteps, config.steps)) steps" : "ancestral sampling, \(config.steps) steps"
             try console.writeModel(to: output, what: "the diffusion model; infer_sample and `sample` draw digits from it by \(sampler)") {

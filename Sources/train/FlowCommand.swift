@@ -85,6 +85,8 @@ struct FlowCommand {
         let pixels = config.pixels
         func bits(_ nll: Double) -> Double { FlowTrainer.bitsPerDimension(nll: nll, pixels: pixels) }
         var epochs: [[String: Any]] = [], seconds = 0.0
+        let plots = try options.plot.map(TrainingPlots.init)
+        let title = "flow: negative log-likelihood per epoch"
         try train.pixels.withUnsafeBufferPointer { images in
             if trainer.epochs == 0 { trainer.initialiseAffine(pixels: images) }
             for epoch in (trainer.epochs + 1)...max(config.epochs, trainer.epochs + 1) where epoch <= config.epochs {
@@ -106,6 +108,10 @@ struct FlowCommand {
                 let done = epoch - (resumed?.header.epoch ?? 0)
                 console.line("epoch \(epoch)/\(config.epochs): " + String(format: "train %.4f bits/dim, %.1f s, %.0f s left", bits(Double(loss)), took,
                                                                           seconds / Double(done) * Double(config.epochs - epoch)))
+                if let plots {
+                    plots.add("loss.png", title: title, x: "epoch", y: "bits per dimension", series: "train (mean over the epoch)", Double(epoch), bits(Double(loss)))
+                    plots.update(console)
+                }
                 if let path = options.checkpoint {
                     do { try FlowCheckpoint(trainer: trainer).write(to: path) } catch { throw ValidationError("cannot write the checkpoint \(path): \(error)") }
                 }
@@ -114,6 +120,11 @@ struct FlowCommand {
         console.line(String(format: "%.1f s of training", seconds))
         let testNLL = test.pixels.withUnsafeBufferPointer { trainer.evaluate(pixels: $0, count: test.count) }
         console.line(String(format: "test: %.4f bits/dim over %d digits (dequantised once, fixed noise)", bits(testNLL), test.count))
+        if let plots {
+            plots.add("loss.png", title: title, x: "epoch", y: "bits per dimension", series: "test (after the last epoch)", Double(trainer.epochs), bits(testNLL))
+            try plots.write()
+        }
+        defer { console.plotsWritten(plots) }
         if let output = options.output {
             try console.writeModel(to: output, what: "the flow; infer_sample and `sample` draw digits from it, infer_log_density gives log p(x)") {
                 try ModelWriter.encode(flow: config, weights: trainer.weights)

@@ -108,6 +108,7 @@ struct GANCommand {
             config.objective == .mmd ? String(format: "MMD² %.4f", g) : String(format: "discriminator loss %.4f, generator loss %.4f", d, g)
         }
         var epochs: [[String: Any]] = [], seconds = 0.0
+        let plots = try options.plot.map(TrainingPlots.init)
         try train.pixels.withUnsafeBufferPointer { pixels in
             for epoch in (trainer.epochs + 1)...max(config.epochs, trainer.epochs + 1) where epoch <= config.epochs {
                 let start = MonotonicClock.now()
@@ -128,12 +129,23 @@ struct GANCommand {
                 let done = epoch - (resumed?.header.epoch ?? 0)
                 console.line("epoch \(epoch)/\(config.epochs): \(lossText(losses.discriminator, losses.generator)), "
                              + String(format: "%.1f s, %.0f s left", took, seconds / Double(done) * Double(config.epochs - epoch)))
+                if let plots {
+                    let title = "gan (\(config.objective.rawValue)): losses per epoch (means over the epoch)"
+                    if config.objective != .mmd {
+                        plots.add("loss.png", title: title, x: "epoch", y: "loss", series: "discriminator", Double(epoch), Double(losses.discriminator))
+                    }
+                    plots.add("loss.png", title: title, x: "epoch", y: config.objective == .mmd ? "MMD²" : "loss",
+                              series: config.objective == .mmd ? "generator (MMD²)" : "generator", Double(epoch), Double(losses.generator))
+                    plots.update(console)
+                }
                 if let path = options.checkpoint {
                     do { try GANCheckpoint(trainer: trainer).write(to: path) } catch { throw ValidationError("cannot write the checkpoint \(path): \(error)") }
                 }
             }
         }
         console.line(String(format: "%.1f s of training", seconds))
+        defer { console.plotsWritten(plots) }
+        try plots?.write()
         if let output = options.output {
             try console.writeModel(to: output, what: "the generator; infer_sample and `sample` draw digits from it") {
                 try ModelWriter.encode(gan: trainer)

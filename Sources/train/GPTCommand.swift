@@ -141,6 +141,8 @@ struct GPTCommand {
         var trainLoss: Float = .nan, validationLoss: Float = .nan, lastLoss: Float = .nan, windowLoss = Double.nan
         let start = MonotonicClock.now()
         var trainingSeconds = 0.0
+        let plots = try options.plot.map(TrainingPlots.init)
+        let plotTitle = shape.objective == .maskedTokens ? "masked-token model: loss" : "gpt: loss"
         try corpus.train.withUnsafeBufferPointer { train in
             try corpus.validation.withUnsafeBufferPointer { validation in
                 let resumedAt = trainer.steps
@@ -152,6 +154,12 @@ struct GPTCommand {
                     let left = done > 0 ? trainingSeconds / Double(done) * Double(config.iterations - iteration) : 0
                     console.line(String(format: "iter %d/%d: train loss %.4f, val loss %.4f, %.0f tokens/s, %.0f s left",
                                         iteration, config.iterations, trainLoss, validationLoss, rate, left))
+                    if let plots {
+                        let y = "loss (cross-entropy, nats per token)"
+                        plots.add("loss.png", title: plotTitle, x: "iteration", y: y, series: "train", Double(iteration), Double(trainLoss))
+                        plots.add("loss.png", title: plotTitle, x: "iteration", y: y, series: "validation", Double(iteration), Double(validationLoss))
+                        plots.update(console)
+                    }
                 }
                 let first = trainer.steps
                 estimate(first)
@@ -174,6 +182,8 @@ struct GPTCommand {
         let tokensPerSecond = Double(trained) * tokensPerIteration / max(trainingSeconds, 1e-9)
         console.line(String(format: "done: val loss %.4f, train loss %.4f, %.1f ms/iter, %.0f tokens/s, %.1f s in all", validationLoss, trainLoss,
                             msPerIteration, tokensPerSecond, total))
+        try plots?.write()
+        console.plotsWritten(plots)
         if windowLoss.isFinite { console.line(String(format: "validation loss over every window of the validation part: %.4f (export-tool verify reproduces it through C)", windowLoss)) }
         if let output = options.output {
             do {

@@ -128,10 +128,15 @@ struct Train: ParsableCommand {
     @Option(help: "--model gpt: the text to continue (default a newline, as nanoGPT's sample.py).") var prompt: String?
     @Option(help: "--model gpt: sampling temperature; 0 picks the most likely byte (default 0.8).") var temperature: Float?
     @Option(name: .customLong("top-k"), help: "--model gpt: sample among the K most likely bytes; 0 for all (default 200, as nanoGPT).") var topK: Int?
+    @Option(help: "Draw the training curves as PNG figures in this directory, rewritten after every epoch (--model gpt: every evaluation): loss.png, and accuracy.png for classifiers.")
+    var plot: String?
     @Flag(help: "Print one JSON object with the results at the end (progress goes to stderr).") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
+        if plot != nil && !TrainingPlots.models.contains(model) {
+            throw ValidationError("--plot draws the curves of models trained by epochs or iterations (\(TrainingPlots.models.joined(separator: ", "))); --model \(model) has none")
+        }
         let ganOnly: [(String, Bool)] = [("--latent", latent != nil), ("--discriminator-hidden", discriminatorHidden != nil),
                                          ("--batch-norm", batchNorm != nil), ("--ema", ema != nil && model != "diffusion")]
         if model != "gan", let flag = ganOnly.first(where: \.1) { throw ValidationError("\(flag.0) is for --model gan") }
@@ -224,12 +229,25 @@ struct Train: ParsableCommand {
         }
 
         var trainSeconds = 0.0, samples = 0
+        let plots = try plot.map(TrainingPlots.init)
+        let lossName = trainSet.isRegression ? "loss (standardised MSE)" : "loss (cross-entropy)"
         let reports = try run.run(train: trainSet, test: testSet, validation: validationSet, checkpointPath: checkpoint,
                                   progress: { console.progress($0, epochs: config.epochs) },
                                   onEpoch: { report in
             trainSeconds += report.result.seconds
             samples += report.result.samples
             console.epochDone(report, epochs: config.epochs)
+            if let plots {
+                let epoch = Double(report.result.epoch), title = "\(model): loss per epoch"
+                plots.add("loss.png", title: title, x: "epoch", y: lossName, series: "train (mean over the epoch)", epoch, Double(report.result.meanLoss))
+                plots.add("loss.png", title: title, x: "epoch", y: lossName, series: "test", epoch, report.testLoss)
+                plots.add("loss.png", title: title, x: "epoch", y: lossName, series: "validation", epoch, report.validationLoss)
+                let accuracy = "\(model): accuracy per epoch"
+                plots.add("accuracy.png", title: accuracy, x: "epoch", y: "accuracy (%)", series: "train", epoch, report.trainAccuracy.map { $0 * 100 })
+                plots.add("accuracy.png", title: accuracy, x: "epoch", y: "accuracy (%)", series: "test", epoch, report.testAccuracy.map { $0 * 100 })
+                plots.add("accuracy.png", title: accuracy, x: "epoch", y: "accuracy (%)", series: "validation", epoch, report.validationAccuracy.map { $0 * 100 })
+                plots.update(console)
+            }
         })
         let final = run.trainer.evaluate(testSet)
         // With early stopping the network now holds the best epoch's weights: measure those.
@@ -271,6 +289,7 @@ struct Train: ParsableCommand {
             do { try AtomicFile.write(bytes, to: output) } catch { throw ValidationError("cannot write \(output): \(error)") }
             console.line("model file: \(output) (\(bytes.count) bytes)")
         }
+        if let plots { try plots.write(); console.plotsWritten(plots) }
         if json {
             var result: [String: Any] = [
                 "model": model, "epochs": config.epochs, "seed": config.seed, "batch": config.batchSize,

@@ -58,6 +58,7 @@ struct ViTCommand {
         console.line("training: \(config.epochs) epochs of \(train.count) digits in batches of \(config.batch), AdamW lr \(config.learningRate) "
                      + "(warm-up \(config.warmup) updates, cosine to \(config.minimumLearningRate)), weight decay \(config.weightDecay), seed \(config.seed)")
         var epochs: [[String: Any]] = [], seconds = 0.0
+        let plots = try options.plot.map(TrainingPlots.init)
         try train.pixels.withUnsafeBufferPointer { pixels in
             try train.labels.withUnsafeBufferPointer { labels in
                 for epoch in 1...max(config.epochs, 1) where config.epochs > 0 {
@@ -78,6 +79,13 @@ struct ViTCommand {
                     epochs.append(["epoch": epoch, "train_loss": Double(result.loss), "train_accuracy": Double(result.accuracy), "seconds": took])
                     console.line(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.2f%%, %.1f s, %.0f s left", epoch, config.epochs,
                                         result.loss, 100 * result.accuracy, took, seconds / Double(epoch) * Double(config.epochs - epoch)))
+                    if let plots {
+                        plots.add("loss.png", title: "vit: loss per epoch", x: "epoch", y: "loss (cross-entropy)", series: "train (mean over the epoch)",
+                                  Double(epoch), Double(result.loss))
+                        plots.add("accuracy.png", title: "vit: accuracy per epoch", x: "epoch", y: "accuracy (%)", series: "train (over the epoch)",
+                                  Double(epoch), 100 * Double(result.accuracy))
+                        plots.update(console)
+                    }
                 }
             }
         }
@@ -86,6 +94,12 @@ struct ViTCommand {
         }
         console.line(String(format: "test accuracy %.2f%% on %d digits; %.1f s of training, %.0f digits/s", 100 * accuracy, test.count, seconds,
                             Double(train.count * config.epochs) / max(seconds, 1e-9)))
+        if let plots {
+            plots.add("accuracy.png", title: "vit: accuracy per epoch", x: "epoch", y: "accuracy (%)", series: "test (after the last epoch)",
+                      Double(config.epochs), 100 * Double(accuracy))
+            try plots.write()
+        }
+        defer { console.plotsWritten(plots) }
         if let output = options.output {
             try console.writeModel(to: output, what: "a version-2 model file; infer_classify_png reads digits with it") {
                 try ModelWriter.encode(vit: trainer)
