@@ -58,6 +58,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // ONNX files are protobuf; the message code is generated once (scripts/generate-onnx-messages.sh)
+        // with this exact version's plugin and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System libraries.
@@ -114,6 +117,11 @@ let package = Package(
         // Figures as PNG files: line charts of training curves, confusion matrices (cairo).
         .target(name: "Plots", dependencies: ["CCairo"]),
 
+        // ONNX in and out: an ONNX graph imported as a model file, a model file's graph written as ONNX.
+        // A tool's module: libinfer never links protobuf.
+        .target(name: "ONNX", dependencies: ["Graph", "ModelFile", "Training", "LowLevel", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["onnx-subset.proto"]),
+
         // The C interface (include/infer.h), exported with @_cdecl.
         .target(name: "InferC", dependencies: ["Infer", "ModelFile", "LowLevel"], swiftSettings: numericSettings),
 
@@ -125,7 +133,7 @@ let package = Package(
         .executableTarget(name: "sample",
                           dependencies: ["Infer", "ModelFile", "CPNG", "Generative", "MNIST", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "export-tool",
-                          dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic", "Plots",
+                          dependencies: ["Infer", "Training", "ModelFile", "Graph", "InferTools", "InferC", "MNIST", "Arena", "Classic", "Plots", "ONNX",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Test support: counts malloc calls on the calling thread.
@@ -137,6 +145,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
+        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "ModelFile", "InferC", "Graph", "Training", "Arena", "ToolRunner"]),
         .testTarget(name: "PlotsTests", dependencies: ["TestSupport", "Plots", "CPNG", "ToolRunner"]),
         .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["TestSupport", "LowLevel", "Arena", "MallocCounter"]),

@@ -11,6 +11,7 @@ import InferTools
 import InferC
 import MNIST
 import Plots
+import ONNX
 
 @main
 struct ExportTool: ParsableCommand {
@@ -28,9 +29,16 @@ struct ToolError: Error, CustomStringConvertible {
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a training checkpoint, or safetensors weights with --arch, to a model file.")
+        abstract: "Convert a training checkpoint, safetensors weights with --arch, or an ONNX model to a model file.",
+        discussion: """
+        An ONNX file (.onnx) is imported when its graph uses ops the runtime has (opsets \(ONNXImport.opsets.lowerBound)-\(ONNXImport.opsets.upperBound)): \
+        Gemm, MatMul (by a constant), Add, Sub, Mul, Div (by a constant), Relu, Sigmoid, Tanh, Elu, Gelu, Exp, Log, Neg, \
+        Softmax (last, over the classes), Conv, MaxPool, AveragePool (unpadded), GlobalAveragePool, GlobalMaxPool, Flatten, \
+        Reshape, Transpose, Concat, BatchNormalization (folded), LayerNormalization, Attention (opset 23), Constant, \
+        Identity, Dropout. Anything else is refused with the node's name.
+        """)
 
-    @Argument(help: "A checkpoint written by `train --checkpoint`, or a .safetensors file.") var input: String
+    @Argument(help: "A checkpoint written by `train --checkpoint`, a .safetensors file, or an .onnx file.") var input: String
     @Option(name: .shortAndLong, help: "The model file to write (atomically).") var output: String
     @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh], or gpt:layers=L,heads=H,width=C,context=T (nanoGPT's names and layouts; needs --vocab-from).") var arch: String?
     @Option(help: "--arch gpt: a text whose sorted set of bytes is the model's vocabulary (the text the model was trained on).") var vocabFrom: String?
@@ -42,6 +50,7 @@ struct Convert: ParsableCommand {
     func run() throws {
         guard formatVersion == 1 || formatVersion == 2 else { throw ToolError("--format-version must be 1 or 2, not \(formatVersion)") }
         let bytes = try AtomicFile.read(input)
+        if input.lowercased().hasSuffix(".onnx") { return try convertONNX(bytes) }
         if let arch, arch.hasPrefix("gpt") { return try convertGPT(bytes, arch: arch) }
         guard vocabFrom == nil else { throw ToolError("--vocab-from is for --arch gpt:...") }
         let (spec, tensors): (NetworkSpec, [ModelTensor])
@@ -69,6 +78,28 @@ struct Convert: ParsableCommand {
                                            version: formatVersion)
         try AtomicFile.write(model, to: output)
         print("wrote \(output): \(model.count) bytes, format version \(formatVersion), \(spec.parameterCount) parameters")
+    }
+
+    /// An ONNX graph imported as a version-2 model file.
+    func convertONNX(_ bytes: [UInt8]) throws {
+        guard arch == nil, vocabFrom == nil else { throw ToolError("--arch and --vocab-from are for safetensors; an ONNX file describes its own graph") }
+        guard formatVersion == 2 else { throw ToolError("an ONNX graph is written as format version 2 only") }
+        var options = ONNXImport.Options()
+        if let inputShape {
+            let dims = inputShape.split(separator: "x").compactMap { Int($0) }
+            guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ToolError("--input-shape must be CxHxW, not \(inputShape)") }
+            options.inputShape = (dims[0], dims[1], dims[2])
+        }
+        if let encoding {
+            guard let e: ModelFormat.InputEncoding = encoding == "pixels" ? .pixels : encoding == "floats" ? .floats : nil else {
+                throw ToolError("--encoding must be pixels or floats, not \(encoding)")
+            }
+            options.inputEncoding = e
+        }
+        let result: ONNXImport.Result
+        do { result = try ONNXImport.convert(bytes, options: options) } catch { throw ToolError("\(input): \(error)") }
+        try AtomicFile.write(result.modelFile, to: output)
+        print("wrote \(output): \(result.modelFile.count) bytes from \(input): \(result.summary)")
     }
 
     /// The checkpoint's parameter tensors under the network's own names and shapes.
