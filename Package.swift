@@ -145,7 +145,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "ArenaTests", dependencies: ["Arena"]),
-        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "ModelFile", "InferC", "Graph", "Training", "Arena", "ToolRunner"]),
+        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "ModelFile", "InferC", "Graph", "Training", "Arena", "LowLevel", "ToolRunner", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "PlotsTests", dependencies: ["TestSupport", "Plots", "CPNG", "ToolRunner"]),
         .testTarget(name: "GraphTests", dependencies: ["TestSupport", "Graph", "Arena", "LowLevel", "MNIST", "MallocCounter"]),
         .testTarget(name: "LowLevelTests", dependencies: ["TestSupport", "LowLevel", "Arena", "MallocCounter"]),

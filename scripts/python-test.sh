@@ -24,7 +24,11 @@ if [ -f "$text_dir/input.txt" ]; then
     examples/c/build/release/generate "$work/gpt.bin" "ROMEO:" 80 0.8 7 > "$work/gpt.txt"
     gpt="$work/gpt.bin" gpt_out="$work/gpt.txt"
 fi
+# A small GAN's generator (on the bundled sample unless MNIST_DIR has the full set), for sampling.
+swift build -c release --product train > /dev/null
+.build/release/train --model gan --epochs 1 --train-limit 256 --hidden 32 --discriminator-hidden 32 --latent 8 \
+    --quiet --output "$work/gan.bin" > /dev/null
 # From the scratch folder, so `import infer` is the installed copy, not python/infer.
 (cd "$work" && INFER_TEST_MODEL="$model" INFER_TEST_DIGITS="$work/digits" INFER_TEST_C_OUTPUT="$work/c.txt" \
-    INFER_TEST_GPT="$gpt" INFER_TEST_GPT_C_OUTPUT="$gpt_out" \
+    INFER_TEST_GPT="$gpt" INFER_TEST_GPT_C_OUTPUT="$gpt_out" INFER_TEST_GAN="$work/gan.bin" \
     PYTHONPATH="$work/site" python3 -m pytest -q -p no:cacheprovider "$OLDPWD/python/tests")

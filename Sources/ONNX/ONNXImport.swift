@@ -25,8 +25,12 @@ public enum ONNXImport {
         /// `.pixels` for images in [0, 1] (what PNG classification feeds); default: pixels for a
         /// one-channel image input, floats otherwise.
         public var inputEncoding: ModelFormat.InputEncoding?
-        public init(inputShape: (channels: Int, height: Int, width: Int)? = nil, inputEncoding: ModelFormat.InputEncoding? = nil) {
-            (self.inputShape, self.inputEncoding) = (inputShape, inputEncoding)
+        /// A sequence model's vocabulary (token i is byte vocabulary[i]), for a graph whose input is
+        /// token ids: the C interface's sequence calls tokenize and decode with it.
+        public var vocabulary: [UInt8]?
+        public init(inputShape: (channels: Int, height: Int, width: Int)? = nil, inputEncoding: ModelFormat.InputEncoding? = nil,
+                    vocabulary: [UInt8]? = nil) {
+            (self.inputShape, self.inputEncoding, self.vocabulary) = (inputShape, inputEncoding, vocabulary)
         }
     }
 
@@ -72,6 +76,8 @@ final class GraphImporter {
     /// Names read by some node or as the graph's output.
     private var consumed = Set<String>()
     private let inputName: String
+    /// The input is token ids (int64 or int32 in the ONNX file, int32 in the model file).
+    private let takesTokens: Bool
     /// "node 'fc1' (Gemm)", for messages.
     private var label = ""
     private var ops: [String: Int] = [:]
@@ -91,9 +97,11 @@ final class GraphImporter {
         inputName = input.name
         known = initializers
         guard case .tensorType(let type)? = input.type.value else { throw ONNXError("the input '\(input.name)' is not a tensor") }
-        guard type.elemType == Int32(Onnx_TensorProto.DataType.float.rawValue) else {
-            throw ONNXError("the input '\(input.name)' has element type \(type.elemType); the importer takes float inputs (1)")
+        let integers = [Onnx_TensorProto.DataType.int64, .int32].map { Int32($0.rawValue) }
+        guard type.elemType == Int32(Onnx_TensorProto.DataType.float.rawValue) || integers.contains(type.elemType) else {
+            throw ONNXError("the input '\(input.name)' has element type \(type.elemType); the importer takes floats (1) or token ids (int64 7, int32 6)")
         }
+        takesTokens = integers.contains(type.elemType)
         let dims = type.shape.dim
         guard dims.count >= 2 else {
             throw ONNXError("the input '\(input.name)' has rank \(dims.count); the importer expects a batch dimension first, then the sample's")
@@ -109,7 +117,8 @@ final class GraphImporter {
             shape.append(Int(n))
         }
         guard shape.count <= 4 else { throw ONNXError("the input '\(input.name)' has \(shape.count) dimensions per sample; a model file takes up to 4") }
-        computed[input.name] = builder.input(shortName(input.name), shape: shape)
+        guard !takesTokens || shape.count == 1 else { throw ONNXError("the token input '\(input.name)' must be [N, T]; it is \(shape) per sample") }
+        computed[input.name] = builder.input(shortName(input.name), shape: shape, element: takesTokens ? .int32 : .float32)
         for node in graph.node { consumed.formUnion(node.input) }
         consumed.insert(graph.output[0].name)
     }
@@ -292,8 +301,18 @@ final class GraphImporter {
             try softmax(node, out)
         case "Attention":
             try attention(node, out)
+        case "Gather":
+            try only(node, ["axis"])
+            let table = try knownInput(node, 0, what: "embedding table")
+            let ids = try computedInput(node, 1)
+            guard takesTokens, ids == computed[inputName], int(node, "axis", 0) == 0, table.shape.count == 2 else {
+                throw fail("only an embedding is supported: rows (axis 0) of a constant [V, D] table picked by the model's token ids")
+            }
+            computed[out] = try apply(.embedding, [ids, parameter(out + ".table", shape: table.shape, table.floats)], Attributes(), node)
+        case "Slice":
+            try slice(node, out)
         default:
-            throw fail("the op \(node.opType) is not supported by the importer (supported: Add, Attention, AveragePool, BatchNormalization, Concat, Constant, Conv, Div, Dropout, Elu, Exp, Flatten, Gelu, Gemm, GlobalAveragePool, GlobalMaxPool, Identity, LayerNormalization, Log, MatMul, MaxPool, Mul, Neg, Relu, Reshape, Sigmoid, Softmax, Sub, Tanh, Transpose)")
+            throw fail("the op \(node.opType) is not supported by the importer (supported: Add, Attention, AveragePool, BatchNormalization, Concat, Constant, Conv, Div, Dropout, Elu, Exp, Flatten, Gather, Gelu, Gemm, GlobalAveragePool, GlobalMaxPool, Identity, LayerNormalization, Log, MatMul, MaxPool, Mul, Neg, Relu, Reshape, Sigmoid, Slice, Softmax, Sub, Tanh, Transpose)")
         }
     }
 
@@ -500,6 +519,28 @@ final class GraphImporter {
         computed[out] = sample == shape(x) ? x : try apply(.reshape, [x], Attributes(["shape": .ints(sample)]), node)
     }
 
+    /// A range of the last dimension (step 1): the runtime's slice.
+    private func slice(_ node: Onnx_NodeProto, _ out: String) throws(ONNXError) {
+        try only(node, [])
+        let x = try computedInput(node, 0), s = shape(x), rank = s.count + 1
+        func list(_ i: Int, _ what: String) throws(ONNXError) -> [Int]? {
+            guard let t = try optionalKnown(node, i, what: what) else { return nil }
+            guard let v = t.integers else { throw fail("\(what) must be integers") }
+            return v
+        }
+        guard let starts = try list(1, "starts"), let ends = try list(2, "ends"), starts.count == 1, ends.count == 1 else {
+            throw fail("only a slice of one axis is supported")
+        }
+        let axis = try normalisedAxis((try list(3, "axes"))?.first ?? 0, rank: rank)
+        guard (try list(4, "steps") ?? [1]) == [1] else { throw fail("only step 1 is supported") }
+        guard axis == rank - 1, let n = s.last else { throw fail("only a slice of the last axis is supported") }
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + n : v, 0), n) }
+        let (start, end) = (clamp(starts[0]), clamp(ends[0]))
+        guard end > start else { throw fail("the slice \(starts[0])..<\(ends[0]) of \(n) is empty") }
+        computed[out] = start == 0 && end == n ? x
+            : try apply(.slice, [x], Attributes(["start": .int(start), "count": .int(end - start)]), node)
+    }
+
     private func batchNorm(_ node: Onnx_NodeProto, _ out: String) throws(ONNXError) {
         try only(node, ["epsilon", "momentum", "training_mode", "spatial"])
         guard int(node, "training_mode", 0) == 0 else { throw fail("training_mode = 1 (batch statistics) is not an inference op") }
@@ -600,14 +641,25 @@ final class GraphImporter {
         // An image of one channel is read as pixels in [0, 1] (what PNG classification feeds).
         let image = options.inputShape != nil || sample.count == 3
         let encoding = options.inputEncoding ?? (image && shape.channels == 1 && shape.height > 1 ? .pixels : .floats)
+        guard takesTokens == (options.vocabulary != nil) else {
+            throw ONNXError(takesTokens ? "the input '\(inputName)' holds token ids: pass --vocab-from TEXT (the text whose sorted set of bytes is the vocabulary)"
+                                        : "--vocab-from is for models whose input is token ids")
+        }
         let bytes: [UInt8]
         do {
-            bytes = try ModelWriter.encodeGraph(built, values: weights,
-                                                description: .init(inputShape: shape, outputKind: outputKind, inputEncoding: encoding))
-        } catch { throw ONNXError("cannot write the model file: \(error)") }
+            var file = try ModelWriter.graphFile(built, values: weights)
+            if let vocabulary = options.vocabulary {
+                let logits = built.type(of: output).shape.last ?? 0
+                guard logits == vocabulary.count else {
+                    throw ONNXError("the vocabulary has \(vocabulary.count) bytes; the model's output has \(logits) logits per position")
+                }
+                _ = file.parameter(ModelTensor(name: "vocabulary", shape: [vocabulary.count], values: vocabulary.map(Float.init)))
+            }
+            bytes = try ModelWriter.serialise(graph: file, description: .init(inputShape: shape, outputKind: outputKind, inputEncoding: encoding))
+        } catch let error as ONNXError { throw error } catch { throw ONNXError("cannot write the model file: \(error)") }
         let opList = ops.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         let summary = "opset \(opset), \(graph.node.count) nodes (\(opList)), \(weights.values.reduce(0) { $0 + $1.count }) parameters; "
-            + "input \(shape.channels)x\(shape.height)x\(shape.width) (\(encoding == .pixels ? "pixels" : "floats")), output \(outputKind == .probabilities ? "probabilities" : "values")"
+            + "input \(shape.channels)x\(shape.height)x\(shape.width) (\(takesTokens ? "token ids" : encoding == .pixels ? "pixels" : "floats")), output \(outputKind == .probabilities ? "probabilities" : "values")"
         return ONNXImport.Result(modelFile: bytes, summary: summary)
     }
 }

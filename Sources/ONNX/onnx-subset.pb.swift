@@ -103,6 +103,8 @@ nonisolated struct Onnx_ModelProto: Sendable {
   /// Clears the value of `graph`. Subsequent reads from it will return its default value.
   mutating func clearGraph() {self._graph = nil}
 
+  var metadataProps: [Onnx_StringStringEntryProto] = []
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -114,6 +116,38 @@ nonisolated struct Onnx_ModelProto: Sendable {
   fileprivate var _modelVersion: Int64? = nil
   fileprivate var _docString: String? = nil
   fileprivate var _graph: Onnx_GraphProto? = nil
+}
+
+/// A key and its value (the exporter stores a sequence model's vocabulary as "infer.vocabulary").
+nonisolated struct Onnx_StringStringEntryProto: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var key: String {
+    get {_key ?? String()}
+    set {_key = newValue}
+  }
+  /// Returns true if `key` has been explicitly set.
+  var hasKey: Bool {self._key != nil}
+  /// Clears the value of `key`. Subsequent reads from it will return its default value.
+  mutating func clearKey() {self._key = nil}
+
+  var value: String {
+    get {_value ?? String()}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  mutating func clearValue() {self._value = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _key: String? = nil
+  fileprivate var _value: String? = nil
 }
 
 /// "Operators of `domain` as of `version`"; the empty domain is the standard ai.onnx set.
@@ -669,7 +703,7 @@ fileprivate nonisolated let _protobuf_package = "onnx"
 
 nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ModelProto"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\u{1}graph\0\u{3}opset_import\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\u{1}graph\0\u{3}opset_import\0\u{4}\u{6}metadata_props\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -685,6 +719,7 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 6: try { try decoder.decodeSingularStringField(value: &self._docString) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._graph) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.opsetImport) }()
+      case 14: try { try decoder.decodeRepeatedMessageField(value: &self.metadataProps) }()
       default: break
       }
     }
@@ -719,6 +754,9 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.opsetImport.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.opsetImport, fieldNumber: 8)
     }
+    if !self.metadataProps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.metadataProps, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -731,6 +769,46 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs._modelVersion != rhs._modelVersion {return false}
     if lhs._docString != rhs._docString {return false}
     if lhs._graph != rhs._graph {return false}
+    if lhs.metadataProps != rhs.metadataProps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Onnx_StringStringEntryProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".StringStringEntryProto"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self._key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._value) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._key {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._value {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Onnx_StringStringEntryProto, rhs: Onnx_StringStringEntryProto) -> Bool {
+    if lhs._key != rhs._key {return false}
+    if lhs._value != rhs._value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -18,7 +18,7 @@ struct ExportTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-tool",
         abstract: "Convert, inspect and verify flat model files (docs/FORMAT.md).",
-        subcommands: [Convert.self, Inspect.self, Verify.self])
+        subcommands: [Convert.self, Export.self, Inspect.self, Verify.self])
 }
 
 /// Failure with a message for the user and a non-zero exit.
@@ -34,14 +34,15 @@ struct Convert: ParsableCommand {
         An ONNX file (.onnx) is imported when its graph uses ops the runtime has (opsets \(ONNXImport.opsets.lowerBound)-\(ONNXImport.opsets.upperBound)): \
         Gemm, MatMul (by a constant), Add, Sub, Mul, Div (by a constant), Relu, Sigmoid, Tanh, Elu, Gelu, Exp, Log, Neg, \
         Softmax (last, over the classes), Conv, MaxPool, AveragePool (unpadded), GlobalAveragePool, GlobalMaxPool, Flatten, \
-        Reshape, Transpose, Concat, BatchNormalization (folded), LayerNormalization, Attention (opset 23), Constant, \
-        Identity, Dropout. Anything else is refused with the node's name.
+        Reshape, Transpose, Concat, Slice (of the last axis), BatchNormalization (folded), LayerNormalization, Attention \
+        (opset 23), Gather (an embedding of the input's token ids; needs --vocab-from), Constant, Identity, Dropout. \
+        Anything else is refused with the node's name.
         """)
 
     @Argument(help: "A checkpoint written by `train --checkpoint`, a .safetensors file, or an .onnx file.") var input: String
     @Option(name: .shortAndLong, help: "The model file to write (atomically).") var output: String
     @Option(help: "Architecture of safetensors weights: mlp:IN,HIDDEN...,OUT[:relu|elu|sigmoid|tanh], or gpt:layers=L,heads=H,width=C,context=T (nanoGPT's names and layouts; needs --vocab-from).") var arch: String?
-    @Option(help: "--arch gpt: a text whose sorted set of bytes is the model's vocabulary (the text the model was trained on).") var vocabFrom: String?
+    @Option(help: "--arch gpt, or an ONNX model of token ids: a text whose sorted set of bytes is the model's vocabulary (the text the model was trained on).") var vocabFrom: String?
     @Option(help: "Input shape CxHxW (default 1x28x28 for 784 inputs, else 1x1xN).") var inputShape: String?
     @Option(help: "Input encoding: pixels (images scaled to [0,1]) or floats (default pixels for 1xHxW images).") var encoding: String?
     @Option(help: "Model file format: 2 (the inference graph, the default) or 1 (a layer list, for runtimes built before version 2).")
@@ -82,9 +83,10 @@ struct Convert: ParsableCommand {
 
     /// An ONNX graph imported as a version-2 model file.
     func convertONNX(_ bytes: [UInt8]) throws {
-        guard arch == nil, vocabFrom == nil else { throw ToolError("--arch and --vocab-from are for safetensors; an ONNX file describes its own graph") }
+        guard arch == nil else { throw ToolError("--arch is for safetensors; an ONNX file describes its own graph") }
         guard formatVersion == 2 else { throw ToolError("an ONNX graph is written as format version 2 only") }
         var options = ONNXImport.Options()
+        if let vocabFrom { options.vocabulary = Array(Set(try AtomicFile.read(vocabFrom))).sorted() }
         if let inputShape {
             let dims = inputShape.split(separator: "x").compactMap { Int($0) }
             guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ToolError("--input-shape must be CxHxW, not \(inputShape)") }
@@ -167,6 +169,29 @@ struct Convert: ParsableCommand {
             throw ToolError("--input-shape must be CxHxW with C*H*W = \(inputs), not \(inputShape)")
         }
         return (dims[0], dims[1], dims[2])
+    }
+}
+
+/// `export model.bin -o model.onnx`: the model file's graph as ONNX.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a model file's graph as an ONNX model (for a viewer, or onnxruntime).",
+        discussion: """
+        The graph's ops as ONNX's (opset 17; 20 with GELU, 23 with attention), the weights as initializers, the batch \
+        as a symbolic first dimension N; a classifier ends in a Softmax. Not exported: a flow's density, a diffusion \
+        model's sampler, the classic models' kernel, voting and neighbour ops (each refused with a message).
+        """)
+    @Argument(help: "The model file.") var model: String
+    @Option(name: .shortAndLong, help: "The ONNX file to write (atomically).") var output: String
+
+    func run() throws {
+        let bytes = try AtomicFile.read(model)
+        let onnx: [UInt8]
+        do { onnx = try ONNXExport.onnx(modelFile: bytes, graphName: (model as NSString).lastPathComponent) } catch {
+            throw ToolError("\(model): \(error)")
+        }
+        try AtomicFile.write(onnx, to: output)
+        print("wrote \(output): \(onnx.count) bytes (ONNX)")
     }
 }
 

@@ -5,6 +5,7 @@
     label, probabilities = model.classify_png("digit.png")
     outputs = model.run(images)            # one input of model.input_len floats, or a batch of them
     text = infer.Model("gpt.bin").generate("ROMEO:", 200, temperature=0.8, seed=1)
+    digit = infer.Model("gan.bin").sample(seed=3)      # generative models: 784 floats in [0, 1]
 
 The library is found next to this file (scripts/python-package.sh puts it there), through the
 INFER_LIBRARY environment variable, or on the loader's path, in that order. A Model owns its model
@@ -75,6 +76,12 @@ _lib.infer_context_len.argtypes = [ctypes.c_void_p]
 _lib.infer_context_len.restype = _size
 _lib.infer_generate.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _size, _size, ctypes.c_float, ctypes.c_int,
                                 ctypes.c_ulonglong, ctypes.c_void_p, _size, ctypes.POINTER(_size)]
+_lib.infer_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _size, ctypes.c_void_p, _size, ctypes.POINTER(_size)]
+_lib.infer_reset.argtypes = [ctypes.c_void_p]
+_lib.infer_next.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, _size]
+_lib.infer_sample.argtypes = [ctypes.c_void_p, ctypes.c_ulonglong, ctypes.c_void_p, _size]
+_lib.infer_sample_png.argtypes = [ctypes.c_void_p, ctypes.c_ulonglong, ctypes.c_char_p]
+_lib.infer_log_density.argtypes = [ctypes.c_void_p, ctypes.c_void_p, _size, ctypes.POINTER(ctypes.c_double)]
 
 
 def _check(status):
@@ -150,9 +157,41 @@ class Model:
                                    out, max_new, ctypes.byref(written)))
         return out.raw[:written.value]
 
+    def tokenize(self, text):
+        """Token ids (an int32 array) of `text` (str or bytes) in a sequence model's vocabulary."""
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        tokens = np.empty(max(len(data), 1), dtype=np.int32)
+        count = _size(0)
+        _check(_lib.infer_tokenize(self._handle, data, len(data), tokens.ctypes.data, tokens.size, ctypes.byref(count)))
+        return tokens[:count.value]
+
+    def reset(self):
+        """Starts a new sequence: the next `next` call is its first token."""
+        _check(_lib.infer_reset(self._handle))
+
+    def next(self, token):
+        """Appends one token id and returns the next token's probabilities (vocab_len floats)."""
+        out = np.empty(self.vocab_len, dtype=np.float32)
+        _check(_lib.infer_next(self._handle, int(token), out.ctypes.data, out.size))
+        return out
+
     def sample(self, seed=0):
-        """Draws a sample, for generative models. No model file holds one yet: always InferError."""
-        raise InferError(7, "this model is not a generative model (the C runtime does not sample yet)")
+        """One sample of a generative model (a GAN, flow or diffusion model: output_len floats, an
+        image in [0, 1]); the same seed gives the same sample. Other models raise InferError (shape)."""
+        out = np.empty(self.output_len, dtype=np.float32)
+        _check(_lib.infer_sample(self._handle, int(seed), out.ctypes.data, out.size))
+        return out
+
+    def sample_png(self, seed, path):
+        """The same sample written as an 8-bit grayscale PNG file."""
+        _check(_lib.infer_sample_png(self._handle, int(seed), os.fsencode(path)))
+
+    def log_density(self, x):
+        """log p(x) in nats for a model with an exact density (a flow), x of input_len floats in [0, 1]."""
+        x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+        result = ctypes.c_double(0)
+        _check(_lib.infer_log_density(self._handle, x.ctypes.data, x.size, ctypes.byref(result)))
+        return result.value
 
     def __repr__(self):
         return f"infer.Model({self.input_len} inputs → {self.output_len} {self.output_kind}, arena {self.arena_len} bytes)"

@@ -83,8 +83,12 @@ def test_errors_carry_the_library_message():
     with pytest.raises(infer.InferError, match="not a sequence model") as error:
         model.generate("the ")
     assert error.value.status == 7
-    with pytest.raises(infer.InferError, match="not a generative model"):
+    with pytest.raises(infer.InferError) as error:
         model.sample(1)
+    assert error.value.status == 7
+    with pytest.raises(infer.InferError) as error:
+        model.log_density(np.zeros(model.input_len))
+    assert error.value.status == 7
 
 
 def test_a_missing_library_names_every_place_tried(tmp_path):
@@ -108,3 +112,49 @@ def test_generation_equals_the_c_example():
     assert model.generate(b"ROMEO:", 80, 0.8, 40, 7) == text
     with pytest.raises(infer.InferError, match="not in the model's vocabulary"):
         model.generate("\x01", 5)
+
+
+@pytest.mark.skipif(not GPT, reason="needs a GPT file")
+def test_next_token_probabilities_give_the_greedy_continuation():
+    model = infer.Model(GPT)
+    prompt = b"ROMEO:"
+    tokens = list(model.tokenize(prompt))
+    assert len(tokens) == len(prompt) and all(0 <= t < model.vocab_len for t in tokens)
+    model.reset()
+    for t in tokens:
+        p = model.next(t)
+    assert p.shape == (model.vocab_len,) and abs(float(p.sum()) - 1) < 1e-4
+    greedy = []
+    for _ in range(20):
+        greedy.append(int(np.argmax(p)))
+        p = model.next(greedy[-1])
+    assert model.generate(prompt, 20, temperature=0.0) == bytes(_byte_of(model, t) for t in greedy)
+
+
+def _byte_of(model, token):
+    """The byte of a token id, found by tokenizing every byte the vocabulary accepts."""
+    if not hasattr(model, "_bytes_of_tokens"):
+        table = {}
+        for b in range(256):
+            try:
+                table[int(model.tokenize(bytes([b]))[0])] = b
+            except infer.InferError:
+                pass
+        model._bytes_of_tokens = table
+    return model._bytes_of_tokens[token]
+
+
+GAN = os.environ.get("INFER_TEST_GAN")
+
+
+@pytest.mark.skipif(not GAN, reason="needs a generative model file")
+def test_a_generative_model_samples_deterministically(tmp_path):
+    model = infer.Model(GAN)
+    a, b, c = model.sample(5), model.sample(5), model.sample(6)
+    assert a.shape == (model.output_len,) and np.array_equal(a, b) and not np.array_equal(a, c)
+    assert float(a.min()) >= 0 and float(a.max()) <= 1
+    model.sample_png(5, tmp_path / "s.png")
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(infer.InferError) as error:
+        model.log_density(np.zeros(model.input_len))
+    assert error.value.status == 7
