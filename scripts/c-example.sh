@@ -35,6 +35,7 @@ mkdir -p "$work/lib"
 library=.build/release/libinfer.so
 # The runtime keeps to its own dependencies: the tools' cairo (figures) and Foundation stay out.
 if ldd "$library" | grep -E "libcairo|libFoundation"; then echo "libinfer.so links a tools-only library (above)"; exit 1; fi
+if nm "$library" | grep -qi "SwiftProtobuf\|cairo_"; then echo "libinfer.so holds protobuf or cairo code (the tools' ONNX and plots)"; exit 1; fi
 if grep -qw avx512f /proc/cpuinfo; then
     echo "valgrind decodes no AVX-512: checking a portable (x86-64-v3) build of libinfer under it"
     INFER_MARCH=x86-64-v3 swift build -c release --product infer --scratch-path .build/portable > /dev/null

@@ -21,7 +21,7 @@ import InferC
         }
     }
 
-    @Test(arguments: ["mlp", "lenet", "block", "ops"])
+    @Test(arguments: ["mlp", "lenet", "block", "ops", "torch_lenet"])
     func importedFixturesSurviveExportAndImport(name: String) throws {
         let fixture = try ONNXFixture(name)
         try roundTrip(try ONNXImport.convert(fixture.onnx).modelFile, inputs: fixture.inputs)

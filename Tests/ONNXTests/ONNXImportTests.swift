@@ -4,9 +4,9 @@ import Foundation
 import InferC
 
 /// ONNX files written by onnx.helper (Tests/Fixtures/onnx/make_fixtures.py) imported as model files
-/// and run through the C interface: the outputs match onnxruntime's within 1e-5.
+/// (and one by torch.onnx.export) and run through the C interface: the outputs match onnxruntime's within 1e-5.
 @Suite struct ONNXImportTests {
-    @Test(arguments: [("mlp", Int32(1)), ("lenet", 1), ("block", 0), ("ops", 0)])
+    @Test(arguments: [("mlp", Int32(1)), ("lenet", 1), ("block", 0), ("ops", 0), ("torch_lenet", 1)])
     func fixturesMatchOnnxruntimeThroughC(name: String, kind: Int32) throws {
         let fixture = try ONNXFixture(name)
         let result = try ONNXImport.convert(fixture.onnx)

@@ -12,7 +12,10 @@ count inputs and count outputs as float32). Seeded, so a rerun writes the same g
          scalar, a whole sample), Concat, AveragePool, Elu, GlobalAveragePool, Flatten, Gemm (alpha,
          beta), Reshape, Transpose, MatMul, Identity, Exp, Neg.
 
-Usage: python3 make_fixtures.py [DIR]   (pip install onnx onnxruntime numpy)
+  torch_lenet  a LeNet written by PyTorch's own exporter (torch.onnx.export, TorchScript path,
+         opset 17, batch norm folded by it): what a user's file looks like. Needs torch.
+
+Usage: python3 make_fixtures.py [DIR]   (pip install onnx onnxruntime numpy; torch for torch_lenet)
 """
 import os
 import struct
@@ -144,12 +147,42 @@ def ops():
     return model(nodes, [x], [y], inits, 17), rng.standard_normal((5, 2, 6, 6)).astype(np.float32)
 
 
+def torch_lenet():
+    import io
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.manual_seed(20261204)
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2, self.bn = nn.Conv2d(1, 4, 5, padding=2), nn.Conv2d(4, 8, 5), nn.BatchNorm2d(8)
+            self.f1, self.f2, self.f3 = nn.Linear(200, 32), nn.Linear(32, 24), nn.Linear(24, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.c1(x)), 2)
+            x = F.avg_pool2d(F.relu(self.bn(self.c2(x))), 2)
+            x = F.relu(self.f1(torch.flatten(x, 1)))
+            return torch.softmax(self.f3(torch.tanh(self.f2(x))), -1)
+
+    net = LeNet().eval()
+    with torch.no_grad():
+        net.bn.weight.uniform_(0.5, 1.5)
+        net.bn.running_mean.uniform_(-0.2, 0.2)
+        net.bn.running_var.uniform_(0.5, 1.5)
+    buffer = io.BytesIO()
+    torch.onnx.export(net, (torch.rand(1, 1, 28, 28),), buffer, opset_version=17, dynamo=False, input_names=["image"],
+                      output_names=["probabilities"], dynamic_axes={"image": {0: "N"}, "probabilities": {0: "N"}})
+    return onnx.load_from_string(buffer.getvalue()), rng.random((5, 1, 28, 28), dtype=np.float32)
+
+
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    for name, make in [("mlp", mlp), ("lenet", lenet), ("block", block), ("ops", ops)]:
+    for name, make in [("mlp", mlp), ("lenet", lenet), ("block", block), ("ops", ops), ("torch_lenet", torch_lenet)]:
         m, inputs = make()
         data = m.SerializeToString()
         session = ort.InferenceSession(data, options)
