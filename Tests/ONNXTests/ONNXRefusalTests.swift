@@ -103,3 +103,25 @@ import SwiftProtobuf
         #expect(message([UInt8](try! m.serializedData())).contains("external file"))
     }
 }
+
+/// Seeded byte damage to the real fixtures: every mutant imports or is refused, and whatever
+/// imports opens and runs through C (a crash fails the whole test process).
+@Suite struct ONNXMutationTests {
+    @Test(arguments: ["mlp", "lenet", "block", "ops", "torch_lenet"])
+    func damagedFixturesNeverCrash(name: String) throws {
+        let fixture = try ONNXFixture(name)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(name.utf8.count + 1)
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        var imported = 0
+        for _ in 0..<200 {
+            var bytes = fixture.onnx
+            for _ in 0..<(1 + next() % 4) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+            if next() % 5 == 0 { bytes = Array(bytes.prefix(next() % bytes.count)) }
+            guard let result = try? ONNXImport.convert(bytes) else { continue }
+            imported += 1
+            guard let model = try? CModel(result.modelFile) else { Issue.record("an imported file does not open"); continue }
+            if let output = try? model.run([Float](repeating: 0.5, count: model.inputLength)) { #expect(output.count == model.outputLength) }
+        }
+        #expect(imported < 200)
+    }
+}
