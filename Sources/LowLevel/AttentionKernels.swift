@@ -135,9 +135,10 @@ extension Kernels {
     @inline(__always)
     static func transposeHead(_ x: UnsafePointer<Float>, length t: Int, width: Int, columns: Int, count: Int, padded: Int,
                               into out: UnsafeMutablePointer<Float>) {
+        // Wrapping index arithmetic: the overflow checks otherwise cost more than the copies.
         for j in 0..<t {
-            let xj = x + j * width + columns
-            for c in 0..<count { out[c * padded + j] = xj[c] }
+            let xj = x + (j &* width &+ columns), oj = out + j
+            for c in 0..<count { oj[c &* padded] = xj[c] }
         }
         if padded > t { for c in 0..<count { (out + c * padded + t).update(repeating: 0, count: padded - t) } }
     }

@@ -11,17 +11,80 @@ extension Kernels {
     public static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                                  rows: Int, width d: Int, epsilon: Float, into y: UnsafeMutablePointer<Float>,
                                  mean: UnsafeMutablePointer<Float>?, inverseStd: UnsafeMutablePointer<Float>?) {
+        let full = d / 16 * 16
         for r in 0..<rows {
             let xr = x + r * d, yr = y + r * d
-            var m: Float = 0
-            for i in 0..<d { m += xr[i] }
+            // Sixteen partial sums: a single running sum would wait on each addition's latency.
+            var sums = SIMD16<Float>()
+            var i = 0
+            while i < full { sums += load16(xr + i); i &+= 16 }
+            var m = horizontalSum(sums)
+            while i < d { m += xr[i]; i &+= 1 }
             m /= Float(d)
-            var v: Float = 0
-            for i in 0..<d { let e = xr[i] - m; v += e * e }
+            let mv = SIMD16<Float>(repeating: m)
+            var squares = SIMD16<Float>()
+            i = 0
+            while i < full { let e = load16(xr + i) - mv; squares += e * e; i &+= 16 }
+            var v = horizontalSum(squares)
+            while i < d { let e = xr[i] - m; v += e * e; i &+= 1 }
             let s = 1 / (v / Float(d) + epsilon).squareRoot()
-            for i in 0..<d { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
+            let sv = SIMD16<Float>(repeating: s)
+            i = 0
+            while i < full { store16((load16(xr + i) - mv) * sv * load16(gamma + i) + load16(beta + i), yr + i); i &+= 16 }
+            while i < d { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i]; i &+= 1 }
             mean?[r] = m
             inverseStd?[r] = s
+        }
+    }
+
+    /// The gradients of `layerNorm` from its saved row means and 1/σ: dx = s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))
+    /// with ĝ = γ·dy and x̂ = (x − μ)·s, written (`overwrite`) or added into dx; dγ += dy·x̂ and
+    /// dβ += dy summed over the rows. Any of dx, dγ, dβ may be nil.
+    public static func layerNormBackward(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                         mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, rows: Int, width d: Int,
+                                         dx: UnsafeMutablePointer<Float>?, overwrite: Bool,
+                                         dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?) {
+        let full = d / 16 * 16
+        for r in 0..<rows {
+            let xr = x + r * d, gr = dy + r * d, m = mean[r], s = inverseStd[r]
+            let mv = SIMD16<Float>(repeating: m), sv = SIMD16<Float>(repeating: s)
+            var sumG = SIMD16<Float>(), sumGX = SIMD16<Float>()
+            var i = 0
+            while i < full {
+                let xhat = (load16(xr + i) - mv) * sv, g = load16(gr + i), gg = load16(gamma + i) * g
+                sumG += gg
+                sumGX += gg * xhat
+                if let dgamma { store16(load16(dgamma + i) + g * xhat, dgamma + i) }
+                if let dbeta { store16(load16(dbeta + i) + g, dbeta + i) }
+                i &+= 16
+            }
+            var meanG = horizontalSum(sumG), meanGX = horizontalSum(sumGX)
+            while i < d {
+                let xhat = (xr[i] - m) * s, gg = gamma[i] * gr[i]
+                meanG += gg
+                meanGX += gg * xhat
+                dgamma?[i] += gr[i] * xhat
+                dbeta?[i] += gr[i]
+                i &+= 1
+            }
+            meanG /= Float(d)
+            meanGX /= Float(d)
+            guard let dx else { continue }
+            let dr = dx + r * d, mg = SIMD16<Float>(repeating: meanG), mgx = SIMD16<Float>(repeating: meanGX)
+            i = 0
+            while i < full {
+                let xhat = (load16(xr + i) - mv) * sv
+                var g = sv * (load16(gamma + i) * load16(gr + i) - mg - xhat * mgx)
+                if !overwrite { g += load16(dr + i) }
+                store16(g, dr + i)
+                i &+= 16
+            }
+            while i < d {
+                let xhat = (xr[i] - m) * s
+                let g = s * (gamma[i] * gr[i] - meanG - xhat * meanGX)
+                dr[i] = overwrite ? g : dr[i] + g
+                i &+= 1
+            }
         }
     }
 

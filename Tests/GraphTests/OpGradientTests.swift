@@ -148,7 +148,7 @@ import LowLevel
         rows.append(Row(op: .embedding, operands: [Operand(shape: [4], labelLimit: 5), weight([5, 3])]) { g, v in
             try g.embedding(v[0], table: v[1])
         })
-        for shape in [[4], [2, 5]] {
+        for shape in [[4], [2, 5], [2, 20]] { // 20: the kernels' sixteen-lane part and a tail
             rows.append(Row(op: .layerNorm, operands: [input(shape, -2...2)]) { g, v in try g.layerNorm(v[0], name: "ln") })
         }
         rows += unaryRows(.gelu, -3...3) { g, x in try g.gelu(x) }

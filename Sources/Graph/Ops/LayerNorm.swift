@@ -36,27 +36,8 @@ enum LayerNorm: Operator {
         let dx = node.inputGradient(0), dgamma = node.inputGradient(1), dbeta = node.inputGradient(2)
         if let dgamma, node.overwrites(1) { dgamma.update(repeating: 0, count: d) }
         if let dbeta, node.overwrites(2) { dbeta.update(repeating: 0, count: d) }
-        for r in 0..<rows {
-            let xr = x + r * d, gr = dy + r * d, m = mean[r], s = inverseStd[r]
-            // dx = s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = γ·dy and x̂ the normalised row.
-            var meanG: Float = 0, meanGX: Float = 0
-            for i in 0..<d {
-                let xhat = (xr[i] - m) * s, g = gamma[i] * gr[i]
-                meanG += g
-                meanGX += g * xhat
-                dgamma?[i] += gr[i] * xhat
-                dbeta?[i] += gr[i]
-            }
-            meanG /= Float(d)
-            meanGX /= Float(d)
-            guard let dx else { continue }
-            let dr = dx + r * d, overwrite = node.overwrites(0)
-            for i in 0..<d {
-                let xhat = (xr[i] - m) * s
-                let g = s * (gamma[i] * gr[i] - meanG - xhat * meanGX)
-                dr[i] = overwrite ? g : dr[i] + g
-            }
-        }
+        Kernels.layerNormBackward(x, gamma: gamma, outputGradient: dy, mean: mean, inverseStd: inverseStd, rows: rows, width: d,
+                                  dx: dx, overwrite: node.overwrites(0), dgamma: dgamma, dbeta: dbeta)
     }
 }
 
